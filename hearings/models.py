@@ -1,0 +1,180 @@
+"""Hearings (问政会), departments, agenda and questions.
+
+Rules live in services.py; these models only hold state and the database
+constraints that back the rules (one current item, one question on stage, one
+like per viewer per target).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Department(models.Model):
+    """A department questioned in hearings (应询部门) and handling assignments (承办单位)."""
+
+    name = models.CharField(_("名称"), max_length=100, unique=True)
+    short_name = models.CharField(_("简称"), max_length=30, unique=True)
+    liaisons = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="liaison_departments", verbose_name=_("联络员")
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("部门")
+        verbose_name_plural = _("部门")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Hearing(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("筹备中")
+        LIVE = "live", _("直播中")
+        ENDED = "ended", _("已结束")
+
+    title = models.CharField(_("标题"), max_length=200)
+    theme = models.CharField(_("主题"), max_length=300, blank=True)
+    venue = models.CharField(_("地点"), max_length=200, blank=True)
+    starts_at = models.DateTimeField(_("开始时间"))
+    stream_url = models.URLField(_("直播地址 (HLS)"), blank=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    deputies = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="deputy_hearings", verbose_name=_("代表")
+    )
+    moderators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="moderated_hearings", verbose_name=_("主持人")
+    )
+    deputy_questions_need_approval = models.BooleanField(
+        _("代表提问需审核"), default=False, help_text=_("默认代表的提问直接公开；群众的提问一律先审核。")
+    )
+    likes = models.PositiveIntegerField(_("点赞"), default=0)
+    # Live event sequences (see live/): the public one and the control one.
+    public_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    control_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_at", "-id"]
+        verbose_name = _("问政会")
+        verbose_name_plural = _("问政会")
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AgendaItem(models.Model):
+    class Kind(models.TextChoices):
+        OPENING = "opening", _("开场")
+        QUESTIONING = "questioning", _("问政")
+        EVALUATION = "evaluation", _("测评")
+        CLOSING = "closing", _("闭幕")
+        OTHER = "other", _("其他")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("未开始")
+        CURRENT = "current", _("进行中")
+        DONE = "done", _("已结束")
+
+    hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="agenda", verbose_name=_("问政会"))
+    position = models.PositiveIntegerField(_("顺序"))
+    title = models.CharField(_("标题"), max_length=200)
+    kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices, default=Kind.QUESTIONING)
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items", verbose_name=_("应询部门")
+    )
+    planned_minutes = models.PositiveIntegerField(_("计划时长 (分钟)"), default=15)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    started_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hearing", "position", "id"]
+        verbose_name = _("议程")
+        verbose_name_plural = _("议程")
+        constraints = [
+            models.UniqueConstraint(fields=["hearing", "position"], name="agenda_position_unique"),
+            models.UniqueConstraint(
+                fields=["hearing"], condition=Q(status="current"), name="agenda_one_current_per_hearing"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.position}. {self.title}"
+
+
+class Question(models.Model):
+    class Source(models.TextChoices):
+        DEPUTY = "deputy", _("代表")
+        PUBLIC = "public", _("群众")
+        MODERATOR = "moderator", _("主持人")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("待审核")
+        APPROVED = "approved", _("已通过")
+        ON_STAGE = "on_stage", _("正在问答")
+        ANSWERED = "answered", _("已答复")
+        REJECTED = "rejected", _("未采用")
+
+    hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="questions")
+    item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="questions")
+    parent = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="follow_ups", verbose_name=_("追问")
+    )
+    merged_into = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged", verbose_name=_("合并到")
+    )
+    text = models.TextField(_("内容"), max_length=500)
+    source = models.CharField(_("来源"), max_length=10, choices=Source.choices)
+    asker = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="questions"
+    )
+    asker_name = models.CharField(_("提问人"), max_length=50, blank=True)
+    viewer = models.CharField(max_length=64, blank=True, help_text="public asker's viewer id")
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    likes = models.PositiveIntegerField(_("点赞"), default=0)
+    answer_note = models.TextField(_("答复要点"), blank=True)
+    commitment = models.TextField(_("承诺"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    staged_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("问题")
+        verbose_name_plural = _("问题")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hearing"], condition=Q(status="on_stage"), name="question_one_on_stage_per_hearing"
+            ),
+        ]
+        indexes = [models.Index(fields=["hearing", "status"])]
+
+    def __str__(self) -> str:
+        return self.text[:40]
+
+
+class Like(models.Model):
+    """One like per viewer per target: the hearing itself (question is null) or a question."""
+
+    hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="like_rows")
+    question = models.ForeignKey(Question, null=True, blank=True, on_delete=models.CASCADE, related_name="like_rows")
+    viewer = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hearing", "viewer"], condition=Q(question__isnull=True), name="like_once_per_hearing"
+            ),
+            models.UniqueConstraint(
+                fields=["question", "viewer"], condition=Q(question__isnull=False), name="like_once_per_question"
+            ),
+        ]

@@ -1,0 +1,123 @@
+"""Reads: who may do what, and the wire payloads built from stored state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
+
+from hearings.models import AgendaItem, Hearing, Question
+from live.schema import AgendaItemOut, DepartmentRef, HearingOut, QuestionOut
+
+User = AbstractBaseUser | AnonymousUser
+
+PUBLIC_QUESTION_STATUSES = (Question.Status.APPROVED, Question.Status.ON_STAGE, Question.Status.ANSWERED)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return timezone.localtime(value).isoformat() if value else None
+
+
+def is_moderator(hearing: Hearing | int, user: User | None) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    hearing_id = hearing if isinstance(hearing, int) else hearing.pk
+    return Hearing.moderators.through.objects.filter(hearing_id=hearing_id, user_id=user.pk).exists()
+
+
+def is_deputy(hearing: Hearing | int, user: User | None) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    hearing_id = hearing if isinstance(hearing, int) else hearing.pk
+    return Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id=user.pk).exists()
+
+
+def display_name(user: AbstractBaseUser) -> str:
+    full = getattr(user, "get_full_name", lambda: "")()
+    return str(full or user.get_username())
+
+
+def hearing_out(hearing: Hearing) -> HearingOut:
+    return HearingOut(
+        id=hearing.pk,
+        title=hearing.title,
+        theme=hearing.theme,
+        venue=hearing.venue,
+        starts_at=_iso(hearing.starts_at) or "",
+        stream_url=hearing.stream_url,
+        status=hearing.status,  # type: ignore[arg-type]
+    )
+
+
+def agenda_item_out(item: AgendaItem) -> AgendaItemOut:
+    department = item.department
+    return AgendaItemOut(
+        id=item.pk,
+        title=item.title,
+        kind=item.kind,  # type: ignore[arg-type]
+        department=DepartmentRef(id=department.pk, name=department.name) if department else None,
+        status=item.status,  # type: ignore[arg-type]
+        position=item.position,
+        planned_minutes=item.planned_minutes,
+        started_at=_iso(item.started_at),
+        ended_at=_iso(item.ended_at),
+    )
+
+
+def agenda_out(hearing_id: int) -> list[AgendaItemOut]:
+    items = AgendaItem.objects.filter(hearing_id=hearing_id).select_related("department").order_by("position", "id")
+    return [agenda_item_out(item) for item in items]
+
+
+def question_asker(question: Question) -> str:
+    if question.source == Question.Source.DEPUTY and question.asker is not None:
+        return display_name(question.asker)
+    if question.asker_name:
+        return question.asker_name
+    return {"public": "网友", "moderator": "主持人", "deputy": "代表"}[question.source]
+
+
+def question_out(question: Question) -> QuestionOut:
+    return QuestionOut(
+        id=question.pk,
+        text=question.text,
+        asker=question_asker(question),
+        source=question.source,  # type: ignore[arg-type]
+        item=question.item_id,
+        parent=question.parent_id,
+        status=question.status,  # type: ignore[arg-type]
+        likes=question.likes,
+        created_at=_iso(question.created_at) or "",
+        answer_note=question.answer_note,
+        commitment=question.commitment,
+    )
+
+
+def questions_for(hearing_id: int, *, public: bool) -> Iterable[Question]:
+    """The questions an audience may see: the public never gets pending or rejected text."""
+    qs = Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True).select_related("asker")
+    if public:
+        qs = qs.filter(status__in=PUBLIC_QUESTION_STATUSES)
+    return qs.order_by("id")
+
+
+def question_likes(hearing_id: int, *, public: bool) -> dict[int, int]:
+    qs = Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True)
+    if public:
+        qs = qs.filter(status__in=PUBLIC_QUESTION_STATUSES)
+    return dict(qs.values_list("id", "likes"))
+
+
+def socket_access(*, hearing_id: int, user: User | None, role: str) -> str:
+    """"ok", "forbidden" or "not_found" for a socket of `role` on a hearing."""
+    if not Hearing.objects.filter(pk=hearing_id).exists():
+        return "not_found"
+    if role == "public":
+        return "ok"
+    if role == "deputy":
+        return "ok" if is_deputy(hearing_id, user) else "forbidden"
+    if role == "control":
+        return "ok" if is_moderator(hearing_id, user) else "forbidden"
+    return "forbidden"

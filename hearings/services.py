@@ -1,0 +1,414 @@
+"""Every state change of a hearing, its agenda and its questions.
+
+Each function is one rule-checked change in one transaction that publishes its events on
+commit. Arguments are keyword-only; `by` is the acting user (None for the system: seed
+data, management commands). A refused change raises a DomainError and changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from hearings import selectors
+from hearings.errors import BadRequest, Forbidden, InvalidState, NotFound
+from hearings.models import AgendaItem, Hearing, Like, Question
+from live.publish import publish
+from live.schema import (
+    AgendaCurrentData,
+    Event,
+    HearingStatusData,
+    QuestionData,
+    QuestionRemovedData,
+    QuestionStageData,
+)
+
+MAX_QUESTION_LENGTH = 500
+MAX_NAME_LENGTH = 50
+
+
+def _hearing_for_update(hearing_id: int) -> Hearing:
+    try:
+        return Hearing.objects.select_for_update().get(pk=hearing_id)
+    except Hearing.DoesNotExist:
+        raise NotFound("no such hearing") from None
+
+
+def _require_moderator(hearing: Hearing, by: AbstractBaseUser | None) -> None:
+    if by is not None and not selectors.is_moderator(hearing, by):
+        raise Forbidden("only a moderator of this hearing may do this")
+
+
+def _require_live(hearing: Hearing) -> None:
+    if hearing.status != Hearing.Status.LIVE:
+        raise InvalidState(f"the hearing is {hearing.status}, not live")
+
+
+def _question_for_update(hearing: Hearing, question_id: int) -> Question:
+    question = Question.objects.select_for_update().filter(pk=question_id, hearing=hearing).first()
+    if question is None or question.merged_into_id is not None:
+        raise NotFound("no such question in this hearing")
+    return question
+
+
+def _question_events(question: Question, *, was_public: bool) -> tuple[Event | None, Event]:
+    """The public and control events for a question whose state changed."""
+    payload = QuestionData(question=selectors.question_out(question))
+    control = Event(type="question.updated", data=payload)
+    is_public = question.status in selectors.PUBLIC_QUESTION_STATUSES
+    if is_public and not was_public:
+        return Event(type="question.new", data=payload), control
+    if is_public:
+        return control, control
+    return None, control
+
+
+# ------------------------------------------------------------------------------- hearing
+
+
+@transaction.atomic
+def hearing_start(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
+    """draft → live. A hearing starts once."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    if hearing.status != Hearing.Status.DRAFT:
+        raise InvalidState(f"the hearing is {hearing.status}; only a draft hearing can start")
+    hearing.status = Hearing.Status.LIVE
+    hearing.started_at = timezone.now()
+    hearing.save(update_fields=["status", "started_at"])
+    publish(hearing.pk, public=Event(type="hearing.status", data=HearingStatusData(status="live")))
+    return hearing
+
+
+@transaction.atomic
+def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
+    """live → ended. The current item is done and the question on stage answered; an ended
+    hearing changes no more."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    _require_live(hearing)
+    now = timezone.now()
+    current = AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT).first()
+    if current is not None:
+        current.status = AgendaItem.Status.DONE
+        current.ended_at = now
+        current.save(update_fields=["status", "ended_at"])
+        publish(
+            hearing.pk,
+            public=Event(
+                type="agenda.current",
+                data=AgendaCurrentData(item=None, previous=current.pk, agenda=selectors.agenda_out(hearing.pk)),
+            ),
+        )
+    staged = Question.objects.filter(hearing=hearing, status=Question.Status.ON_STAGE).first()
+    if staged is not None:
+        _answer(hearing, staged, now=now)
+    hearing.status = Hearing.Status.ENDED
+    hearing.ended_at = now
+    hearing.save(update_fields=["status", "ended_at"])
+    publish(hearing.pk, public=Event(type="hearing.status", data=HearingStatusData(status="ended")))
+    return hearing
+
+
+# ------------------------------------------------------------------------------- agenda
+
+
+@transaction.atomic
+def agenda_start(*, hearing_id: int, item_id: int, by: AbstractBaseUser | None) -> AgendaItem:
+    """Make `item` the one current item of a live hearing; the current one becomes done.
+
+    Any item may be started, a done one too (going back)."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    item = AgendaItem.objects.select_for_update().filter(pk=item_id, hearing=hearing).first()
+    if item is None:
+        raise NotFound("no such agenda item in this hearing")
+    _require_live(hearing)
+    if item.status == AgendaItem.Status.CURRENT:
+        raise InvalidState("this item is already current")
+    now = timezone.now()
+    previous = AgendaItem.objects.select_for_update().filter(hearing=hearing, status=AgendaItem.Status.CURRENT).first()
+    if previous is not None:
+        previous.status = AgendaItem.Status.DONE
+        previous.ended_at = now
+        previous.save(update_fields=["status", "ended_at"])
+    item.status = AgendaItem.Status.CURRENT
+    item.started_at = now
+    item.ended_at = None
+    item.save(update_fields=["status", "started_at", "ended_at"])
+    publish(
+        hearing.pk,
+        public=Event(
+            type="agenda.current",
+            data=AgendaCurrentData(
+                item=item.pk, previous=previous.pk if previous else None, agenda=selectors.agenda_out(hearing.pk)
+            ),
+        ),
+    )
+    return item
+
+
+# ------------------------------------------------------------------------------- questions
+
+
+def _clean_text(text: str) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise BadRequest("the question is empty")
+    if len(cleaned) > MAX_QUESTION_LENGTH:
+        raise BadRequest(f"a question has at most {MAX_QUESTION_LENGTH} characters")
+    return cleaned
+
+
+@transaction.atomic
+def question_submit(
+    *,
+    hearing_id: int,
+    text: str,
+    source: str,
+    asker: AbstractBaseUser | None = None,
+    asker_name: str = "",
+    viewer: str = "",
+    item_id: int | None = None,
+    parent_id: int | None = None,
+) -> Question:
+    """Ask a question (or a follow-up, 追问, with `parent_id`).
+
+    Text is trimmed and must be 1–500 characters. Public questions wait for a moderator;
+    deputies' wait only when the hearing says so; a moderator's are approved. Asking
+    closes when the hearing ends."""
+    cleaned = _clean_text(text)
+    if source not in Question.Source.values:
+        raise BadRequest("unknown question source")
+    hearing = _hearing_for_update(hearing_id)
+    if hearing.status == Hearing.Status.ENDED:
+        raise InvalidState("the hearing has ended")
+    if source == Question.Source.DEPUTY and not selectors.is_deputy(hearing, asker):
+        raise Forbidden("only a deputy of this hearing asks as a deputy")
+    if source == Question.Source.MODERATOR:
+        _require_moderator(hearing, asker)
+    parent = None
+    if parent_id is not None:
+        parent = Question.objects.filter(pk=parent_id, hearing=hearing, merged_into__isnull=True).first()
+        if parent is None or parent.status not in selectors.PUBLIC_QUESTION_STATUSES:
+            raise NotFound("no such question to follow up")
+        if item_id is None:
+            item_id = parent.item_id
+    if item_id is not None and not AgendaItem.objects.filter(pk=item_id, hearing=hearing).exists():
+        raise NotFound("no such agenda item in this hearing")
+    if item_id is None and parent is None:
+        item_id = AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT).values_list(
+            "pk", flat=True
+        ).first()
+    needs_approval = source == Question.Source.PUBLIC or (
+        source == Question.Source.DEPUTY and hearing.deputy_questions_need_approval
+    )
+    now = timezone.now()
+    question = Question.objects.create(
+        hearing=hearing,
+        item_id=item_id,
+        parent=parent,
+        text=cleaned,
+        source=source,
+        asker=asker if source != Question.Source.PUBLIC else None,
+        asker_name=asker_name.strip()[:MAX_NAME_LENGTH],
+        viewer=viewer[:64],
+        status=Question.Status.PENDING if needs_approval else Question.Status.APPROVED,
+        approved_at=None if needs_approval else now,
+    )
+    payload = QuestionData(question=selectors.question_out(question))
+    new = Event(type="question.new", data=payload)
+    publish(hearing.pk, public=None if needs_approval else new, control=new)
+    return question
+
+
+@transaction.atomic
+def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser | None) -> Question:
+    """pending → approved: from now on the public sees it."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    question = _question_for_update(hearing, question_id)
+    if question.status != Question.Status.PENDING:
+        raise InvalidState(f"the question is {question.status}, not pending")
+    question.status = Question.Status.APPROVED
+    question.approved_at = timezone.now()
+    question.save(update_fields=["status", "approved_at"])
+    public, control = _question_events(question, was_public=False)
+    publish(hearing.pk, public=public, control=control)
+    return question
+
+
+@transaction.atomic
+def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser | None) -> Question:
+    """pending → rejected; the public never sees it."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    question = _question_for_update(hearing, question_id)
+    if question.status != Question.Status.PENDING:
+        raise InvalidState(f"the question is {question.status}, not pending")
+    question.status = Question.Status.REJECTED
+    question.save(update_fields=["status"])
+    _, control = _question_events(question, was_public=False)
+    publish(hearing.pk, public=None, control=control)
+    return question
+
+
+@transaction.atomic
+def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractBaseUser | None) -> Question:
+    """Fix a typo in a pending or approved question."""
+    cleaned = _clean_text(text)
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    question = _question_for_update(hearing, question_id)
+    if question.status not in (Question.Status.PENDING, Question.Status.APPROVED):
+        raise InvalidState(f"a question that is {question.status} is no longer edited")
+    question.text = cleaned
+    question.save(update_fields=["text"])
+    was_public = question.status == Question.Status.APPROVED
+    public, control = _question_events(question, was_public=was_public)
+    publish(hearing.pk, public=public, control=control)
+    return question
+
+
+@transaction.atomic
+def question_stage(*, hearing_id: int, question_id: int | None, by: AbstractBaseUser | None) -> Question | None:
+    """Put an approved question on stage (None: clear the stage). At most one is on stage;
+    one that was there and not answered goes back to approved."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    question = _question_for_update(hearing, question_id) if question_id is not None else None
+    _require_live(hearing)
+    if question is not None and question.status != Question.Status.APPROVED:
+        raise InvalidState(f"the question is {question.status}; only an approved question goes on stage")
+    previous = Question.objects.select_for_update().filter(hearing=hearing, status=Question.Status.ON_STAGE).first()
+    if previous is None and question is None:
+        raise InvalidState("no question is on stage")
+    if previous is not None:
+        previous.status = Question.Status.APPROVED
+        previous.save(update_fields=["status"])
+        public, control = _question_events(previous, was_public=True)
+        publish(hearing.pk, public=public, control=control)
+    if question is not None:
+        question.status = Question.Status.ON_STAGE
+        question.staged_at = timezone.now()
+        question.save(update_fields=["status", "staged_at"])
+        public, control = _question_events(question, was_public=True)
+        publish(hearing.pk, public=public, control=control)
+    publish(
+        hearing.pk,
+        public=Event(type="question.stage", data=QuestionStageData(question=question.pk if question else None)),
+    )
+    return question
+
+
+def _answer(hearing: Hearing, question: Question, *, now: object, note: str = "", commitment: str = "") -> None:
+    was_on_stage = question.status == Question.Status.ON_STAGE
+    question.status = Question.Status.ANSWERED
+    question.answered_at = now
+    if note:
+        question.answer_note = note.strip()
+    if commitment:
+        question.commitment = commitment.strip()
+    question.save(update_fields=["status", "answered_at", "answer_note", "commitment"])
+    public, control = _question_events(question, was_public=True)
+    publish(hearing.pk, public=public, control=control)
+    if was_on_stage:
+        publish(hearing.pk, public=Event(type="question.stage", data=QuestionStageData(question=None)))
+
+
+@transaction.atomic
+def question_answered(
+    *, hearing_id: int, question_id: int, by: AbstractBaseUser | None, note: str = "", commitment: str = ""
+) -> Question:
+    """on_stage or approved → answered, with an optional answer note and commitment (承诺).
+    The stage clears if it held this question."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    question = _question_for_update(hearing, question_id)
+    if question.status not in (Question.Status.ON_STAGE, Question.Status.APPROVED):
+        raise InvalidState(f"the question is {question.status}; only an approved or staged one is answered")
+    _answer(hearing, question, now=timezone.now(), note=note, commitment=commitment)
+    return question
+
+
+@transaction.atomic
+def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: AbstractBaseUser | None) -> Question:
+    """Merge a duplicate into another question of the hearing. The duplicate leaves every
+    list; its likers count for the kept question, once each."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    if question_id == into_id:
+        raise BadRequest("a question cannot merge into itself")
+    duplicate = _question_for_update(hearing, question_id)
+    target = _question_for_update(hearing, into_id)
+    if duplicate.status == Question.Status.ON_STAGE:
+        raise InvalidState("the question on stage cannot be merged away")
+    if target.status == Question.Status.REJECTED:
+        raise InvalidState("cannot merge into a rejected question")
+    was_public = duplicate.status in selectors.PUBLIC_QUESTION_STATUSES
+    # Move the duplicate's likes; a viewer who liked both counts once.
+    already = Like.objects.filter(question=target).values_list("viewer", flat=True)
+    Like.objects.filter(question=duplicate, viewer__in=already).delete()
+    Like.objects.filter(question=duplicate).update(question=target)
+    target.likes = Like.objects.filter(question=target).count()
+    target.save(update_fields=["likes"])
+    duplicate.merged_into = target
+    duplicate.status = Question.Status.REJECTED
+    duplicate.likes = 0
+    duplicate.save(update_fields=["merged_into", "status", "likes"])
+    removed = Event(type="question.removed", data=QuestionRemovedData(question=duplicate.pk, merged_into=target.pk))
+    publish(hearing.pk, public=removed if was_public else None, control=removed)
+    target_public, target_control = _question_events(
+        target, was_public=target.status in selectors.PUBLIC_QUESTION_STATUSES
+    )
+    publish(hearing.pk, public=target_public, control=target_control)
+    return target
+
+
+# ------------------------------------------------------------------------------- likes
+
+
+@dataclass(frozen=True)
+class LikeResult:
+    duplicate: bool
+    likes: int
+
+
+def like_add(*, hearing_id: int, viewer: str, question_id: int | None) -> LikeResult:
+    """One like per viewer per target (the hearing, or a question the public can see).
+
+    Counts are exact: the unique constraint refuses a second like, and the counter is
+    incremented in the database in the same transaction."""
+    if not viewer:
+        raise BadRequest("a like needs a viewer")
+    hearing = Hearing.objects.filter(pk=hearing_id).values_list("status", flat=True).first()
+    if hearing is None:
+        raise NotFound("no such hearing")
+    if hearing == Hearing.Status.ENDED:
+        raise InvalidState("the hearing has ended")
+    if question_id is not None and not Question.objects.filter(
+        pk=question_id,
+        hearing_id=hearing_id,
+        merged_into__isnull=True,
+        status__in=selectors.PUBLIC_QUESTION_STATUSES,
+    ).exists():
+        raise NotFound("no such question")
+    try:
+        with transaction.atomic():
+            Like.objects.create(hearing_id=hearing_id, question_id=question_id, viewer=viewer[:64])
+            if question_id is None:
+                Hearing.objects.filter(pk=hearing_id).update(likes=F("likes") + 1)
+            else:
+                Question.objects.filter(pk=question_id).update(likes=F("likes") + 1)
+        duplicate = False
+    except IntegrityError:
+        duplicate = True
+    if question_id is None:
+        count = Hearing.objects.values_list("likes", flat=True).get(pk=hearing_id)
+    else:
+        count = Question.objects.values_list("likes", flat=True).get(pk=question_id)
+    return LikeResult(duplicate=duplicate, likes=count)

@@ -1,0 +1,265 @@
+"""WebSocket endpoints: authenticate, parse, call a service, reply. No rules here.
+
+Broadcasts do not pass through these consumers' dispatch: the hub writes pre-serialized
+frames straight to each socket (see hub.py). A consumer only handles its own client's frames.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+from channels.consumer import get_handler_name
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from hearings import selectors, services
+from hearings.errors import DomainError
+from live import schema
+from live.hub import Room, get_hub
+from live.ratelimit import RateLimiter
+from live.schema import ActionError, ErrorCode, Stream
+from live.snapshot import build as build_snapshot
+from live.snapshot import deputy_me
+from live.viewer import new_viewer_id, viewer_from_cookies
+from voting import services as voting_services
+
+log = logging.getLogger(__name__)
+
+PUBLIC, DEPUTY, CONTROL = "public", "deputy", "control"
+
+_like_limiter = RateLimiter(rate=settings.LIVE["LIKES_PER_SECOND"], burst=settings.LIVE["LIKES_PER_SECOND"])
+_ask_limiter = RateLimiter(rate=settings.LIVE["ASK_PER_MINUTE"] / 60, burst=settings.LIVE["ASK_PER_MINUTE"])
+
+Handler = Callable[["LiveConsumer", Any], Awaitable[dict[str, Any] | None]]
+
+
+@dataclass(frozen=True)
+class Route:
+    roles: frozenset[str]
+    handler: Handler
+    limiter: RateLimiter | None = None  # applies to public sockets only
+
+
+ROUTES: dict[str, Route] = {}
+
+
+def route(name: str, *roles: str, limiter: RateLimiter | None = None) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        assert name in schema.ACTIONS, name
+        ROUTES[name] = Route(frozenset(roles), handler, limiter)
+        return handler
+
+    return register
+
+
+def call(service: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    return database_sync_to_async(service)  # type: ignore[no-any-return]
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    role: ClassVar[str] = PUBLIC
+    # The hub owns the only channel-layer subscription; sockets take none of their own.
+    channel_layer_alias = "__live_sockets_use_the_hub__"
+
+    stream: Stream
+    sent_seq: int = 0
+    room: Room | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels checks old database connections before every message; our handlers reach
+        # the database only through database_sync_to_async, which does that check itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def connect(self) -> None:
+        self.stream = Stream.CONTROL if self.role == CONTROL else Stream.PUBLIC
+        self.user = self.scope.get("user")
+        await self.accept()
+        try:
+            self.hearing_id = int(self.scope["url_route"]["kwargs"]["hearing_id"])
+        except (KeyError, ValueError):
+            await self.close(code=4404)
+            return
+        access = await call(selectors.socket_access)(hearing_id=self.hearing_id, user=self.user, role=self.role)
+        if access != "ok":
+            await self.close(code=4404 if access == "not_found" else 4403)
+            return
+        self.viewer = viewer_from_cookies(self.scope.get("cookies", {})) or "c" + new_viewer_id()
+        hub = get_hub()
+        self.room = await hub.join(self.hearing_id)
+        await self.send_snapshot()
+        await self.room.attach(self)
+
+    async def disconnect(self, code: int) -> None:
+        if self.room is not None:
+            await get_hub().leave(self.room, self)
+            self.room = None
+
+    async def send_frame(self, frame: str) -> None:
+        await self.send(text_data=frame)
+
+    async def send_snapshot(self) -> None:
+        """Send a fresh snapshot; the socket's seq becomes the snapshot's."""
+        assert self.room is not None
+        room = self.room
+
+        async def build() -> tuple[int, Any]:
+            seq, snapshot = await call(build_snapshot)(self.hearing_id, self.stream, online=room.online)
+            return seq, (snapshot, schema.snapshot_frame(seq, snapshot))
+
+        seq, (snapshot, frame) = await room.snapshot(self.stream, build)
+        if self.role == DEPUTY:
+            me = await call(deputy_me)(self.hearing_id, self.user)
+            frame = schema.snapshot_frame(seq, snapshot.model_copy(update={"me": me}))
+        self.sent_seq = seq
+        await self.send(text_data=frame)
+
+    # ---------------------------------------------------------------- actions
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        client_id: str | None = None
+        try:
+            action = schema.parse_action(text_data, bytes_data)
+            client_id = action.id
+            name = action.action  # type: ignore[attr-defined]
+            spec = ROUTES.get(name)
+            if spec is None or self.role not in spec.roles:
+                raise ActionError(client_id, ErrorCode.FORBIDDEN, f"{name} is not allowed on this endpoint")
+            if spec.limiter is not None and self.role == PUBLIC and not spec.limiter.allow(self.viewer):
+                raise ActionError(client_id, ErrorCode.RATE_LIMITED, "too many, slow down")
+            extra = await spec.handler(self, action)
+        except ActionError as exc:
+            await self.send(text_data=schema.error_frame(exc.client_id, exc.code, exc.message))
+            return
+        except DomainError as exc:
+            await self.send(text_data=schema.error_frame(client_id, ErrorCode(exc.code), exc.message))
+            return
+        await self.send(text_data=schema.ack_frame(client_id, **(extra or {})))
+
+
+class PublicConsumer(LiveConsumer):
+    role = PUBLIC
+
+
+class DeputyConsumer(LiveConsumer):
+    role = DEPUTY
+
+
+class ControlConsumer(LiveConsumer):
+    role = CONTROL
+
+
+# ------------------------------------------------------------------------------- handlers
+
+ALL = (PUBLIC, DEPUTY, CONTROL)
+
+
+@route("ping", *ALL)
+async def _ping(consumer: LiveConsumer, action: schema.Ping) -> dict[str, Any] | None:
+    return None
+
+
+@route("resume", *ALL)
+async def _resume(consumer: LiveConsumer, action: schema.Resume) -> dict[str, Any] | None:
+    assert consumer.room is not None
+    await consumer.room.resume(consumer, action.seq)
+    return {"seq": consumer.sent_seq}
+
+
+@route("like", PUBLIC, limiter=_like_limiter)
+async def _like(consumer: LiveConsumer, action: schema.Like) -> dict[str, Any] | None:
+    result = await call(services.like_add)(
+        hearing_id=consumer.hearing_id, viewer=consumer.viewer, question_id=action.question
+    )
+    return {"duplicate": result.duplicate, "likes": result.likes}
+
+
+@route("ask", PUBLIC, DEPUTY, limiter=_ask_limiter)
+async def _ask(consumer: LiveConsumer, action: schema.Ask) -> dict[str, Any] | None:
+    deputy = consumer.role == DEPUTY
+    question = await call(services.question_submit)(
+        hearing_id=consumer.hearing_id,
+        text=action.text,
+        source="deputy" if deputy else "public",
+        asker=consumer.user if deputy else None,
+        asker_name="" if deputy else (action.name or ""),
+        viewer=consumer.viewer,
+        item_id=action.item,
+        parent_id=action.parent,
+    )
+    return {"question": question.pk, "status": question.status}
+
+
+@route("checkin", DEPUTY)
+async def _checkin(consumer: LiveConsumer, action: schema.Checkin) -> dict[str, Any] | None:
+    created = await call(voting_services.checkin)(hearing_id=consumer.hearing_id, deputy=consumer.user)
+    return {"duplicate": not created}
+
+
+@route("vote", DEPUTY)
+async def _vote(consumer: LiveConsumer, action: schema.Vote) -> dict[str, Any] | None:
+    result = await call(voting_services.ballot_cast)(
+        hearing_id=consumer.hearing_id,
+        poll_id=action.poll,
+        deputy=consumer.user,
+        choice=action.choice,
+        ballot_id=action.ballot,
+    )
+    return {"poll": action.poll, "duplicate": result.duplicate}
+
+
+def _moderator(service: Callable[..., Any], **fields: str) -> Handler:
+    """A control action that calls `service` with the action's fields renamed by `fields`."""
+
+    async def handler(consumer: LiveConsumer, action: Any) -> dict[str, Any] | None:
+        kwargs = {param: getattr(action, field) for param, field in fields.items()}
+        await call(service)(hearing_id=consumer.hearing_id, by=consumer.user, **kwargs)
+        return None
+
+    return handler
+
+
+for _name, _service, _fields in [
+    ("hearing.start", services.hearing_start, {}),
+    ("hearing.end", services.hearing_end, {}),
+    ("agenda.start", services.agenda_start, {"item_id": "item"}),
+    ("question.approve", services.question_approve, {"question_id": "question"}),
+    ("question.reject", services.question_reject, {"question_id": "question"}),
+    ("question.stage", services.question_stage, {"question_id": "question"}),
+    ("question.edit", services.question_edit, {"question_id": "question", "text": "text"}),
+    ("question.merge", services.question_merge, {"question_id": "question", "into_id": "into"}),
+    ("poll.close", voting_services.poll_close, {"poll_id": "poll"}),
+    ("poll.publish", voting_services.poll_publish, {"poll_id": "poll"}),
+]:
+    route(_name, CONTROL)(_moderator(_service, **_fields))
+
+
+@route("question.answered", CONTROL)
+async def _answered(consumer: LiveConsumer, action: schema.QuestionAnswered) -> dict[str, Any] | None:
+    await call(services.question_answered)(
+        hearing_id=consumer.hearing_id,
+        question_id=action.question,
+        by=consumer.user,
+        note=action.note or "",
+        commitment=action.commitment or "",
+    )
+    return None
+
+
+@route("poll.open", CONTROL)
+async def _poll_open(consumer: LiveConsumer, action: schema.PollOpen) -> dict[str, Any] | None:
+    poll = await call(voting_services.poll_open)(
+        hearing_id=consumer.hearing_id, item_id=action.item, title=action.title or "", secret=action.secret, by=consumer.user
+    )
+    return {"poll": poll.pk}
+
+

@@ -1,0 +1,388 @@
+"""The per-process hub: one subscription per hearing, one serialized frame for all sockets.
+
+Channels' per-consumer groups cost a channel-layer message and a dispatch (with a database
+connection check) per viewer per event. Here each process subscribes once per hearing; a
+committed event arrives once as text and is written to every local socket of its stream.
+
+The hub also keeps each socket's stream gapless: it tracks the last seq it delivered per
+stream, fills a gap (events reordered across processes, or lost while Redis was away) from
+the stored history, and catches a newly attached socket up from its ring of recent frames.
+Counters (likes, online, poll progress) are read on a fixed tick and sent only when changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import weakref
+from collections import deque
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+from uuid import uuid4
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from live import schema
+from live.presence import Presence, make_presence
+from live.publish import group_name
+from live.schema import Stream
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_MAX_AGE = 1.0  # seconds a built snapshot may be reused for newcomers at the same seq
+
+
+class Socket(Protocol):
+    """What the hub needs of a connected consumer."""
+
+    stream: Stream
+    sent_seq: int
+
+    async def send_frame(self, frame: str) -> None: ...
+
+
+# --------------------------------------------------------------------------- database reads
+
+
+def _history(hearing_id: int, stream: str, after: int, upto: int) -> list[tuple[int, str]]:
+    from live.models import LiveEvent
+
+    rows = LiveEvent.objects.filter(hearing_id=hearing_id, stream=stream, seq__gt=after, seq__lte=upto)
+    return list(rows.order_by("seq").values_list("seq", "frame"))
+
+
+def _seqs(hearing_id: int) -> dict[Stream, int]:
+    from hearings.models import Hearing
+
+    public, control = Hearing.objects.values_list("public_seq", "control_seq").get(pk=hearing_id)
+    return {Stream.PUBLIC: public, Stream.CONTROL: control}
+
+
+def _counters(hearing_id: int) -> dict[str, Any]:
+    """Everything the tick compares, in one thread hop."""
+    from hearings import selectors
+    from hearings.models import Hearing
+    from voting import selectors as voting_selectors
+
+    likes, public_seq, control_seq = Hearing.objects.values_list("likes", "public_seq", "control_seq").get(
+        pk=hearing_id
+    )
+    control_likes = selectors.question_likes(hearing_id, public=False)
+    public_ids = set(selectors.question_likes(hearing_id, public=True))
+    return {
+        "hearing_likes": likes,
+        "control_likes": control_likes,
+        "public_likes": {qid: n for qid, n in control_likes.items() if qid in public_ids},
+        "progress": voting_selectors.poll_progress(hearing_id),
+        "seqs": {Stream.PUBLIC: public_seq, Stream.CONTROL: control_seq},
+    }
+
+
+# --------------------------------------------------------------------------- room
+
+
+class Room:
+    """One hearing's live state in this process."""
+
+    def __init__(self, hub: Hub, hearing_id: int, seqs: dict[Stream, int]) -> None:
+        self.hub = hub
+        self.hearing_id = hearing_id
+        self.last: dict[Stream, int] = dict(seqs)
+        history = settings.LIVE["HISTORY"]
+        self.ring: dict[Stream, deque[tuple[int, str]]] = {s: deque(maxlen=history) for s in Stream}
+        self.sockets: dict[Stream, set[Socket]] = {s: set() for s in Stream}
+        self.fresh: set[Socket] = set()
+        self.catching_up: set[Socket] = set()
+        self.lock = asyncio.Lock()  # orders deliveries, catch-ups and gap fills
+        self.online = 0
+        self.sent_counters: dict[str, Any] = {}
+        self.behind_since: dict[Stream, float] = {}
+        self.snapshots: dict[Stream, tuple[int, float, Any]] = {}
+        self.snapshot_builds: dict[Stream, asyncio.Task[tuple[int, Any]]] = {}
+        self.ticker: asyncio.Task[None] | None = None
+
+    @property
+    def size(self) -> int:
+        return sum(len(s) for s in self.sockets.values())
+
+    # ---------------------------------------------------------------- delivery
+
+    async def deliver(self, frames: list[tuple[str, int, str]]) -> None:
+        async with self.lock:
+            for stream_name, seq, frame in frames:
+                await self._deliver(Stream(stream_name), int(seq), frame)
+
+    async def _deliver(self, stream: Stream, seq: int, frame: str) -> None:
+        last = self.last[stream]
+        if seq <= last:
+            return  # already delivered (reordered or duplicate)
+        if seq > last + 1:
+            await self._fill(stream, seq - 1)
+        await self._push(stream, seq, frame)
+
+    async def _fill(self, stream: Stream, upto: int) -> None:
+        """Deliver the stored events between what we have and `upto`."""
+        missing = await database_sync_to_async(_history)(self.hearing_id, stream, self.last[stream], upto)
+        expected = self.last[stream] + 1
+        if not missing or missing[0][0] != expected:
+            # The history no longer reaches back: every socket of the stream starts afresh.
+            log.warning("hearing %s %s: history gap at %s, resnapshotting", self.hearing_id, stream, expected)
+            self.last[stream] = upto
+            self.ring[stream].clear()
+            for sock in list(self.sockets[stream]):
+                await self.hub.resnapshot(sock)
+            return
+        for seq, frame in missing:
+            await self._push(stream, seq, frame)
+
+    async def _push(self, stream: Stream, seq: int, frame: str) -> None:
+        self.ring[stream].append((seq, frame))
+        self.last[stream] = seq
+        for sock in list(self.sockets[stream]):
+            if sock.sent_seq == seq - 1:
+                sock.sent_seq = seq
+                await _send(sock, frame)
+            elif sock.sent_seq < seq - 1 and sock not in self.catching_up:
+                await self._catch_up(sock)
+
+    async def _catch_up(self, sock: Socket) -> None:
+        """Send `sock` what it misses up to the room's last seq: from the ring, else history,
+        else a fresh snapshot."""
+        stream = sock.stream
+        target = self.last[stream]
+        if sock.sent_seq >= target:
+            return
+        ring = self.ring[stream]
+        self.catching_up.add(sock)
+        try:
+            if ring and ring[0][0] <= sock.sent_seq + 1:
+                frames = [(s, f) for s, f in ring if sock.sent_seq < s <= target]
+            else:
+                frames = await database_sync_to_async(_history)(self.hearing_id, stream, sock.sent_seq, target)
+            if not frames or frames[0][0] != sock.sent_seq + 1:
+                await self.hub.resnapshot(sock)
+                return
+            for seq, frame in frames:
+                sock.sent_seq = seq
+                await _send(sock, frame)
+        finally:
+            self.catching_up.discard(sock)
+
+    # ---------------------------------------------------------------- sockets
+
+    async def attach(self, sock: Socket) -> None:
+        """Start delivering to `sock`, whose state is at `sock.sent_seq`."""
+        async with self.lock:
+            self.sockets[sock.stream].add(sock)
+            self.fresh.add(sock)
+            if sock.sent_seq < self.last[sock.stream]:
+                await self._catch_up(sock)
+
+    async def resume(self, sock: Socket, seq: int) -> None:
+        """The client has applied everything up to `seq`: send what follows, or a snapshot."""
+        async with self.lock:
+            if seq > sock.sent_seq:
+                await self.hub.resnapshot(sock)
+                return
+            sock.sent_seq = seq
+            await self._catch_up(sock)
+
+    def detach(self, sock: Socket) -> None:
+        self.sockets[sock.stream].discard(sock)
+        self.fresh.discard(sock)
+        self.catching_up.discard(sock)
+
+    async def snapshot(self, stream: Stream, build: Callable[[], Awaitable[tuple[int, Any]]]) -> tuple[int, Any]:
+        """A snapshot at a known seq, built once and shared by a crowd arriving together."""
+        cached = self.snapshots.get(stream)
+        if cached is not None:
+            seq, built_at, value = cached
+            if seq == self.last[stream] and time.monotonic() - built_at < SNAPSHOT_MAX_AGE:
+                return seq, value
+        task = self.snapshot_builds.get(stream)
+        if task is None or task.done():
+            task = asyncio.ensure_future(build())
+            self.snapshot_builds[stream] = task
+        seq, value = await asyncio.shield(task)
+        self.snapshots[stream] = (seq, time.monotonic(), value)
+        return seq, value
+
+    # ---------------------------------------------------------------- counters
+
+    async def tick(self) -> None:
+        local = self.size
+        self.online = await self.hub.presence.report(self.hearing_id, local)
+        state = await database_sync_to_async(_counters)(self.hearing_id)
+        await self._check_behind(state["seqs"])
+        fresh, self.fresh = self.fresh, set()
+        changed = {
+            "presence": self.sent_counters.get("online") != self.online,
+            "public_likes": self.sent_counters.get("public_likes")
+            != (state["hearing_likes"], state["public_likes"]),
+            "control_likes": self.sent_counters.get("control_likes")
+            != (state["hearing_likes"], state["control_likes"]),
+            "progress": self.sent_counters.get("progress") != state["progress"],
+        }
+        self.sent_counters = {
+            "online": self.online,
+            "public_likes": (state["hearing_likes"], state["public_likes"]),
+            "control_likes": (state["hearing_likes"], state["control_likes"]),
+            "progress": state["progress"],
+        }
+        for stream in Stream:
+            likes_key = "public_likes" if stream == Stream.PUBLIC else "control_likes"
+            seq = self.last[stream]
+            frames: list[tuple[bool, str]] = [
+                (
+                    changed["presence"],
+                    schema.counter_frame("presence", seq, schema.PresenceData(online=self.online)),
+                ),
+                (
+                    changed[likes_key],
+                    schema.counter_frame(
+                        "likes",
+                        seq,
+                        schema.LikesData(
+                            questions={str(k): v for k, v in state[likes_key].items()},
+                            hearing=state["hearing_likes"],
+                        ),
+                    ),
+                ),
+            ]
+            frames.extend(
+                (changed["progress"], schema.counter_frame("poll.progress", seq, progress))
+                for progress in state["progress"]
+            )
+            for sock in list(self.sockets[stream]):
+                if sock.sent_seq < seq and sock not in self.catching_up:
+                    async with self.lock:  # e.g. after a resnapshot that was older than the room
+                        await self._catch_up(sock)
+                if sock.sent_seq != seq or sock in self.catching_up:
+                    continue
+                is_fresh = sock in fresh
+                for is_changed, frame in frames:
+                    if is_changed or is_fresh:
+                        await _send(sock, frame)
+
+    async def _check_behind(self, seqs: dict[Stream, int]) -> None:
+        """Safety net: if the database is ahead of what arrived for two ticks, fill from history
+        (an event whose broadcast was lost, e.g. while Redis restarted)."""
+        now = time.monotonic()
+        for stream in Stream:
+            if seqs[stream] <= self.last[stream]:
+                self.behind_since.pop(stream, None)
+                continue
+            since = self.behind_since.setdefault(stream, now)
+            if now - since >= 2 * settings.LIVE["TICK_MS"] / 1000:
+                async with self.lock:
+                    if seqs[stream] > self.last[stream]:
+                        await self._fill(stream, seqs[stream])
+                self.behind_since.pop(stream, None)
+
+    async def run_ticker(self) -> None:
+        interval = settings.LIVE["TICK_MS"] / 1000
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("hearing %s: counter tick failed", self.hearing_id)
+
+
+async def _send(sock: Socket, frame: str) -> None:
+    try:
+        await sock.send_frame(frame)
+    except Exception:  # a socket that went away mid-send is detached by its own disconnect
+        log.debug("send failed", exc_info=True)
+
+
+# --------------------------------------------------------------------------- hub
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.process_id = uuid4().hex
+        self.rooms: dict[int, Room] = {}
+        self.layer = get_channel_layer()
+        self.channel: str | None = None
+        self.reader: asyncio.Task[None] | None = None
+        self.presence: Presence = make_presence(self.process_id)
+        self.resnapshot_hook: Callable[[Socket], Awaitable[None]] | None = None
+        self._join_lock = asyncio.Lock()
+
+    async def join(self, hearing_id: int) -> Room:
+        room = self.rooms.get(hearing_id)
+        if room is not None:
+            return room
+        async with self._join_lock:
+            room = self.rooms.get(hearing_id)
+            if room is not None:
+                return room
+            if self.layer is not None:
+                if self.channel is None:
+                    self.channel = await self.layer.new_channel("hub.")
+                    self.reader = asyncio.ensure_future(self._read())
+                # Subscribe first, then read the seqs: nothing committed in between is missed.
+                await self.layer.group_add(group_name(hearing_id), self.channel)
+            seqs = await database_sync_to_async(_seqs)(hearing_id)
+            room = Room(self, hearing_id, seqs)
+            room.ticker = asyncio.ensure_future(room.run_ticker())
+            self.rooms[hearing_id] = room
+            return room
+
+    async def leave(self, room: Room, sock: Socket) -> None:
+        room.detach(sock)
+        if room.size == 0 and self.rooms.get(room.hearing_id) is room:
+            del self.rooms[room.hearing_id]
+            if room.ticker is not None:
+                room.ticker.cancel()
+            await self.hub_presence_clear(room.hearing_id)
+            if self.layer is not None and self.channel is not None:
+                await self.layer.group_discard(group_name(room.hearing_id), self.channel)
+
+    async def hub_presence_clear(self, hearing_id: int) -> None:
+        try:
+            await self.presence.report(hearing_id, 0)
+        except Exception:
+            log.debug("presence clear failed", exc_info=True)
+
+    async def resnapshot(self, sock: Socket) -> None:
+        resend = getattr(sock, "send_snapshot", None)
+        if resend is not None:
+            await resend()
+
+    async def _read(self) -> None:
+        assert self.layer is not None and self.channel is not None
+        while True:
+            try:
+                message = await self.layer.receive(self.channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("live hub: channel layer receive failed; retrying", exc_info=True)
+                await asyncio.sleep(0.5)
+                continue
+            room = self.rooms.get(message.get("hearing"))
+            if room is None:
+                continue
+            try:
+                await room.deliver(message["frames"])
+            except Exception:
+                log.exception("live hub: delivery to hearing %s failed", room.hearing_id)
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def get_hub() -> Hub:
+    """The hub of the running event loop (one per process when served)."""
+    loop = asyncio.get_running_loop()
+    hub = _hubs.get(loop)
+    if hub is None:
+        hub = _hubs[loop] = Hub()
+    return hub

@@ -1,0 +1,441 @@
+"""The wire contract: every server → client event and every client → server action.
+
+This module is the one place a WebSocket frame's shape is defined; ../shared/PROTOCOL.md is
+its prose. Server-made models forbid unknown fields so a typo fails in tests, not in a
+client; client actions ignore unknown fields (clients may extend) but are strict on types.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeAlias
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+
+MAX_FRAME_BYTES = 16 * 1024
+
+
+class ErrorCode(StrEnum):
+    BAD_REQUEST = "bad_request"
+    UNKNOWN_ACTION = "unknown_action"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+    INVALID_STATE = "invalid_state"
+    POLL_CLOSED = "poll_closed"
+    ALREADY_VOTED = "already_voted"
+    NOT_ELIGIBLE = "not_eligible"
+    RATE_LIMITED = "rate_limited"
+    TOO_LARGE = "too_large"
+
+
+class Stream(StrEnum):
+    """The two sequences of a hearing: public (public and deputy sockets) and control."""
+
+    PUBLIC = "public"
+    CONTROL = "control"
+
+
+# --------------------------------------------------------------------------- payloads
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DepartmentRef(_Out):
+    id: int
+    name: str
+
+
+class AgendaItemOut(_Out):
+    id: int
+    title: str
+    kind: Literal["opening", "questioning", "evaluation", "closing", "other"]
+    department: DepartmentRef | None
+    status: Literal["pending", "current", "done"]
+    position: int
+    planned_minutes: int
+    started_at: str | None
+    ended_at: str | None
+
+
+QuestionStatus: TypeAlias = Literal["pending", "approved", "on_stage", "answered", "rejected"]
+
+
+class QuestionOut(_Out):
+    id: int
+    text: str
+    asker: str
+    source: Literal["deputy", "public", "moderator"]
+    item: int | None
+    parent: int | None
+    status: QuestionStatus
+    likes: int
+    created_at: str
+    answer_note: str = ""
+    commitment: str = ""
+
+
+class PollOut(_Out):
+    id: int
+    item: int | None
+    title: str
+    status: Literal["open", "closed", "published"]
+    choices: list[str]
+    secret: bool
+    cast: int
+    eligible: int
+    results: dict[str, int] | None
+    satisfaction_rate: float | None
+
+
+class HearingOut(_Out):
+    id: int
+    title: str
+    theme: str
+    venue: str
+    starts_at: str
+    stream_url: str
+    status: Literal["draft", "live", "ended"]
+
+
+class Counters(_Out):
+    online: int
+    likes: int
+
+
+class DeputyMe(_Out):
+    """What a deputy's own tablet adds to the public snapshot."""
+
+    name: str
+    checked_in: bool
+    voted: list[int]
+    eligible: int
+
+
+class Snapshot(_Out):
+    hearing: HearingOut
+    agenda: list[AgendaItemOut]
+    current_item: int | None
+    on_stage: int | None
+    questions: list[QuestionOut]
+    polls: list[PollOut]
+    counters: Counters
+    question_likes: dict[str, int] = Field(default_factory=dict)
+    me: DeputyMe | None = None
+
+
+# --------------------------------------------------------------------------- state events
+
+
+class HearingStatusData(_Out):
+    status: Literal["draft", "live", "ended"]
+
+
+class AgendaCurrentData(_Out):
+    item: int | None
+    previous: int | None
+    agenda: list[AgendaItemOut]
+
+
+class AgendaUpdatedData(_Out):
+    agenda: list[AgendaItemOut]
+
+
+class QuestionData(_Out):
+    question: QuestionOut
+
+
+class QuestionStageData(_Out):
+    question: int | None
+
+
+class QuestionRemovedData(_Out):
+    """A question leaves this audience's list (merged into another); extension of the protocol."""
+
+    question: int
+    merged_into: int | None
+
+
+class PollData(_Out):
+    poll: PollOut
+
+
+StateData: TypeAlias = (
+    HearingStatusData
+    | AgendaCurrentData
+    | AgendaUpdatedData
+    | QuestionData
+    | QuestionStageData
+    | QuestionRemovedData
+    | PollData
+)
+
+STATE_EVENT_TYPES: dict[str, type[_Out]] = {
+    "hearing.status": HearingStatusData,
+    "agenda.current": AgendaCurrentData,
+    "agenda.updated": AgendaUpdatedData,
+    "question.new": QuestionData,
+    "question.updated": QuestionData,
+    "question.stage": QuestionStageData,
+    "question.removed": QuestionRemovedData,
+    "poll.opened": PollData,
+    "poll.closed": PollData,
+    "poll.published": PollData,
+}
+
+
+class Event(_Out):
+    """A state event before it has a seq: what a service publishes."""
+
+    type: str
+    data: StateData
+
+    @model_validator(mode="after")
+    def _data_matches_type(self) -> Event:
+        expected = STATE_EVENT_TYPES.get(self.type)
+        if expected is None or not isinstance(self.data, expected):
+            raise ValueError(f"event {self.type!r} cannot carry {type(self.data).__name__}")
+        return self
+
+
+# --------------------------------------------------------------------------- counter events
+
+
+class LikesData(_Out):
+    questions: dict[str, int]
+    hearing: int
+
+
+class PresenceData(_Out):
+    online: int
+
+
+class PollProgressData(_Out):
+    poll: int
+    cast: int
+    eligible: int
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def state_frame(event_type: str, seq: int, data: BaseModel) -> str:
+    """Serialize a state event once; the same text goes to every socket of the stream."""
+    return f'{{"type":{_dumps(event_type)},"seq":{seq},"data":{data.model_dump_json()}}}'
+
+
+def snapshot_frame(seq: int, snapshot: Snapshot) -> str:
+    return state_frame("snapshot", seq, snapshot)
+
+
+def counter_frame(event_type: Literal["likes", "presence", "poll.progress"], seq: int, data: BaseModel) -> str:
+    return state_frame(event_type, seq, data)
+
+
+def ack_frame(client_id: str | None, **extra: Any) -> str:
+    return _dumps({"type": "ack", "id": client_id, **extra})
+
+
+def error_frame(client_id: str | None, code: ErrorCode, message: str) -> str:
+    return _dumps({"type": "error", "id": client_id, "code": str(code), "message": message})
+
+
+# --------------------------------------------------------------------------- client actions
+
+ClientId = Annotated[str, StringConstraints(max_length=100)]
+PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class _Action(BaseModel):
+    # Unknown fields are ignored (clients may extend); known ones are strictly typed.
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    id: ClientId
+
+
+class Resume(_Action):
+    action: Literal["resume"]
+    seq: Annotated[int, Field(ge=0, le=2**63 - 1)]
+
+
+class Ping(_Action):
+    action: Literal["ping"]
+
+
+class Like(_Action):
+    action: Literal["like"]
+    question: PositiveId | None = None
+    hearing: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> Like:
+        if (self.question is None) == (self.hearing is not True):
+            raise ValueError('give either "question": id or "hearing": true')
+        return self
+
+
+class Ask(_Action):
+    action: Literal["ask"]
+    text: Annotated[str, StringConstraints(max_length=2000)]
+    item: PositiveId | None = None
+    parent: PositiveId | None = None
+    name: Annotated[str, StringConstraints(max_length=50)] | None = None
+
+
+class Checkin(_Action):
+    action: Literal["checkin"]
+
+
+class Vote(_Action):
+    action: Literal["vote"]
+    poll: PositiveId
+    choice: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    ballot: UUID
+
+
+class HearingStart(_Action):
+    action: Literal["hearing.start"]
+
+
+class HearingEnd(_Action):
+    action: Literal["hearing.end"]
+
+
+class AgendaStart(_Action):
+    action: Literal["agenda.start"]
+    item: PositiveId
+
+
+class QuestionApprove(_Action):
+    action: Literal["question.approve"]
+    question: PositiveId
+
+
+class QuestionReject(_Action):
+    action: Literal["question.reject"]
+    question: PositiveId
+
+
+class QuestionStage(_Action):
+    action: Literal["question.stage"]
+    question: PositiveId | None
+
+
+class QuestionAnswered(_Action):
+    action: Literal["question.answered"]
+    question: PositiveId
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    commitment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class QuestionEdit(_Action):
+    """Fix a typo before approving (extension)."""
+
+    action: Literal["question.edit"]
+    question: PositiveId
+    text: Annotated[str, StringConstraints(max_length=2000)]
+
+
+class QuestionMerge(_Action):
+    """Merge a duplicate into another question, likes combined (extension)."""
+
+    action: Literal["question.merge"]
+    question: PositiveId
+    into: PositiveId
+
+
+class PollOpen(_Action):
+    action: Literal["poll.open"]
+    item: PositiveId
+    title: Annotated[str, StringConstraints(max_length=200)] | None = None
+    secret: bool = True
+
+
+class PollClose(_Action):
+    action: Literal["poll.close"]
+    poll: PositiveId
+
+
+class PollPublish(_Action):
+    action: Literal["poll.publish"]
+    poll: PositiveId
+
+
+Action: TypeAlias = (
+    Resume
+    | Ping
+    | Like
+    | Ask
+    | Checkin
+    | Vote
+    | HearingStart
+    | HearingEnd
+    | AgendaStart
+    | QuestionApprove
+    | QuestionReject
+    | QuestionStage
+    | QuestionAnswered
+    | QuestionEdit
+    | QuestionMerge
+    | PollOpen
+    | PollClose
+    | PollPublish
+)
+
+ACTIONS: dict[str, type[_Action]] = {
+    model.model_fields["action"].annotation.__args__[0]: model  # type: ignore[union-attr]
+    for model in Action.__args__  # type: ignore[attr-defined]
+}
+
+_frame_object = TypeAdapter(dict[str, Any])
+
+
+class ActionError(Exception):
+    def __init__(self, client_id: str | None, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.client_id = client_id
+        self.code = code
+        self.message = message
+
+
+def parse_action(text: str | None, raw: bytes | None = None) -> _Action:
+    """Validate one client frame; raise ActionError with the protocol's code."""
+    if text is None:
+        size = len(raw or b"")
+        if size > MAX_FRAME_BYTES:
+            raise ActionError(None, ErrorCode.TOO_LARGE, f"frame over {MAX_FRAME_BYTES} bytes")
+        raise ActionError(None, ErrorCode.BAD_REQUEST, "frames are JSON text, not binary")
+    if len(text) > MAX_FRAME_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
+        raise ActionError(None, ErrorCode.TOO_LARGE, f"frame over {MAX_FRAME_BYTES} bytes")
+    try:
+        obj = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ActionError(None, ErrorCode.BAD_REQUEST, "not JSON") from None
+    if not isinstance(obj, dict):
+        raise ActionError(None, ErrorCode.BAD_REQUEST, "a frame is a JSON object")
+    raw_id = obj.get("id")
+    client_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 100 else None
+    name = obj.get("action")
+    if not isinstance(name, str):
+        raise ActionError(client_id, ErrorCode.BAD_REQUEST, '"action" must be a string')
+    model = ACTIONS.get(name)
+    if model is None:
+        raise ActionError(client_id, ErrorCode.UNKNOWN_ACTION, f"no action {name[:50]!r}")
+    if model is Vote and isinstance(obj.get("ballot"), str):
+        # UUIDs arrive as JSON strings; strict mode would refuse the string form.
+        try:
+            obj = {**obj, "ballot": UUID(obj["ballot"])}
+        except ValueError:
+            raise ActionError(client_id, ErrorCode.BAD_REQUEST, '"ballot" must be a UUID') from None
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(part) for part in first.get("loc", ())) or "frame"
+        raise ActionError(client_id, ErrorCode.BAD_REQUEST, f"{where}: {first.get('msg', 'invalid')}") from None

@@ -1,0 +1,100 @@
+"""Socket test helpers: real ASGI stack (origin check, session auth, routing)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from config.asgi import application
+
+ORIGIN = b"http://127.0.0.1:8000"
+
+
+def _session_cookie(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+class Socket:
+    """A WebsocketCommunicator that speaks the protocol."""
+
+    def __init__(self, communicator: WebsocketCommunicator) -> None:
+        self.comm = communicator
+        self.n = 0
+        self.snapshot: dict[str, Any] = {}
+
+    async def recv(self, timeout: float = 3) -> dict[str, Any]:
+        return json.loads(await self.comm.receive_from(timeout=timeout))
+
+    async def recv_type(self, *types: str, timeout: float = 3) -> dict[str, Any]:
+        """The next frame of one of `types`, skipping counter frames and others."""
+        while True:
+            frame = await self.recv(timeout=timeout)
+            if frame["type"] in types:
+                return frame
+
+    async def action(self, action: str, **fields: Any) -> dict[str, Any]:
+        """Send an action and return its ack or error (frames in between are kept in .seen)."""
+        self.n += 1
+        client_id = f"c{self.n}"
+        await self.comm.send_to(text_data=json.dumps({"action": action, "id": client_id, **fields}))
+        self.seen: list[dict[str, Any]] = []
+        while True:
+            frame = await self.recv()
+            if frame["type"] in ("ack", "error") and frame.get("id") == client_id:
+                return frame
+            self.seen.append(frame)
+
+    async def send_raw(self, text: str | None = None, data: bytes | None = None) -> dict[str, Any]:
+        await self.comm.send_to(text_data=text, bytes_data=data)
+        return await self.recv_type("ack", "error")
+
+    async def nothing(self, timeout: float = 0.3, ignore: tuple[str, ...] = ("presence", "likes", "poll.progress")) -> bool:
+        """True when no state frame arrives within `timeout`."""
+        try:
+            while True:
+                frame = await self.recv(timeout=timeout)
+                if frame["type"] not in ignore:
+                    raise AssertionError(f"unexpected frame {frame}")
+        except TimeoutError:
+            return True
+
+    async def close(self) -> None:
+        await self.comm.disconnect()
+
+
+async def open_socket(
+    path: str, *, user: Any = None, cookies: str = "", origin: bytes = ORIGIN, expect_snapshot: bool = True
+) -> Socket:
+    headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    cookie_parts = [c for c in [cookies] if c]
+    if user is not None:
+        cookie_parts.append(await database_sync_to_async(_session_cookie)(user))
+    if cookie_parts:
+        headers.append((b"cookie", "; ".join(cookie_parts).encode()))
+    comm = WebsocketCommunicator(application, path, headers=headers)
+    connected, code = await comm.connect(timeout=5)
+    sock = Socket(comm)
+    sock.connected, sock.code = connected, code  # type: ignore[attr-defined]
+    if connected and expect_snapshot:
+        first = await sock.recv()
+        assert first["type"] == "snapshot", first
+        sock.snapshot = first
+    return sock
+
+
+def public_path(hearing_id: int) -> str:
+    return f"/ws/hearings/{hearing_id}/public/"
+
+
+def deputy_path(hearing_id: int) -> str:
+    return f"/ws/hearings/{hearing_id}/deputy/"
+
+
+def control_path(hearing_id: int) -> str:
+    return f"/ws/hearings/{hearing_id}/control/"

@@ -1,0 +1,108 @@
+"""Check-in, satisfaction polls (满意度测评) and ballots.
+
+A secret poll (无记名, the default) stores its ballots with no link to the deputy: the
+"has voted" row (VoteRecord) enforces one ballot per deputy and keeps only a keyed hash of
+the ballot UUID, so a tablet's resend is recognised without the ballot being traceable.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+DEFAULT_CHOICES = ["满意", "基本满意", "不满意"]
+DEFAULT_SATISFIED = ["满意", "基本满意"]
+
+
+def default_choices() -> list[str]:
+    return list(DEFAULT_CHOICES)
+
+
+def default_satisfied() -> list[str]:
+    return list(DEFAULT_SATISFIED)
+
+
+class Attendance(models.Model):
+    """A deputy checked in (签到) for a hearing: only they may vote."""
+
+    hearing = models.ForeignKey("hearings.Hearing", on_delete=models.CASCADE, related_name="attendance")
+    deputy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attendance")
+    checked_in_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("签到")
+        verbose_name_plural = _("签到")
+        constraints = [models.UniqueConstraint(fields=["hearing", "deputy"], name="attendance_once")]
+
+
+class Poll(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("投票中")
+        CLOSED = "closed", _("已结束")
+        PUBLISHED = "published", _("已公布")
+
+    hearing = models.ForeignKey("hearings.Hearing", on_delete=models.CASCADE, related_name="polls")
+    item = models.ForeignKey(
+        "hearings.AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="polls"
+    )
+    department = models.ForeignKey(
+        "hearings.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="polls"
+    )
+    title = models.CharField(_("标题"), max_length=200)
+    choices = models.JSONField(_("选项"), default=default_choices)
+    satisfied = models.JSONField(_("计入满意率的选项"), default=default_satisfied)
+    secret = models.BooleanField(_("无记名"), default=True)
+    status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
+    # Fixed when the poll closes, so close and publish always report the same counts.
+    eligible = models.PositiveIntegerField(null=True, blank=True)
+    cast = models.PositiveIntegerField(null=True, blank=True)
+    results = models.JSONField(null=True, blank=True)
+    opened_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("满意度测评")
+        verbose_name_plural = _("满意度测评")
+        constraints = [
+            models.UniqueConstraint(fields=["hearing"], condition=Q(status="open"), name="poll_one_open_per_hearing")
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class VoteRecord(models.Model):
+    """That a deputy has voted in a poll: one per deputy per poll, by database constraint."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="vote_records")
+    deputy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="vote_records")
+    ballot_key = models.CharField(max_length=64)  # HMAC of the ballot UUID: recognises a resend
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["poll", "deputy"], name="vote_once_per_deputy")]
+
+
+class Ballot(models.Model):
+    """One ballot. Secret: no deputy, no client UUID, no time, a random primary key."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
+    choice = models.CharField(max_length=50)
+    # Named polls only:
+    deputy = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="named_ballots"
+    )
+    client_uuid = models.UUIDField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["poll", "deputy"], condition=Q(deputy__isnull=False), name="named_ballot_once"
+            )
+        ]

@@ -1,0 +1,201 @@
+"""Check-in and the life of a satisfaction poll: open → closed → published.
+
+Exactly once: a ballot takes a share lock on its poll row and closing takes the exclusive
+lock, so every ballot either commits before the close (and is counted) or sees the poll
+closed (poll_closed). A database constraint allows one VoteRecord per deputy per poll, and
+the ballot UUID makes a resend of the same ballot an idempotent `duplicate`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from uuid import UUID
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from hearings import selectors as hearing_selectors
+from hearings.errors import AlreadyVoted, BadRequest, Forbidden, InvalidState, NotEligible, NotFound, PollClosed
+from hearings.models import AgendaItem, Hearing
+from live.publish import publish
+from live.schema import Event, PollData
+from voting import selectors
+from voting.models import Attendance, Ballot, Poll, VoteRecord
+
+
+def _ballot_key(poll_id: int, ballot_id: UUID) -> str:
+    message = f"{poll_id}:{ballot_id}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def _hearing_for_update(hearing_id: int) -> Hearing:
+    hearing = Hearing.objects.select_for_update().filter(pk=hearing_id).first()
+    if hearing is None:
+        raise NotFound("no such hearing")
+    return hearing
+
+
+def _require_moderator(hearing: Hearing, by: AbstractBaseUser | None) -> None:
+    if by is not None and not hearing_selectors.is_moderator(hearing, by):
+        raise Forbidden("only a moderator of this hearing may do this")
+
+
+def _poll_event(kind: str, poll: Poll) -> Event:
+    return Event(type=kind, data=PollData(poll=selectors.poll_out(poll)))
+
+
+@transaction.atomic
+def checkin(*, hearing_id: int, deputy: AbstractBaseUser) -> bool:
+    """A deputy of the hearing checks in (签到); True when this is the first time."""
+    hearing = Hearing.objects.filter(pk=hearing_id).first()
+    if hearing is None:
+        raise NotFound("no such hearing")
+    if not hearing_selectors.is_deputy(hearing, deputy):
+        raise Forbidden("only a deputy of this hearing checks in")
+    if hearing.status == Hearing.Status.ENDED:
+        raise InvalidState("the hearing has ended")
+    _, created = Attendance.objects.get_or_create(hearing=hearing, deputy_id=deputy.pk)
+    return created
+
+
+@transaction.atomic
+def poll_open(
+    *,
+    hearing_id: int,
+    item_id: int,
+    by: AbstractBaseUser | None,
+    title: str = "",
+    secret: bool = True,
+    choices: list[str] | None = None,
+    satisfied: list[str] | None = None,
+) -> Poll:
+    """Open a satisfaction poll for an agenda item (its department) of a live hearing; one
+    open poll per hearing at a time."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    item = AgendaItem.objects.select_related("department").filter(pk=item_id, hearing=hearing).first()
+    if item is None:
+        raise NotFound("no such agenda item in this hearing")
+    if hearing.status != Hearing.Status.LIVE:
+        raise InvalidState(f"the hearing is {hearing.status}, not live")
+    if Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).exists():
+        raise InvalidState("another poll of this hearing is open; close it first")
+    choices = [c.strip() for c in (choices or ["满意", "基本满意", "不满意"]) if c.strip()]
+    satisfied = satisfied if satisfied is not None else [c for c in ("满意", "基本满意") if c in choices]
+    if len(choices) < 2 or len(set(choices)) != len(choices) or not set(satisfied) <= set(choices):
+        raise BadRequest("a poll needs two or more distinct choices")
+    department = item.department
+    default_title = f"对{department.name}的满意度测评" if department else f"{item.title} 满意度测评"
+    poll = Poll.objects.create(
+        hearing=hearing,
+        item=item,
+        department=department,
+        title=(title or "").strip()[:200] or default_title,
+        secret=secret,
+        choices=choices,
+        satisfied=satisfied,
+    )
+    publish(hearing.pk, public=_poll_event("poll.opened", poll))
+    return poll
+
+
+@dataclass(frozen=True)
+class BallotResult:
+    duplicate: bool
+
+
+def _lock_poll_shared(poll_id: int, hearing_id: int) -> Poll:
+    """Read the poll under a share lock: ballots run side by side, a close waits for them."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM voting_poll WHERE id = %s AND hearing_id = %s FOR SHARE", [poll_id, hearing_id])
+            if cursor.fetchone() is None:
+                raise NotFound("no such poll in this hearing")
+    poll = Poll.objects.filter(pk=poll_id, hearing_id=hearing_id).first()
+    if poll is None:
+        raise NotFound("no such poll in this hearing")
+    return poll
+
+
+def ballot_cast(
+    *, hearing_id: int, poll_id: int, deputy: AbstractBaseUser, choice: str, ballot_id: UUID
+) -> BallotResult:
+    """Cast one ballot. The same ballot UUID again is a `duplicate`; another ballot from a
+    deputy who voted is `already_voted`; a closed poll refuses with `poll_closed`; only
+    checked-in deputies vote (`not_eligible`)."""
+    key = _ballot_key(poll_id, ballot_id)
+    try:
+        with transaction.atomic():
+            poll = _lock_poll_shared(poll_id, hearing_id)
+            record = VoteRecord.objects.filter(poll=poll, deputy_id=deputy.pk).first()
+            if record is not None:
+                if hmac.compare_digest(record.ballot_key, key):
+                    return BallotResult(duplicate=True)
+                raise AlreadyVoted("you have voted in this poll")
+            if poll.status != Poll.Status.OPEN:
+                raise PollClosed("the poll is closed")
+            if not hearing_selectors.is_deputy(hearing_id, deputy):
+                raise Forbidden("only a deputy of this hearing votes")
+            if not Attendance.objects.filter(hearing_id=hearing_id, deputy_id=deputy.pk).exists():
+                raise NotEligible("check in first")
+            if choice not in poll.choices:
+                raise BadRequest(f"choose one of {', '.join(poll.choices)}")
+            VoteRecord.objects.create(poll=poll, deputy_id=deputy.pk, ballot_key=key)
+            if poll.secret:
+                Ballot.objects.create(poll=poll, choice=choice)
+            else:
+                Ballot.objects.create(poll=poll, choice=choice, deputy_id=deputy.pk, client_uuid=ballot_id)
+    except IntegrityError:
+        # A concurrent resend of the same deputy's ballot won the race.
+        record = VoteRecord.objects.filter(poll_id=poll_id, deputy_id=deputy.pk).first()
+        if record is not None and hmac.compare_digest(record.ballot_key, key):
+            return BallotResult(duplicate=True)
+        raise AlreadyVoted("you have voted in this poll") from None
+    return BallotResult(duplicate=False)
+
+
+def _poll_for_update(hearing: Hearing, poll_id: int) -> Poll:
+    poll = Poll.objects.select_for_update().filter(pk=poll_id, hearing=hearing).first()
+    if poll is None:
+        raise NotFound("no such poll in this hearing")
+    return poll
+
+
+@transaction.atomic
+def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
+    """open → closed. Eligible, cast and the tally are fixed now; closing again returns the
+    same counts and sends nothing."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    poll = _poll_for_update(hearing, poll_id)  # waits for ballots holding the share lock
+    if poll.status != Poll.Status.OPEN:
+        return poll
+    poll.status = Poll.Status.CLOSED
+    poll.closed_at = timezone.now()
+    poll.eligible = selectors.checked_in_count(hearing.pk)
+    poll.results = selectors.tally(poll)
+    poll.cast = VoteRecord.objects.filter(poll=poll).count()
+    poll.save(update_fields=["status", "closed_at", "eligible", "results", "cast"])
+    publish(hearing.pk, public=_poll_event("poll.closed", poll))
+    return poll
+
+
+@transaction.atomic
+def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
+    """closed → published: the results and 满意率 become public. Idempotent."""
+    hearing = _hearing_for_update(hearing_id)
+    _require_moderator(hearing, by)
+    poll = _poll_for_update(hearing, poll_id)
+    if poll.status == Poll.Status.OPEN:
+        raise InvalidState("close the poll before publishing it")
+    if poll.status == Poll.Status.PUBLISHED:
+        return poll
+    poll.status = Poll.Status.PUBLISHED
+    poll.published_at = timezone.now()
+    poll.save(update_fields=["status", "published_at"])
+    publish(hearing.pk, public=_poll_event("poll.published", poll))
+    return poll
