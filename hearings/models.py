@@ -87,7 +87,12 @@ class AgendaItem(models.Model):
     title = models.CharField(_("标题"), max_length=200)
     kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices, default=Kind.QUESTIONING)
     department = models.ForeignKey(
-        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="agenda_items", verbose_name=_("应询部门")
+        Department,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="agenda_items",
+        verbose_name=_("应询部门"),
     )
     planned_minutes = models.PositiveIntegerField(_("计划时长 (分钟)"), default=15)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
@@ -178,3 +183,6 @@ class Like(models.Model):
                 fields=["question", "viewer"], condition=Q(question__isnull=False), name="like_once_per_question"
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.viewer} → {self.question_id or 'hearing'}"

@@ -111,7 +111,7 @@ def question_likes(hearing_id: int, *, public: bool) -> dict[int, int]:
 
 
 def socket_access(*, hearing_id: int, user: User | None, role: str) -> str:
-    """"ok", "forbidden" or "not_found" for a socket of `role` on a hearing."""
+    """ "ok", "forbidden" or "not_found" for a socket of `role` on a hearing."""
     if not Hearing.objects.filter(pk=hearing_id).exists():
         return "not_found"
     if role == "public":

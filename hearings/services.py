@@ -8,6 +8,7 @@ data, management commands). A refused change raises a DomainError and changes no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
@@ -46,6 +47,11 @@ def _require_moderator(hearing: Hearing, by: AbstractBaseUser | None) -> None:
 def _require_live(hearing: Hearing) -> None:
     if hearing.status != Hearing.Status.LIVE:
         raise InvalidState(f"the hearing is {hearing.status}, not live")
+
+
+def _require_not_ended(hearing: Hearing) -> None:
+    if hearing.status == Hearing.Status.ENDED:
+        raise InvalidState("the hearing has ended")
 
 
 def _question_for_update(hearing: Hearing, question_id: int) -> Question:
@@ -201,9 +207,11 @@ def question_submit(
     if item_id is not None and not AgendaItem.objects.filter(pk=item_id, hearing=hearing).exists():
         raise NotFound("no such agenda item in this hearing")
     if item_id is None and parent is None:
-        item_id = AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT).values_list(
-            "pk", flat=True
-        ).first()
+        item_id = (
+            AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT)
+            .values_list("pk", flat=True)
+            .first()
+        )
     needs_approval = source == Question.Source.PUBLIC or (
         source == Question.Source.DEPUTY and hearing.deputy_questions_need_approval
     )
@@ -214,7 +222,7 @@ def question_submit(
         parent=parent,
         text=cleaned,
         source=source,
-        asker=asker if source != Question.Source.PUBLIC else None,
+        asker_id=asker.pk if asker is not None and source != Question.Source.PUBLIC else None,
         asker_name=asker_name.strip()[:MAX_NAME_LENGTH],
         viewer=viewer[:64],
         status=Question.Status.PENDING if needs_approval else Question.Status.APPROVED,
@@ -232,6 +240,7 @@ def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser 
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
+    _require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
         raise InvalidState(f"the question is {question.status}, not pending")
     question.status = Question.Status.APPROVED
@@ -248,6 +257,7 @@ def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser |
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
+    _require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
         raise InvalidState(f"the question is {question.status}, not pending")
     question.status = Question.Status.REJECTED
@@ -264,6 +274,7 @@ def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractB
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
+    _require_not_ended(hearing)
     if question.status not in (Question.Status.PENDING, Question.Status.APPROVED):
         raise InvalidState(f"a question that is {question.status} is no longer edited")
     question.text = cleaned
@@ -305,7 +316,7 @@ def question_stage(*, hearing_id: int, question_id: int | None, by: AbstractBase
     return question
 
 
-def _answer(hearing: Hearing, question: Question, *, now: object, note: str = "", commitment: str = "") -> None:
+def _answer(hearing: Hearing, question: Question, *, now: datetime, note: str = "", commitment: str = "") -> None:
     was_on_stage = question.status == Question.Status.ON_STAGE
     question.status = Question.Status.ANSWERED
     question.answered_at = now
@@ -329,6 +340,7 @@ def question_answered(
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
+    _require_not_ended(hearing)
     if question.status not in (Question.Status.ON_STAGE, Question.Status.APPROVED):
         raise InvalidState(f"the question is {question.status}; only an approved or staged one is answered")
     _answer(hearing, question, now=timezone.now(), note=note, commitment=commitment)
@@ -345,6 +357,7 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
         raise BadRequest("a question cannot merge into itself")
     duplicate = _question_for_update(hearing, question_id)
     target = _question_for_update(hearing, into_id)
+    _require_not_ended(hearing)
     if duplicate.status == Question.Status.ON_STAGE:
         raise InvalidState("the question on stage cannot be merged away")
     if target.status == Question.Status.REJECTED:
@@ -390,12 +403,15 @@ def like_add(*, hearing_id: int, viewer: str, question_id: int | None) -> LikeRe
         raise NotFound("no such hearing")
     if hearing == Hearing.Status.ENDED:
         raise InvalidState("the hearing has ended")
-    if question_id is not None and not Question.objects.filter(
-        pk=question_id,
-        hearing_id=hearing_id,
-        merged_into__isnull=True,
-        status__in=selectors.PUBLIC_QUESTION_STATUSES,
-    ).exists():
+    if (
+        question_id is not None
+        and not Question.objects.filter(
+            pk=question_id,
+            hearing_id=hearing_id,
+            merged_into__isnull=True,
+            status__in=selectors.PUBLIC_QUESTION_STATUSES,
+        ).exists()
+    ):
         raise NotFound("no such question")
     try:
         with transaction.atomic():

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -58,7 +57,10 @@ def route(name: str, *roles: str, limiter: RateLimiter | None = None) -> Callabl
 
 
 def call(service: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
-    return database_sync_to_async(service)  # type: ignore[no-any-return]
+    """Run a (sync, ORM) service off the event loop. Not thread-sensitive: services share no
+    thread state, so a crowd's actions use the pool's threads (each with its own database
+    connection) instead of queueing on one."""
+    return database_sync_to_async(service, thread_sensitive=False)
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -228,7 +230,7 @@ def _moderator(service: Callable[..., Any], **fields: str) -> Handler:
     return handler
 
 
-for _name, _service, _fields in [
+_CONTROL_ACTIONS: list[tuple[str, Callable[..., Any], dict[str, str]]] = [
     ("hearing.start", services.hearing_start, {}),
     ("hearing.end", services.hearing_end, {}),
     ("agenda.start", services.agenda_start, {"item_id": "item"}),
@@ -239,7 +241,8 @@ for _name, _service, _fields in [
     ("question.merge", services.question_merge, {"question_id": "question", "into_id": "into"}),
     ("poll.close", voting_services.poll_close, {"poll_id": "poll"}),
     ("poll.publish", voting_services.poll_publish, {"poll_id": "poll"}),
-]:
+]
+for _name, _service, _fields in _CONTROL_ACTIONS:
     route(_name, CONTROL)(_moderator(_service, **_fields))
 
 
@@ -258,8 +261,10 @@ async def _answered(consumer: LiveConsumer, action: schema.QuestionAnswered) -> 
 @route("poll.open", CONTROL)
 async def _poll_open(consumer: LiveConsumer, action: schema.PollOpen) -> dict[str, Any] | None:
     poll = await call(voting_services.poll_open)(
-        hearing_id=consumer.hearing_id, item_id=action.item, title=action.title or "", secret=action.secret, by=consumer.user
+        hearing_id=consumer.hearing_id,
+        item_id=action.item,
+        title=action.title or "",
+        secret=action.secret,
+        by=consumer.user,
     )
     return {"poll": poll.pk}
-
-

@@ -213,15 +213,14 @@ class Room:
     # ---------------------------------------------------------------- counters
 
     async def tick(self) -> None:
-        local = self.size
+        local = len(self.sockets[Stream.PUBLIC])  # viewers and deputies; moderators are not "online"
         self.online = await self.hub.presence.report(self.hearing_id, local)
         state = await database_sync_to_async(_counters)(self.hearing_id)
         await self._check_behind(state["seqs"])
         fresh, self.fresh = self.fresh, set()
         changed = {
             "presence": self.sent_counters.get("online") != self.online,
-            "public_likes": self.sent_counters.get("public_likes")
-            != (state["hearing_likes"], state["public_likes"]),
+            "public_likes": self.sent_counters.get("public_likes") != (state["hearing_likes"], state["public_likes"]),
             "control_likes": self.sent_counters.get("control_likes")
             != (state["hearing_likes"], state["control_likes"]),
             "progress": self.sent_counters.get("progress") != state["progress"],

@@ -12,7 +12,16 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 MAX_FRAME_BYTES = 16 * 1024
 
@@ -280,9 +289,19 @@ class Like(_Action):
         return self
 
 
+def _question_text(value: str) -> str:
+    value = value.strip()
+    if not 1 <= len(value) <= 500:
+        raise ValueError("a question has 1 to 500 characters")
+    return value
+
+
+QuestionText = Annotated[str, AfterValidator(_question_text)]
+
+
 class Ask(_Action):
     action: Literal["ask"]
-    text: Annotated[str, StringConstraints(max_length=2000)]
+    text: QuestionText
     item: PositiveId | None = None
     parent: PositiveId | None = None
     name: Annotated[str, StringConstraints(max_length=50)] | None = None
@@ -339,7 +358,7 @@ class QuestionEdit(_Action):
 
     action: Literal["question.edit"]
     question: PositiveId
-    text: Annotated[str, StringConstraints(max_length=2000)]
+    text: QuestionText
 
 
 class QuestionMerge(_Action):
@@ -389,8 +408,8 @@ Action: TypeAlias = (
 )
 
 ACTIONS: dict[str, type[_Action]] = {
-    model.model_fields["action"].annotation.__args__[0]: model  # type: ignore[union-attr]
-    for model in Action.__args__  # type: ignore[attr-defined]
+    model.model_fields["action"].annotation.__args__[0]: model
+    for model in Action.__args__
 }
 
 _frame_object = TypeAdapter(dict[str, Any])

@@ -10,6 +10,11 @@ from live import publish as live_publish
 from tests.factories import World, make_world
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hasher(settings: Any) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def world(db: Any) -> World:
     return make_world()
@@ -57,7 +62,11 @@ def service_available(kind: str) -> tuple[bool, str]:
             return False, f"Redis at {url} unreachable: {exc}"
     import psycopg
 
-    url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/postgres"
+    url = (
+        os.environ.get("TEST_DATABASE_URL")
+        or os.environ.get("DATABASE_URL")
+        or "postgres://postgres@127.0.0.1:5432/postgres"
+    )
     try:
         psycopg.connect(url.replace("postgres://", "postgresql://"), connect_timeout=2).close()
         return True, url

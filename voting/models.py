@@ -38,6 +38,9 @@ class Attendance(models.Model):
         verbose_name_plural = _("签到")
         constraints = [models.UniqueConstraint(fields=["hearing", "deputy"], name="attendance_once")]
 
+    def __str__(self) -> str:
+        return f"{self.deputy_id}@{self.hearing_id}"
+
 
 class Poll(models.Model):
     class Status(models.TextChoices):
@@ -87,6 +90,9 @@ class VoteRecord(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["poll", "deputy"], name="vote_once_per_deputy")]
 
+    def __str__(self) -> str:
+        return f"{self.deputy_id} voted in {self.poll_id}"
+
 
 class Ballot(models.Model):
     """One ballot. Secret: no deputy, no client UUID, no time, a random primary key."""
@@ -101,8 +107,14 @@ class Ballot(models.Model):
     client_uuid = models.UUIDField(null=True, blank=True)
 
     class Meta:
+        # Read back in the order of the random id, never in the order of insertion (which
+        # SQLite's rowid and PostgreSQL's heap keep, and which matches VoteRecord ids).
+        ordering = ["id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["poll", "deputy"], condition=Q(deputy__isnull=False), name="named_ballot_once"
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.choice}"

@@ -26,7 +26,9 @@ def polls_voted(hearing_id: int, user_id: int) -> list[int]:
 
 def tally(poll: Poll) -> dict[str, int]:
     """Counts per choice, every choice present."""
-    counts = dict(Ballot.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id")).values_list("choice", "n"))
+    counts = dict(
+        Ballot.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id")).values_list("choice", "n")
+    )
     return {choice: counts.get(choice, 0) for choice in poll.choices}
 
 
@@ -45,6 +47,8 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
     else:
         cast, eligible = poll.cast or 0, poll.eligible or 0
     published = poll.status == Poll.Status.PUBLISHED and poll.results is not None
+    # In the order of the choices: PostgreSQL's jsonb does not keep the stored key order.
+    results = {choice: (poll.results or {}).get(choice, 0) for choice in poll.choices} if published else None
     return PollOut(
         id=poll.pk,
         item=poll.item_id,
@@ -54,8 +58,8 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
         secret=poll.secret,
         cast=cast,
         eligible=eligible,
-        results=dict(poll.results) if published else None,
-        satisfaction_rate=satisfaction_rate(poll, poll.results) if published else None,
+        results=results,
+        satisfaction_rate=satisfaction_rate(poll, results) if results is not None else None,
     )
 
 
@@ -71,8 +75,9 @@ def poll_progress(hearing_id: int) -> list[PollProgressData]:
         return []
     eligible = checked_in_count(hearing_id)
     cast = dict(
-        VoteRecord.objects.filter(poll_id__in=open_ids).values("poll_id").annotate(n=Count("id")).values_list(
-            "poll_id", "n"
-        )
+        VoteRecord.objects.filter(poll_id__in=open_ids)
+        .values("poll_id")
+        .annotate(n=Count("id"))
+        .values_list("poll_id", "n")
     )
     return [PollProgressData(poll=pid, cast=cast.get(pid, 0), eligible=eligible) for pid in open_ids]

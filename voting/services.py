@@ -112,7 +112,9 @@ def _lock_poll_shared(poll_id: int, hearing_id: int) -> Poll:
     """Read the poll under a share lock: ballots run side by side, a close waits for them."""
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM voting_poll WHERE id = %s AND hearing_id = %s FOR SHARE", [poll_id, hearing_id])
+            cursor.execute(
+                "SELECT id FROM voting_poll WHERE id = %s AND hearing_id = %s FOR SHARE", [poll_id, hearing_id]
+            )
             if cursor.fetchone() is None:
                 raise NotFound("no such poll in this hearing")
     poll = Poll.objects.filter(pk=poll_id, hearing_id=hearing_id).first()

@@ -31,6 +31,12 @@ class Socket:
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
         return json.loads(await self.comm.receive_from(timeout=timeout))
 
+    async def poll(self, timeout: float = 0.5) -> dict[str, Any] | None:
+        """The next frame, or None when none comes within `timeout` (the app keeps running)."""
+        if await self.comm.receive_nothing(timeout=timeout, interval=0.01):
+            return None
+        return await self.recv()
+
     async def recv_type(self, *types: str, timeout: float = 3) -> dict[str, Any]:
         """The next frame of one of `types`, skipping counter frames and others."""
         while True:
@@ -38,14 +44,14 @@ class Socket:
             if frame["type"] in types:
                 return frame
 
-    async def action(self, action: str, **fields: Any) -> dict[str, Any]:
+    async def action(self, action: str, timeout: float = 5, **fields: Any) -> dict[str, Any]:
         """Send an action and return its ack or error (frames in between are kept in .seen)."""
         self.n += 1
         client_id = f"c{self.n}"
         await self.comm.send_to(text_data=json.dumps({"action": action, "id": client_id, **fields}))
         self.seen: list[dict[str, Any]] = []
         while True:
-            frame = await self.recv()
+            frame = await self.recv(timeout=timeout)
             if frame["type"] in ("ack", "error") and frame.get("id") == client_id:
                 return frame
             self.seen.append(frame)
@@ -54,15 +60,14 @@ class Socket:
         await self.comm.send_to(text_data=text, bytes_data=data)
         return await self.recv_type("ack", "error")
 
-    async def nothing(self, timeout: float = 0.3, ignore: tuple[str, ...] = ("presence", "likes", "poll.progress")) -> bool:
+    async def nothing(
+        self, timeout: float = 0.3, ignore: tuple[str, ...] = ("presence", "likes", "poll.progress")
+    ) -> bool:
         """True when no state frame arrives within `timeout`."""
-        try:
-            while True:
-                frame = await self.recv(timeout=timeout)
-                if frame["type"] not in ignore:
-                    raise AssertionError(f"unexpected frame {frame}")
-        except TimeoutError:
-            return True
+        while (frame := await self.poll(timeout)) is not None:
+            if frame["type"] not in ignore:
+                raise AssertionError(f"unexpected frame {frame}")
+        return True
 
     async def close(self) -> None:
         await self.comm.disconnect()

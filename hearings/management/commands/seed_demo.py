@@ -81,13 +81,13 @@ class Command(BaseCommand):
                 venue="县人大常委会机关一楼会议室",
                 starts_at=(timezone.localtime() + timedelta(days=1)).replace(hour=9, minute=0, second=0, microsecond=0),
             )
-            for position, (title, kind, short, minutes) in enumerate(AGENDA, start=1):
+            for position, (title, kind, dept, minutes) in enumerate(AGENDA, start=1):
                 AgendaItem.objects.create(
                     hearing=hearing,
                     position=position,
                     title=title,
                     kind=kind,
-                    department=departments[short] if short else None,
+                    department=departments[dept] if dept else None,
                     planned_minutes=minutes,
                 )
         hearing.moderators.add(moderator)

@@ -1,0 +1,403 @@
+// Deputy tablet (代表平板): check in, follow the session, vote, ask.
+//
+// A vote is shown as recorded only once the server has acked it. Until then the pending
+// ballot (poll, choice, ballot UUID) sits in localStorage, so a dropped socket or a reload
+// sends the very same ballot again and the server counts it once (a repeat acks duplicate:true).
+
+import { connect } from "./live.js";
+import {
+  applyCounter,
+  applyEvent,
+  CONNECTION,
+  currentItem,
+  el,
+  fromSnapshot,
+  HEARING_STATUS,
+  onStage,
+  percent,
+  QUESTION_STATUS,
+  renderOnChange,
+} from "./state.js";
+
+const root = document.getElementById("tablet");
+const $ = (id) => document.getElementById(id);
+const KEY = `wenzheng.vote.${root.dataset.hearing}.${root.dataset.user}`;
+
+// Answers after which a ballot is settled: sending it again cannot change anything.
+const VOTE_ERRORS = {
+  already_voted: "您已在本次测评中投过票，以第一次提交的为准。",
+  not_eligible: "请先签到，签到后才能投票。",
+  poll_closed: "测评已结束，这一票没有计入。",
+  not_found: "找不到这项测评，这一票没有计入。",
+  forbidden: "您不是本场问政会的代表，不能投票。",
+  bad_request: "选项无效，请重新选择。",
+};
+// After these the poll takes no ballot from this tablet: the choice buttons go away.
+const SETTLED = new Set(["already_voted", "poll_closed", "not_found", "forbidden"]);
+const ASK_ERRORS = {
+  bad_request: "问题内容需在 1 到 500 字之间。",
+  invalid_state: "问政会已结束，不能再提问。",
+  not_found: "要追问的问题已不存在。",
+  forbidden: "您不是本场问政会的代表，不能提问。",
+  rate_limited: "提交太频繁，请稍后再试。",
+  connection_lost: "网络中断，问题可能没有提交成功，请确认后再试。",
+};
+
+let state = null;
+let me = { name: "", checked_in: false, voted: [] };
+let connection = "connecting";
+const recorded = new Set(); // polls this deputy has a counted ballot in
+let voteInFlight = false;
+let voteError = null; // {poll, text}
+let checkingIn = false;
+let checkinError = null;
+let followUp = null; // question id a follow-up (追问) refers to
+
+// ---------------------------------------------------------------- pending ballot
+
+function loadPending() {
+  try {
+    return JSON.parse(localStorage.getItem(KEY));
+  } catch {
+    return null;
+  }
+}
+
+function savePending(pending) {
+  if (pending) localStorage.setItem(KEY, JSON.stringify(pending));
+  else localStorage.removeItem(KEY);
+}
+
+function clearPending(ballot) {
+  if (loadPending()?.ballot === ballot) savePending(null);
+}
+
+// crypto.randomUUID exists only in secure contexts; a tablet on plain http over the LAN has not.
+function uuid4() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+function openPoll() {
+  return state?.polls.find((p) => p.status === "open") ?? null;
+}
+
+function vote(poll, choice) {
+  if (loadPending() || recorded.has(poll.id)) return;
+  const pending = { poll: poll.id, choice, ballot: uuid4() };
+  savePending(pending); // before sending: a reload from here on resends this same ballot
+  voteError = null;
+  submit(pending);
+  render();
+}
+
+function submit(pending) {
+  voteInFlight = true;
+  live.send("vote", pending).then(
+    () => {
+      voteInFlight = false;
+      recorded.add(pending.poll);
+      clearPending(pending.ballot);
+      render();
+    },
+    (err) => {
+      voteInFlight = false;
+      if (err.code in VOTE_ERRORS) {
+        clearPending(pending.ballot);
+        if (err.code === "already_voted") recorded.add(pending.poll);
+        voteError = { poll: pending.poll, code: err.code, text: VOTE_ERRORS[err.code] };
+      } else {
+        // Not settled (e.g. the server refused the connection): keep the ballot for later.
+        voteError = { poll: pending.poll, code: err.code, text: `暂时无法提交（${err.message}），已保存在本机。` };
+      }
+      render();
+    },
+  );
+}
+
+// After a snapshot or a poll event: settle or resend a ballot left from before.
+function reconcilePending() {
+  const pending = loadPending();
+  if (!pending || voteInFlight) return;
+  if (recorded.has(pending.poll)) {
+    savePending(null);
+    return;
+  }
+  const poll = state.polls.find((p) => p.id === pending.poll);
+  if (poll?.status === "open") {
+    submit(pending);
+  } else {
+    savePending(null);
+    voteError = { poll: pending.poll, code: "poll_closed", text: VOTE_ERRORS.poll_closed };
+  }
+}
+
+// ---------------------------------------------------------------- socket
+
+const live = connect({
+  url: root.dataset.ws,
+  onSnapshot(data) {
+    state = fromSnapshot(data);
+    if (data.me) me = data.me;
+    for (const id of me.voted) recorded.add(id);
+    reconcilePending();
+    render();
+  },
+  onEvent(type, data) {
+    applyEvent(state, type, data);
+    if (type.startsWith("poll.")) reconcilePending();
+    render();
+  },
+  onCounter(type, data) {
+    applyCounter(state, type, data);
+    renderProgress();
+  },
+  onStatus(status, detail) {
+    connection = status;
+    if (status === "stopped") {
+      $("conn").textContent =
+        detail.code === 4404 ? "找不到这场问政会" : "无权使用本平板页面，请用本场代表账号登录";
+    }
+    render();
+  },
+});
+
+// ---------------------------------------------------------------- actions
+
+$("checkin").addEventListener("click", () => {
+  if (checkingIn || me.checked_in) return;
+  checkingIn = true;
+  checkinError = null;
+  live.send("checkin").then(
+    () => {
+      checkingIn = false;
+      me.checked_in = true;
+      if (voteError?.code === "not_eligible") voteError = null;
+      render();
+    },
+    (err) => {
+      checkingIn = false;
+      checkinError = err.code === "invalid_state" ? "问政会已结束，无法签到。" : `签到失败：${err.message}`;
+      render();
+    },
+  );
+  render();
+});
+
+$("ask-text").addEventListener("input", () => {
+  $("ask-count").textContent = `${$("ask-text").value.trim().length} / 500`;
+});
+
+$("ask-parent-cancel").addEventListener("click", () => {
+  followUp = null;
+  render();
+});
+
+$("ask-form").addEventListener("submit", (ev) => {
+  ev.preventDefault();
+  const text = $("ask-text").value.trim();
+  if (!text) {
+    $("ask-state").textContent = "请先输入问题内容。";
+    return;
+  }
+  const fields = { text };
+  if (followUp !== null) fields.parent = followUp;
+  $("ask-submit").disabled = true;
+  $("ask-state").textContent = live.connected ? "正在提交…" : "网络中断，恢复后自动提交…";
+  live.send("ask", fields).then(
+    (ack) => {
+      $("ask-submit").disabled = false;
+      $("ask-text").value = "";
+      $("ask-count").textContent = "0 / 500";
+      followUp = null;
+      $("ask-state").textContent =
+        ack.status === "pending" ? "已提交，等待主持人审核后公开。" : "已提交并公开。";
+      render();
+    },
+    (err) => {
+      $("ask-submit").disabled = false;
+      $("ask-state").textContent = ASK_ERRORS[err.code] ?? `提交失败：${err.message}`;
+    },
+  );
+});
+
+// ---------------------------------------------------------------- rendering
+// Sections are rebuilt only when what they show changes, so a button is never swapped
+// out under a finger by a counter frame.
+
+function section(id, key, build) {
+  renderOnChange($(id), key, build);
+}
+
+function render() {
+  const conn = $("conn");
+  conn.dataset.state = connection;
+  if (connection !== "stopped") conn.textContent = CONNECTION[connection];
+  if (!state) return;
+
+  const status = state.hearing.status;
+  $("hearing-status").textContent = HEARING_STATUS[status];
+  $("hearing-status").className = `badge status-${status}`;
+  if (me.name) $("me-name").textContent = `${me.name} 代表`;
+
+  const checkin = $("checkin");
+  checkin.disabled = me.checked_in || checkingIn || status === "ended";
+  checkin.textContent = me.checked_in ? "✓ 已签到" : "签到";
+  checkin.classList.toggle("done", me.checked_in);
+  $("checkin-state").textContent = me.checked_in
+    ? "您已签到，可以参加满意度测评。"
+    : checkingIn
+      ? live.connected
+        ? "正在签到…"
+        : "网络中断，恢复后自动签到…"
+      : (checkinError ?? "签到后才能参加满意度测评。");
+
+  const item = currentItem(state);
+  section("current-item", item, () =>
+    item
+      ? [
+          el("p", { class: "item-title" }, item.title),
+          item.department ? el("p", { class: "muted" }, `应询部门：${item.department.name}`) : null,
+        ]
+      : el("p", { class: "muted" }, status === "ended" ? "问政会已结束" : "尚未开始"),
+  );
+
+  const q = onStage(state);
+  section("on-stage", q && [q.id, q.text, q.asker], () =>
+    q
+      ? el("blockquote", { class: "stage" }, el("p", {}, q.text), el("footer", {}, `提问：${q.asker}`))
+      : el("p", { class: "muted" }, "暂无"),
+  );
+
+  renderPoll();
+  renderQuestions();
+}
+
+function latestPoll() {
+  // The open one, else the newest (closed or published) of the current item.
+  return openPoll() ?? [...state.polls].reverse().find((p) => p.item === state.current_item) ?? null;
+}
+
+function renderPoll() {
+  const poll = latestPoll();
+  $("poll-card").hidden = !poll;
+  if (!poll) return;
+  const pending = loadPending();
+  const mine = pending?.poll === poll.id ? pending : null;
+  const error = voteError?.poll === poll.id ? voteError : null;
+  const settled = error && SETTLED.has(error.code);
+  const done = recorded.has(poll.id);
+  const key = [poll.id, poll.status, poll.title, poll.choices, poll.results, mine, error, done, me.checked_in];
+  section("poll", [key, connection === "open"], () => {
+    const parts = [el("p", { class: "poll-title" }, poll.title), el("p", { class: "progress", id: "poll-progress" })];
+    if (poll.status === "open" && !done && !settled) {
+      const canVote = me.checked_in && !mine;
+      parts.push(
+        el(
+          "div",
+          { class: "choices", role: "group", "aria-label": "测评选项" },
+          poll.choices.map((choice) =>
+            el(
+              "button",
+              {
+                type: "button",
+                class: `choice${mine?.choice === choice ? " chosen" : ""}`,
+                "data-choice": choice,
+                disabled: !canVote,
+                onclick: () => vote(poll, choice),
+              },
+              choice,
+            ),
+          ),
+        ),
+      );
+      if (!me.checked_in) parts.push(el("p", { class: "hint" }, "请先签到，签到后才能投票。"));
+    }
+    let voteState = null;
+    if (done) {
+      voteState = el(
+        "p",
+        { class: "vote-state recorded", id: "vote-state", "data-state": "recorded" },
+        el("strong", {}, "✓ 已记录"),
+        " 您的投票已计入。",
+      );
+    } else if (mine) {
+      voteState = el(
+        "p",
+        { class: "vote-state pending", id: "vote-state", "data-state": "pending" },
+        connection === "open" ? "正在提交…" : "网络中断：这一票已保存在本机，恢复连接后自动提交（尚未记录）。",
+      );
+    }
+    if (voteState) parts.push(voteState);
+    if (error) parts.push(el("p", { class: "error", id: "vote-error", role: "alert" }, error.text));
+    if (poll.status === "closed") parts.push(el("p", { class: "muted" }, "投票已结束，等待公布结果。"));
+    if (poll.status === "published" && poll.results) {
+      parts.push(
+        el(
+          "ul",
+          { class: "results" },
+          poll.choices.map((c) => el("li", {}, el("span", {}, c), el("strong", {}, String(poll.results[c] ?? 0)))),
+        ),
+        el("p", { class: "rate" }, `满意率 ${percent(poll.satisfaction_rate)}`),
+      );
+    }
+    return parts;
+  });
+  renderProgress();
+}
+
+function renderProgress() {
+  const poll = state && latestPoll();
+  const node = $("poll-progress");
+  if (poll && node) node.textContent = `已投 ${poll.cast} / 应投 ${poll.eligible}`;
+}
+
+function renderQuestions() {
+  const list = state.questions.filter(
+    (q) => state.current_item === null || q.item === state.current_item || q.id === followUp,
+  );
+  const parent = state.questions.find((q) => q.id === followUp);
+  $("ask-parent").hidden = !parent;
+  $("ask-parent-text").textContent = parent ? parent.text : "";
+  if (followUp !== null && !parent) followUp = null;
+  $("questions-empty").hidden = list.length > 0;
+  section(
+    "questions",
+    list.map((q) => [q.id, q.text, q.status, q.likes, q.asker, q.id === followUp]),
+    () =>
+      list.map((q) =>
+        el(
+          "li",
+          { id: `question-${q.id}`, class: `question status-${q.status}${q.parent ? " follow" : ""}` },
+          el(
+            "div",
+            { class: "q-meta" },
+            el("span", { class: `badge q-${q.status}` }, QUESTION_STATUS[q.status]),
+            q.parent ? el("span", { class: "badge" }, "追问") : null,
+            el("span", { class: "muted" }, q.asker),
+            el("span", { class: "muted likes" }, `👍 ${q.likes}`),
+          ),
+          el("p", { class: "q-text" }, q.text),
+          el(
+            "button",
+            {
+              type: "button",
+              class: "button small",
+              onclick: () => {
+                followUp = q.id;
+                render();
+                $("ask-text").focus();
+              },
+            },
+            q.id === followUp ? "正在追问" : "追问",
+          ),
+        ),
+      ),
+  );
+}
+
+render();

@@ -1,0 +1,91 @@
+"""Two server processes sharing Redis and PostgreSQL: events and online counts cross processes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+import websockets
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.db import connection
+from django.test import Client
+
+from hearings import services
+from tests.conftest import require_service
+from tests.factories import make_world
+from tests.integration.servers import daphne_servers
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _needs_real_services() -> None:
+    require_service("redis")
+    require_service("postgres")
+    if connection.vendor != "postgresql" or not settings.REDIS_URL:
+        pytest.skip("runs in the PostgreSQL + Redis pass (DATABASE_URL and REDIS_URL set)")
+
+
+class Peer:
+    def __init__(self, ws: Any) -> None:
+        self.ws = ws
+        self.snapshot: dict[str, Any] = {}
+
+    async def recv_type(self, *types: str, timeout: float = 5) -> dict[str, Any]:
+        async with asyncio.timeout(timeout):
+            while True:
+                frame = json.loads(await self.ws.recv())
+                if frame["type"] in types:
+                    return frame
+
+    async def action(self, action: str, **fields: Any) -> dict[str, Any]:
+        await self.ws.send(json.dumps({"action": action, "id": action, **fields}))
+        return await self.recv_type("ack", "error")
+
+
+async def connect(port: int, path: str, cookie: str = "") -> Peer:
+    headers = {"Cookie": cookie} if cookie else {}
+    ws = await websockets.connect(
+        f"ws://127.0.0.1:{port}{path}", origin=f"http://127.0.0.1:{port}", additional_headers=headers
+    )
+    peer = Peer(ws)
+    peer.snapshot = json.loads(await ws.recv())
+    assert peer.snapshot["type"] == "snapshot"
+    return peer
+
+
+def session_cookie(user: Any) -> str:
+    client = Client()
+    client.force_login(user)
+    return f"sessionid={client.cookies['sessionid'].value}"
+
+
+async def test_event_made_on_one_process_reaches_viewers_of_the_other() -> None:
+    world = await database_sync_to_async(make_world)(status="live")
+    hid = world.hearing.pk
+    cookie = await database_sync_to_async(session_cookie)(world.moderator)
+    with daphne_servers(2) as (port_a, port_b):
+        control = await connect(port_a, f"/ws/hearings/{hid}/control/", cookie)
+        viewer_a = await connect(port_a, f"/ws/hearings/{hid}/public/")
+        viewer_b = await connect(port_b, f"/ws/hearings/{hid}/public/")
+        base = viewer_b.snapshot["seq"]
+
+        assert (await control.action("agenda.start", item=world.items[1].pk))["type"] == "ack"
+        for viewer in (viewer_a, viewer_b):
+            event = await viewer.recv_type("agenda.current")
+            assert (event["seq"], event["data"]["item"]) == (base + 1, world.items[1].pk)
+
+        # An event made outside both servers (a management command, the admin) reaches both too.
+        await database_sync_to_async(services.agenda_start)(hearing_id=hid, item_id=world.items[2].pk, by=None)
+        for viewer in (viewer_a, viewer_b):
+            assert (await viewer.recv_type("agenda.current"))["seq"] == base + 2
+
+        # Online counts are summed across processes: one viewer on each.
+        async with asyncio.timeout(5):
+            while (await viewer_b.recv_type("presence"))["data"]["online"] != 2:
+                pass
+        for peer in (control, viewer_a, viewer_b):
+            await peer.ws.close()
