@@ -71,6 +71,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     stream: Stream
     sent_seq: int = 0
     room: Room | None = None
+    priority: bool = False
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels checks old database connections before every message; our handlers reach
@@ -107,7 +108,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.room = None
 
     async def send_frame(self, frame: str) -> None:
-        await self.send(text_data=frame)
+        await self.base_send({"type": "websocket.send", "text": frame})
 
     async def send_snapshot(self) -> None:
         """Send a fresh snapshot; the socket's seq becomes the snapshot's."""
@@ -154,10 +155,12 @@ class PublicConsumer(LiveConsumer):
 
 class DeputyConsumer(LiveConsumer):
     role = DEPUTY
+    priority = True
 
 
 class ControlConsumer(LiveConsumer):
     role = CONTROL
+    priority = True
 
 
 # ------------------------------------------------------------------------------- handlers

@@ -35,11 +35,15 @@ log = logging.getLogger(__name__)
 SNAPSHOT_MAX_AGE = 1.0  # seconds a built snapshot may be reused for newcomers at the same seq
 
 
+YIELD_EVERY = 256  # sends between yields to the event loop while fanning out to a crowd
+
+
 class Socket(Protocol):
     """What the hub needs of a connected consumer."""
 
     stream: Stream
     sent_seq: int
+    priority: bool  # deputies and moderators are served before the public crowd
 
     async def send_frame(self, frame: str) -> None: ...
 
@@ -94,6 +98,7 @@ class Room:
         history = settings.LIVE["HISTORY"]
         self.ring: dict[Stream, deque[tuple[int, str]]] = {s: deque(maxlen=history) for s in Stream}
         self.sockets: dict[Stream, set[Socket]] = {s: set() for s in Stream}
+        self.priority: set[Socket] = set()
         self.fresh: set[Socket] = set()
         self.catching_up: set[Socket] = set()
         self.lock = asyncio.Lock()  # orders deliveries, catch-ups and gap fills
@@ -110,9 +115,16 @@ class Room:
 
     # ---------------------------------------------------------------- delivery
 
+    def targets(self, stream: Stream) -> list[Socket]:
+        """The stream's sockets, deputies and moderators first: the crowd never delays them."""
+        sockets = self.sockets[stream]
+        first = [sock for sock in self.priority if sock.stream == stream]
+        return first + [sock for sock in sockets if not sock.priority] if first else list(sockets)
+
     async def deliver(self, frames: list[tuple[str, int, str]]) -> None:
         async with self.lock:
-            for stream_name, seq, frame in frames:
+            # The control stream first: moderators are few and must not wait for the crowd.
+            for stream_name, seq, frame in sorted(frames, key=lambda f: f[0] != Stream.CONTROL):
                 await self._deliver(Stream(stream_name), int(seq), frame)
 
     async def _deliver(self, stream: Stream, seq: int, frame: str) -> None:
@@ -141,12 +153,14 @@ class Room:
     async def _push(self, stream: Stream, seq: int, frame: str) -> None:
         self.ring[stream].append((seq, frame))
         self.last[stream] = seq
-        for sock in list(self.sockets[stream]):
+        for n, sock in enumerate(self.targets(stream), start=1):
             if sock.sent_seq == seq - 1:
                 sock.sent_seq = seq
                 await _send(sock, frame)
             elif sock.sent_seq < seq - 1 and sock not in self.catching_up:
                 await self._catch_up(sock)
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let control and deputy actions in during a big fan-out
 
     async def _catch_up(self, sock: Socket) -> None:
         """Send `sock` what it misses up to the room's last seq: from the ring, else history,
@@ -177,6 +191,8 @@ class Room:
         """Start delivering to `sock`, whose state is at `sock.sent_seq`."""
         async with self.lock:
             self.sockets[sock.stream].add(sock)
+            if sock.priority:
+                self.priority.add(sock)
             self.fresh.add(sock)
             if sock.sent_seq < self.last[sock.stream]:
                 await self._catch_up(sock)
@@ -192,6 +208,7 @@ class Room:
 
     def detach(self, sock: Socket) -> None:
         self.sockets[sock.stream].discard(sock)
+        self.priority.discard(sock)
         self.fresh.discard(sock)
         self.catching_up.discard(sock)
 
@@ -255,7 +272,9 @@ class Room:
                 (changed["progress"], schema.counter_frame("poll.progress", seq, progress))
                 for progress in state["progress"]
             )
-            for sock in list(self.sockets[stream]):
+            for n, sock in enumerate(self.targets(stream), start=1):
+                if n % YIELD_EVERY == 0:
+                    await asyncio.sleep(0)
                 if sock.sent_seq < seq and sock not in self.catching_up:
                     async with self.lock:  # e.g. after a resnapshot that was older than the room
                         await self._catch_up(sock)

@@ -408,8 +408,7 @@ Action: TypeAlias = (
 )
 
 ACTIONS: dict[str, type[_Action]] = {
-    model.model_fields["action"].annotation.__args__[0]: model
-    for model in Action.__args__
+    model.model_fields["action"].annotation.__args__[0]: model for model in Action.__args__
 }
 
 _frame_object = TypeAdapter(dict[str, Any])
