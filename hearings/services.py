@@ -7,16 +7,18 @@ data, management commands). A refused change raises a DomainError and changes no
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from hearings import selectors
-from hearings.errors import BadRequest, Forbidden, InvalidState, NotFound
+from hearings.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
 from hearings.models import AgendaItem, Hearing, Like, Question
 from live.publish import publish
 from live.schema import (
@@ -92,8 +94,8 @@ def hearing_start(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
 
 @transaction.atomic
 def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
-    """live → ended. The current item is done and the question on stage answered; an ended
-    hearing changes no more."""
+    """live → ended. The current item is done, the question on stage answered and an open
+    poll closed; an ended hearing changes no more."""
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
     _require_live(hearing)
@@ -113,6 +115,12 @@ def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
     staged = Question.objects.filter(hearing=hearing, status=Question.Status.ON_STAGE).first()
     if staged is not None:
         _answer(hearing, staged, now=now)
+    # A poll still open closes with the hearing: no ballot counts after the end.
+    from voting import services as voting_services
+    from voting.models import Poll
+
+    for poll_id in Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).values_list("pk", flat=True):
+        voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll_id, by=None)
     hearing.status = Hearing.Status.ENDED
     hearing.ended_at = now
     hearing.save(update_fields=["status", "ended_at"])
@@ -363,6 +371,9 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
     if target.status == Question.Status.REJECTED:
         raise InvalidState("cannot merge into a rejected question")
     was_public = duplicate.status in selectors.PUBLIC_QUESTION_STATUSES
+    if was_public and target.status == Question.Status.PENDING:
+        # The public would lose a question it sees and not get the one it went into.
+        raise InvalidState("approve the question to keep before merging a public one into it")
     # Move the duplicate's likes; a viewer who liked both counts once.
     already = Like.objects.filter(question=target).values_list("viewer", flat=True)
     Like.objects.filter(question=duplicate, viewer__in=already).delete()
@@ -373,6 +384,14 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
     duplicate.status = Question.Status.REJECTED
     duplicate.likes = 0
     duplicate.save(update_fields=["merged_into", "status", "likes"])
+    # Follow-ups of the duplicate now follow the kept question.
+    for child in Question.objects.select_for_update().filter(parent=duplicate):
+        child.parent = target
+        child.save(update_fields=["parent"])
+        child_public, child_control = _question_events(
+            child, was_public=child.status in selectors.PUBLIC_QUESTION_STATUSES
+        )
+        publish(hearing.pk, public=child_public, control=child_control)
     removed = Event(type="question.removed", data=QuestionRemovedData(question=duplicate.pk, merged_into=target.pk))
     publish(hearing.pk, public=removed if was_public else None, control=removed)
     target_public, target_control = _question_events(
@@ -391,40 +410,89 @@ class LikeResult:
     likes: int
 
 
-def like_add(*, hearing_id: int, viewer: str, question_id: int | None) -> LikeResult:
-    """One like per viewer per target (the hearing, or a question the public can see).
+@dataclass(frozen=True)
+class LikeRequest:
+    hearing_id: int
+    viewer: str
+    question_id: int | None  # None: the hearing itself
 
-    Counts are exact: the unique constraint refuses a second like, and the counter is
-    incremented in the database in the same transaction."""
-    if not viewer:
-        raise BadRequest("a like needs a viewer")
-    hearing = Hearing.objects.filter(pk=hearing_id).values_list("status", flat=True).first()
-    if hearing is None:
-        raise NotFound("no such hearing")
-    if hearing == Hearing.Status.ENDED:
-        raise InvalidState("the hearing has ended")
-    if (
-        question_id is not None
-        and not Question.objects.filter(
-            pk=question_id,
-            hearing_id=hearing_id,
+
+def like_add(*, hearing_id: int, viewer: str, question_id: int | None) -> LikeResult:
+    """One like; see like_add_many."""
+    result = like_add_many(requests=[LikeRequest(hearing_id, viewer, question_id)])[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def like_add_many(*, requests: Sequence[LikeRequest]) -> list[LikeResult | DomainError]:
+    """Record many likes in one transaction; a result (or the refusal) per request, in order.
+
+    One like per viewer per target: the hearing, or a question the public can see, of a
+    hearing that has not ended. Counts are exact: rows go in under the unique constraints
+    (a repeat is a `duplicate` and counts nothing) and the counters rise by what went in, in
+    the same transaction. A crowd's likes are batched through here: one commit for hundreds."""
+    results: list[LikeResult | DomainError | None] = [None] * len(requests)
+    statuses = dict(Hearing.objects.filter(pk__in={r.hearing_id for r in requests}).values_list("pk", "status"))
+    visible = dict(
+        Question.objects.filter(
+            pk__in={r.question_id for r in requests if r.question_id is not None},
             merged_into__isnull=True,
             status__in=selectors.PUBLIC_QUESTION_STATUSES,
-        ).exists()
-    ):
-        raise NotFound("no such question")
-    try:
-        with transaction.atomic():
-            Like.objects.create(hearing_id=hearing_id, question_id=question_id, viewer=viewer[:64])
-            if question_id is None:
-                Hearing.objects.filter(pk=hearing_id).update(likes=F("likes") + 1)
-            else:
-                Question.objects.filter(pk=question_id).update(likes=F("likes") + 1)
-        duplicate = False
-    except IntegrityError:
-        duplicate = True
-    if question_id is None:
-        count = Hearing.objects.values_list("likes", flat=True).get(pk=hearing_id)
-    else:
-        count = Question.objects.values_list("likes", flat=True).get(pk=question_id)
-    return LikeResult(duplicate=duplicate, likes=count)
+        ).values_list("pk", "hearing_id")
+    )
+    keys: dict[int, tuple[int, int | None, str]] = {}
+    for index, request in enumerate(requests):
+        if not request.viewer:
+            results[index] = BadRequest("a like needs a viewer")
+        elif request.hearing_id not in statuses:
+            results[index] = NotFound("no such hearing")
+        elif statuses[request.hearing_id] == Hearing.Status.ENDED:
+            results[index] = InvalidState("the hearing has ended")
+        elif request.question_id is not None and visible.get(request.question_id) != request.hearing_id:
+            results[index] = NotFound("no such question")
+        else:
+            keys[index] = (request.hearing_id, request.question_id, request.viewer[:64])
+    with transaction.atomic():
+        inserted = _insert_likes(list(dict.fromkeys(keys.values())))
+        for question_id, n in Counter(q for _, q, _ in inserted if q is not None).items():
+            Question.objects.filter(pk=question_id).update(likes=F("likes") + n)
+        for hearing_id, n in Counter(h for h, q, _ in inserted if q is None).items():
+            Hearing.objects.filter(pk=hearing_id).update(likes=F("likes") + n)
+    question_likes = dict(
+        Question.objects.filter(pk__in={q for _, q, _ in keys.values() if q is not None}).values_list("pk", "likes")
+    )
+    hearing_likes = dict(
+        Hearing.objects.filter(pk__in={h for h, q, _ in keys.values() if q is None}).values_list("pk", "likes")
+    )
+    fresh = set(inserted)
+    for index, key in keys.items():
+        target_hearing, target_question, _ = key
+        count = hearing_likes[target_hearing] if target_question is None else question_likes[target_question]
+        results[index] = LikeResult(duplicate=key not in fresh, likes=count)
+        fresh.discard(key)  # a second request for the same key in this batch is a duplicate
+    return [result for result in results if result is not None]
+
+
+def _insert_likes(keys: list[tuple[int, int | None, str]]) -> set[tuple[int, int | None, str]]:
+    """INSERT the like rows, skipping those the unique constraints refuse; return the inserted."""
+    if not keys:
+        return set()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    table = connection.ops.quote_name(Like._meta.db_table)
+    inserted: set[tuple[int, int | None, str]] = set()
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
+            cursor.execute(
+                f"INSERT INTO {table} (hearing_id, question_id, viewer, created_at) VALUES {values} "
+                "ON CONFLICT DO NOTHING RETURNING hearing_id, question_id, viewer",
+                [
+                    param
+                    for hearing_id, question_id, viewer in chunk
+                    for param in (hearing_id, question_id, viewer, now)
+                ],
+            )
+            inserted.update((int(h), int(q) if q is not None else None, str(v)) for h, q, v in cursor.fetchall())
+    return inserted

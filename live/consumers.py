@@ -6,6 +6,7 @@ frames straight to each socket (see hub.py). A consumer only handles its own cli
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,8 +19,10 @@ from django.conf import settings
 
 from hearings import selectors, services
 from hearings.errors import DomainError
+from hearings.services import LikeRequest
 from live import schema
 from live.hub import Room, get_hub
+from live.likes import get_batcher
 from live.ratelimit import RateLimiter
 from live.schema import ActionError, ErrorCode, Stream
 from live.snapshot import build as build_snapshot
@@ -42,15 +45,18 @@ class Route:
     roles: frozenset[str]
     handler: Handler
     limiter: RateLimiter | None = None  # applies to public sockets only
+    background: bool = False  # acked when done, while the socket's next frames are read
 
 
 ROUTES: dict[str, Route] = {}
 
 
-def route(name: str, *roles: str, limiter: RateLimiter | None = None) -> Callable[[Handler], Handler]:
+def route(
+    name: str, *roles: str, limiter: RateLimiter | None = None, background: bool = False
+) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
         assert name in schema.ACTIONS, name
-        ROUTES[name] = Route(frozenset(roles), handler, limiter)
+        ROUTES[name] = Route(frozenset(roles), handler, limiter, background)
         return handler
 
     return register
@@ -72,6 +78,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     sent_seq: int = 0
     room: Room | None = None
     priority: bool = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tasks: set[asyncio.Task[None]] = set()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels checks old database connections before every message; our handlers reach
@@ -129,24 +139,32 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # ---------------------------------------------------------------- actions
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        client_id: str | None = None
         try:
             action = schema.parse_action(text_data, bytes_data)
-            client_id = action.id
             name = action.action  # type: ignore[attr-defined]
             spec = ROUTES.get(name)
             if spec is None or self.role not in spec.roles:
-                raise ActionError(client_id, ErrorCode.FORBIDDEN, f"{name} is not allowed on this endpoint")
+                raise ActionError(action.id, ErrorCode.FORBIDDEN, f"{name} is not allowed on this endpoint")
             if spec.limiter is not None and self.role == PUBLIC and not spec.limiter.allow(self.viewer):
-                raise ActionError(client_id, ErrorCode.RATE_LIMITED, "too many, slow down")
-            extra = await spec.handler(self, action)
+                raise ActionError(action.id, ErrorCode.RATE_LIMITED, "too many, slow down")
         except ActionError as exc:
             await self.send(text_data=schema.error_frame(exc.client_id, exc.code, exc.message))
             return
+        if spec.background:
+            # Likes are batched: don't hold this socket's next frame until the batch commits.
+            task = asyncio.ensure_future(self.run(spec, action))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        else:
+            await self.run(spec, action)
+
+    async def run(self, spec: Route, action: Any) -> None:
+        try:
+            extra = await spec.handler(self, action)
         except DomainError as exc:
-            await self.send(text_data=schema.error_frame(client_id, ErrorCode(exc.code), exc.message))
+            await self.send(text_data=schema.error_frame(action.id, ErrorCode(exc.code), exc.message))
             return
-        await self.send(text_data=schema.ack_frame(client_id, **(extra or {})))
+        await self.send(text_data=schema.ack_frame(action.id, **(extra or {})))
 
 
 class PublicConsumer(LiveConsumer):
@@ -180,11 +198,9 @@ async def _resume(consumer: LiveConsumer, action: schema.Resume) -> dict[str, An
     return {"seq": consumer.sent_seq}
 
 
-@route("like", PUBLIC, limiter=_like_limiter)
+@route("like", PUBLIC, limiter=_like_limiter, background=True)
 async def _like(consumer: LiveConsumer, action: schema.Like) -> dict[str, Any] | None:
-    result = await call(services.like_add)(
-        hearing_id=consumer.hearing_id, viewer=consumer.viewer, question_id=action.question
-    )
+    result = await get_batcher().add(LikeRequest(consumer.hearing_id, consumer.viewer, action.question))
     return {"duplicate": result.duplicate, "likes": result.likes}
 
 

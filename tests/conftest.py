@@ -29,7 +29,9 @@ class Published(list[tuple[int, str, str | None, str]]):
     """Events a test's services published: (hearing, control type, public type or None, ...)."""
 
     def types(self, stream: str = "control") -> list[str]:
-        return [ctrl if stream == "control" else pub for (_, ctrl, pub, _) in self if stream == "control" or pub]
+        if stream == "control":
+            return [ctrl for (_, ctrl, _, _) in self]
+        return [pub for (_, _, pub, _) in self if pub is not None]
 
     def last(self) -> tuple[int, str, str | None, str]:
         return self[-1]

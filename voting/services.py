@@ -1,6 +1,6 @@
 """Check-in and the life of a satisfaction poll: open → closed → published.
 
-Exactly once: a ballot takes a share lock on its poll row and closing takes the exclusive
+Exactly once: a ballot takes a share lock on its poll and closing takes the exclusive
 lock, so every ballot either commits before the close (and is counted) or sees the poll
 closed (poll_closed). A database constraint allows one VoteRecord per deputy per poll, and
 the ballot UUID makes a resend of the same ballot an idempotent `duplicate`.
@@ -108,15 +108,25 @@ class BallotResult:
     duplicate: bool
 
 
+# PostgreSQL advisory lock space of the poll locks ("vote").
+_POLL_LOCK_SPACE = 0x766F7465
+
+
+def _lock_poll(poll_id: int, *, shared: bool) -> None:
+    """A ballot holds its poll's lock shared, a close holds it exclusively (PostgreSQL;
+    SQLite runs one write transaction at a time anyway). An advisory lock, not FOR SHARE on
+    the poll row: lock waiters queue in order, so a close waits only for the ballots in
+    flight, whereas new row share-lockers keep overtaking a waiting FOR UPDATE."""
+    if connection.vendor != "postgresql":
+        return
+    function = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {function}(%s::int4, %s::int4)", [_POLL_LOCK_SPACE, poll_id % 2**31])
+
+
 def _lock_poll_shared(poll_id: int, hearing_id: int) -> Poll:
     """Read the poll under a share lock: ballots run side by side, a close waits for them."""
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT id FROM voting_poll WHERE id = %s AND hearing_id = %s FOR SHARE", [poll_id, hearing_id]
-            )
-            if cursor.fetchone() is None:
-                raise NotFound("no such poll in this hearing")
+    _lock_poll(poll_id, shared=True)
     poll = Poll.objects.filter(pk=poll_id, hearing_id=hearing_id).first()
     if poll is None:
         raise NotFound("no such poll in this hearing")
@@ -173,7 +183,8 @@ def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) ->
     same counts and sends nothing."""
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
-    poll = _poll_for_update(hearing, poll_id)  # waits for ballots holding the share lock
+    _lock_poll(poll_id, shared=False)  # waits for the ballots in flight; later ones wait for us
+    poll = _poll_for_update(hearing, poll_id)
     if poll.status != Poll.Status.OPEN:
         return poll
     poll.status = Poll.Status.CLOSED

@@ -20,9 +20,7 @@ pytestmark = pytest.mark.django_db
 
 
 def like(world: World, viewer: str, question: Question | None = None) -> services.LikeResult:
-    return services.like_add(
-        hearing_id=world.hearing.pk, viewer=viewer, question_id=question.pk if question else None
-    )
+    return services.like_add(hearing_id=world.hearing.pk, viewer=viewer, question_id=question.pk if question else None)
 
 
 def hearing_likes(world: World) -> int:
@@ -42,9 +40,7 @@ def counters(world: World) -> dict[str, Any]:
 
 
 def approved(world: World, text: str = "问题") -> Question:
-    return services.question_submit(
-        hearing_id=world.hearing.pk, text=text, source="deputy", asker=world.deputies[0]
-    )
+    return services.question_submit(hearing_id=world.hearing.pk, text=text, source="deputy", asker=world.deputies[0])
 
 
 def assert_refused(world: World, published: Published, error: type[DomainError], **kwargs: Any) -> None:
@@ -60,9 +56,8 @@ def test_hearing_like_counts_once_per_viewer(live_world: World, published: Publi
     first = like(live_world, "v1")
     assert (first.duplicate, first.likes) == (False, 1)
     assert hearing_likes(live_world) == 1
-    assert list(Like.objects.values_list("hearing_id", "question_id", "viewer")) == [
-        (live_world.hearing.pk, None, "v1")
-    ]
+    row = Like.objects.get()
+    assert (row.hearing_id, row.question_id, row.viewer) == (live_world.hearing.pk, None, "v1")
 
     again = like(live_world, "v1")
     assert (again.duplicate, again.likes) == (True, 1)
@@ -151,3 +146,34 @@ def test_likes_close_when_the_hearing_ends(live_world: World, published: Publish
 def test_like_needs_a_known_hearing_and_a_viewer(live_world: World, published: Published) -> None:
     assert_refused(live_world, published, NotFound, hearing_id=10**9, viewer="v1", question_id=None)
     assert_refused(live_world, published, BadRequest, hearing_id=live_world.hearing.pk, viewer="", question_id=None)
+
+
+def test_like_add_many_answers_each_request_in_order(world: World) -> None:
+    """A batch: repeats within the batch and across batches count once; refusals don't stop the rest."""
+    hid = world.hearing.pk
+    Hearing.objects.filter(pk=hid).update(status=Hearing.Status.LIVE)
+    q = services.question_submit(hearing_id=hid, text="批量点赞的问题", source="moderator", asker=world.moderator)
+    pending = services.question_submit(hearing_id=hid, text="待审核", source="public")
+    services.like_add(hearing_id=hid, viewer="v0", question_id=q.pk)
+    R = services.LikeRequest
+    results = services.like_add_many(
+        requests=[
+            R(hid, "v1", q.pk),
+            R(hid, "v1", q.pk),  # the same viewer twice in one batch
+            R(hid, "v0", q.pk),  # liked in an earlier batch
+            R(hid, "v1", None),
+            R(hid, "v2", pending.pk),  # not visible
+            R(hid, "", q.pk),
+            R(999_999, "v1", None),
+            R(hid, "v2", q.pk),
+        ]
+    )
+    assert [type(r).__name__ for r in results] == [
+        "LikeResult", "LikeResult", "LikeResult", "LikeResult", "NotFound", "BadRequest", "NotFound", "LikeResult",
+    ]  # fmt: skip
+    ok = [r for r in results if isinstance(r, services.LikeResult)]
+    assert [r.duplicate for r in ok] == [False, True, True, False, False]
+    assert question_likes(q) == 3 == Like.objects.filter(question=q).count()
+    assert hearing_likes(world) == 1
+    assert ok[-1].likes == 3 and ok[3].likes == 1
+    assert isinstance(results[4], DomainError) and question_likes(pending) == 0

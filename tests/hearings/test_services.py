@@ -7,6 +7,7 @@ stored event history included) as it was and publish nothing.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -330,7 +331,9 @@ def test_public_question_waits_and_only_the_control_panel_hears(live_world: Worl
 def test_public_question_asker_defaults_and_is_capped(live_world: World) -> None:
     anonymous = services.question_submit(hearing_id=live_world.hearing.pk, text="问", source="public")
     assert selectors.question_asker(anonymous) == "网友"
-    long_name = services.question_submit(hearing_id=live_world.hearing.pk, text="问", source="public", asker_name="名" * 80)
+    long_name = services.question_submit(
+        hearing_id=live_world.hearing.pk, text="问", source="public", asker_name="名" * 80
+    )
     assert fresh(long_name).asker_name == "名" * services.MAX_NAME_LENGTH
 
 
@@ -346,12 +349,17 @@ def test_public_question_never_records_a_user(live_world: World) -> None:
     ids=["empty", "spaces", "whitespace", "501", "501-padded"],
 )
 def test_question_text_must_be_1_to_500_characters(live_world: World, published: Published, text: str) -> None:
-    for source, asker in (("public", None), ("deputy", live_world.deputies[0]), ("moderator", live_world.moderator)):
+    askers: list[tuple[str, Any]] = [
+        ("public", None),
+        ("deputy", live_world.deputies[0]),
+        ("moderator", live_world.moderator),
+    ]
+    for source, asker in askers:
         assert_refused(
             published,
             BadRequest,
-            lambda source=source, asker=asker: services.question_submit(
-                hearing_id=live_world.hearing.pk, text=text, source=source, asker=asker
+            functools.partial(
+                services.question_submit, hearing_id=live_world.hearing.pk, text=text, source=source, asker=asker
             ),
         )
 
@@ -789,9 +797,7 @@ def test_answered_off_stage_leaves_the_stage_alone(live_world: World, published:
 
 
 @pytest.mark.parametrize("status", [S.PENDING, S.REJECTED, S.ANSWERED])
-def test_answered_takes_approved_or_staged_questions_only(
-    live_world: World, published: Published, status: str
-) -> None:
+def test_answered_takes_approved_or_staged_questions_only(live_world: World, published: Published, status: str) -> None:
     question = _question_in(live_world, status)
     assert_refused(
         published,
@@ -1086,3 +1092,42 @@ def test_events_go_out_only_after_commit(
     assert hearing_id == hid
     assert [(stream, seq) for stream, seq, _ in frames] == [("public", 1), ("control", 1)]
     assert json.loads(frames[0][2]) == {"type": "hearing.status", "seq": 1, "data": {"status": "live"}}
+
+
+# --------------------------------------------------------------------------- fixes after review
+
+
+def test_merge_of_a_public_question_into_a_pending_one_is_refused(live_world: World) -> None:
+    hid = live_world.hearing.pk
+    public = services.question_submit(hearing_id=hid, text="公开的问题", source="moderator", asker=live_world.moderator)
+    pending = services.question_submit(hearing_id=hid, text="待审核的问题", source="public")
+    with pytest.raises(InvalidState):
+        services.question_merge(hearing_id=hid, question_id=public.pk, into_id=pending.pk, by=live_world.moderator)
+    public.refresh_from_db()
+    assert public.merged_into_id is None and public.status == Question.Status.APPROVED
+
+
+def test_merge_moves_follow_ups_to_the_kept_question(live_world: World, published: Published) -> None:
+    hid = live_world.hearing.pk
+    mod = live_world.moderator
+    kept = services.question_submit(hearing_id=hid, text="保留的问题", source="moderator", asker=mod)
+    dup = services.question_submit(hearing_id=hid, text="重复的问题", source="moderator", asker=mod)
+    child = services.question_submit(
+        hearing_id=hid, text="追问", source="deputy", asker=live_world.deputies[0], parent_id=dup.pk
+    )
+    published.clear()
+    services.question_merge(hearing_id=hid, question_id=dup.pk, into_id=kept.pk, by=mod)
+    child.refresh_from_db()
+    assert child.parent_id == kept.pk
+    assert any(f'"id":{child.pk},' in frame and f'"parent":{kept.pk}' in frame for *_, frame in published)
+
+
+def test_ending_the_hearing_closes_an_open_poll(live_world: World) -> None:
+    from voting import services as voting_services
+    from voting.models import Poll
+
+    hid = live_world.hearing.pk
+    poll = voting_services.poll_open(hearing_id=hid, item_id=live_world.items[1].pk, by=None)
+    services.hearing_end(hearing_id=hid, by=live_world.moderator)
+    poll.refresh_from_db()
+    assert poll.status == Poll.Status.CLOSED and poll.cast == 0

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from websockets.typing import Origin
 
 from hearings import services
 from tests.conftest import require_service
@@ -49,7 +50,7 @@ class Peer:
 async def connect(port: int, path: str, cookie: str = "") -> Peer:
     headers = {"Cookie": cookie} if cookie else {}
     ws = await websockets.connect(
-        f"ws://127.0.0.1:{port}{path}", origin=f"http://127.0.0.1:{port}", additional_headers=headers
+        f"ws://127.0.0.1:{port}{path}", origin=Origin(f"http://127.0.0.1:{port}"), additional_headers=headers
     )
     peer = Peer(ws)
     peer.snapshot = json.loads(await ws.recv())

@@ -27,6 +27,9 @@ class Socket:
         self.comm = communicator
         self.n = 0
         self.snapshot: dict[str, Any] = {}
+        self.connected = False
+        self.code: int | None = None
+        self.seen: list[dict[str, Any]] = []
 
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
         return json.loads(await self.comm.receive_from(timeout=timeout))
@@ -49,7 +52,7 @@ class Socket:
         self.n += 1
         client_id = f"c{self.n}"
         await self.comm.send_to(text_data=json.dumps({"action": action, "id": client_id, **fields}))
-        self.seen: list[dict[str, Any]] = []
+        self.seen = []
         while True:
             frame = await self.recv(timeout=timeout)
             if frame["type"] in ("ack", "error") and frame.get("id") == client_id:
@@ -85,7 +88,7 @@ async def open_socket(
     comm = WebsocketCommunicator(application, path, headers=headers)
     connected, code = await comm.connect(timeout=5)
     sock = Socket(comm)
-    sock.connected, sock.code = connected, code  # type: ignore[attr-defined]
+    sock.connected, sock.code = connected, code
     if connected and expect_snapshot:
         first = await sock.recv()
         assert first["type"] == "snapshot", first

@@ -190,7 +190,11 @@ def test_one_ballot_per_poll_not_per_hearing(voting_world: World, poll: Poll):
 def test_custom_choices_are_tallied_in_order(voting_world: World):
     world = voting_world
     poll = services.poll_open(
-        hearing_id=world.hearing.pk, item_id=world.items[1].pk, by=None, choices=["好", "较好", "差"], satisfied=["好", "较好"]
+        hearing_id=world.hearing.pk,
+        item_id=world.items[1].pk,
+        by=None,
+        choices=["好", "较好", "差"],
+        satisfied=["好", "较好"],
     )
     for deputy, choice in zip(world.deputies, ["差", "好", "差", "较好"], strict=False):
         cast(world, poll, deputy, choice)

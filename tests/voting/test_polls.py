@@ -78,7 +78,9 @@ def test_open_item_without_department_titles_from_the_item(voting_world: World):
 @pytest.mark.parametrize("choices", [["满意"], ["满意", "满意"], ["满意", " ", ""]])
 def test_open_refuses_bad_choices(voting_world: World, published, choices: list[str]):
     with pytest.raises(BadRequest):
-        services.poll_open(hearing_id=voting_world.hearing.pk, item_id=voting_world.items[1].pk, by=None, choices=choices)
+        services.poll_open(
+            hearing_id=voting_world.hearing.pk, item_id=voting_world.items[1].pk, by=None, choices=choices
+        )
 
     assert not Poll.objects.exists()
     assert published == []
@@ -365,7 +367,7 @@ def test_close_works_after_the_hearing_ended(voting_world: World, poll: Poll):
 
 
 def test_agenda_item_deleted_keeps_the_poll(voting_world: World, poll: Poll):
-    AgendaItem.objects.filter(pk=poll.item_id).delete()
+    AgendaItem.objects.filter(pk=voting_world.items[1].pk).delete()
     poll.refresh_from_db()
     assert poll.item_id is None
     assert selectors.poll_out(poll).item is None

@@ -11,7 +11,8 @@ from typing import Any
 
 from django.db import connection, models
 
-from tests.factories import World
+from hearings.models import Hearing
+from tests.factories import World, make_world
 from tests.voting.helpers import cast
 from voting import services
 from voting.models import Ballot, Poll, VoteRecord
@@ -86,9 +87,6 @@ def test_secret_ballot_tables_hold_no_link_to_the_deputy(voting_world: World, po
 
 def test_secret_ballots_do_not_read_back_in_voting_order(db):
     """Reading ballots gives no order that lines up with the "has voted" rows (id order)."""
-    from hearings.models import Hearing
-    from tests.factories import make_world
-
     world = make_world(deputies=30, status=Hearing.Status.LIVE)
     for deputy in world.deputies:
         services.checkin(hearing_id=world.hearing.pk, deputy=deputy)
