@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import os
 import random
 import resource
@@ -338,7 +339,7 @@ async def likes(server: Server, world: World, viewers: int, rate: int, seconds: 
     deadline = time.perf_counter() + 30
     while time.perf_counter() < deadline and sum(len(c.replies) for c in clients) < sent:
         await asyncio.sleep(0.05)
-    replies = [r for c in clients for r in c.replies.values()]
+    replies = [(t, json.loads(raw)) for c in clients for t, raw in c.replies.values()]
     last = max((t for t, _ in replies), default=start)
     acked = [r for _, r in replies if r["type"] == "ack"]
     errors: dict[str, int] = {}
@@ -417,12 +418,12 @@ async def vote_burst(server: Server, world: World, deputies: int, spread: float 
     while time.perf_counter() < deadline and (sum("v" in t.replies for t in tablets) < len(tablets) or not complete):
         await asyncio.sleep(0.01)
     rtts = [t.replies["v"][0] - sends[n] for n, t in enumerate(tablets) if "v" in t.replies]
-    acked = sum(1 for t in tablets if "v" in t.replies and t.replies["v"][1]["type"] == "ack")
+    votes = [json.loads(t.replies["v"][1]) for t in tablets if "v" in t.replies]
+    acked = sum(1 for v in votes if v["type"] == "ack")
     errors: dict[str, int] = {}
-    for t in tablets:
-        if "v" in t.replies and t.replies["v"][1]["type"] == "error":
-            code = t.replies["v"][1]["code"]
-            errors[code] = errors.get(code, 0) + 1
+    for v in votes:
+        if v["type"] == "error":
+            errors[v["code"]] = errors.get(v["code"], 0) + 1
     last_ack = max((t.replies["v"][0] for t in tablets if "v" in t.replies), default=start)
     await control.call("poll.close", poll=poll)
     close_all([*tablets, screen, control])
@@ -487,10 +488,10 @@ def report(
         "| server | viewers | likes sent | acked | likes/s | exact | counter frames/s per viewer | errors |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for name, r in like_runs.items():
+    for name, lr in like_runs.items():
         lines.append(
-            f"| {name} | {r.viewers:,} | {r.sent:,} | {r.acked:,} | {r.rate:,.0f} | {'yes' if r.exact else '**no**'} "
-            f"({r.stored:,} stored) | {r.frames_per_viewer_s:.1f} | {r.errors or '—'} |"
+            f"| {name} | {lr.viewers:,} | {lr.sent:,} | {lr.acked:,} | {lr.rate:,.0f} | {'yes' if lr.exact else '**no**'} "
+            f"({lr.stored:,} stored) | {lr.frames_per_viewer_s:.1f} | {lr.errors or '—'} |"
         )
     lines += [
         "",

@@ -26,7 +26,7 @@ class Client(WSListener):
         self.transport: WSTransport | None = None
         self.arrivals: list[float] = []
         self.likes_frames = 0
-        self.replies: dict[str, tuple[float, dict[str, Any]]] = {}
+        self.replies: dict[str, tuple[float, bytes]] = {}  # id → (arrival, raw frame)
         self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.on_progress: Callable[[dict[str, Any], float], None] | None = None
         self.snapshot = asyncio.get_running_loop().create_future()
@@ -53,12 +53,13 @@ class Client(WSListener):
         elif payload.startswith(LIKES):
             self.likes_frames += 1
         elif payload.startswith(REPLY):
-            reply = json.loads(payload)
-            client_id = reply.get("id")
-            self.replies[client_id] = (now, reply)
+            # The id is the first field after the type: read it without parsing the frame.
+            start = payload.find(b'"id":"') + 6
+            client_id = payload[start : payload.find(b'"', start)].decode()
+            self.replies[client_id] = (now, payload)
             waiter = self.waiters.pop(client_id, None)
             if waiter is not None and not waiter.done():
-                waiter.set_result(reply)
+                waiter.set_result(json.loads(payload))
         elif payload.startswith(PROGRESS):
             if self.on_progress is not None:
                 self.on_progress(json.loads(payload), now)

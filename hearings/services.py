@@ -14,7 +14,6 @@ from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from hearings import selectors
@@ -455,10 +454,8 @@ def like_add_many(*, requests: Sequence[LikeRequest]) -> list[LikeResult | Domai
             keys[index] = (request.hearing_id, request.question_id, request.viewer[:64])
     with transaction.atomic():
         inserted = _insert_likes(list(dict.fromkeys(keys.values())))
-        for question_id, n in Counter(q for _, q, _ in inserted if q is not None).items():
-            Question.objects.filter(pk=question_id).update(likes=F("likes") + n)
-        for hearing_id, n in Counter(h for h, q, _ in inserted if q is None).items():
-            Hearing.objects.filter(pk=hearing_id).update(likes=F("likes") + n)
+        _add_to_counters(Question, Counter(q for _, q, _ in inserted if q is not None))
+        _add_to_counters(Hearing, Counter(h for h, q, _ in inserted if q is None))
     question_likes = dict(
         Question.objects.filter(pk__in={q for _, q, _ in keys.values() if q is not None}).values_list("pk", "likes")
     )
@@ -496,3 +493,17 @@ def _insert_likes(keys: list[tuple[int, int | None, str]]) -> set[tuple[int, int
             )
             inserted.update((int(h), int(q) if q is not None else None, str(v)) for h, q, v in cursor.fetchall())
     return inserted
+
+
+def _add_to_counters(model: type[Question] | type[Hearing], increments: Counter[int]) -> None:
+    """likes += n for many rows in one statement (a batch touches up to hundreds of questions)."""
+    if not increments:
+        return
+    table = connection.ops.quote_name(model._meta.db_table)
+    values = ", ".join(["(%s, %s)"] * len(increments))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH increments (id, n) AS (VALUES {values}) "
+            f"UPDATE {table} SET likes = {table}.likes + increments.n FROM increments WHERE {table}.id = increments.id",
+            [param for row_id, n in increments.items() for param in (row_id, n)],
+        )

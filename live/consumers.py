@@ -6,7 +6,6 @@ frames straight to each socket (see hub.py). A consumer only handles its own cli
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -14,6 +13,7 @@ from typing import Any, ClassVar
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
@@ -21,8 +21,8 @@ from hearings import selectors, services
 from hearings.errors import DomainError
 from hearings.services import LikeRequest
 from live import schema
+from live.batch import batchers
 from live.hub import Room, get_hub
-from live.likes import get_batcher
 from live.ratelimit import RateLimiter
 from live.schema import ActionError, ErrorCode, Stream
 from live.snapshot import build as build_snapshot
@@ -45,18 +45,16 @@ class Route:
     roles: frozenset[str]
     handler: Handler
     limiter: RateLimiter | None = None  # applies to public sockets only
-    background: bool = False  # acked when done, while the socket's next frames are read
+    queued: bool = False  # handler queues the action and returns at once; replied to later
 
 
 ROUTES: dict[str, Route] = {}
 
 
-def route(
-    name: str, *roles: str, limiter: RateLimiter | None = None, background: bool = False
-) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
+def route(name: str, *roles: str, limiter: RateLimiter | None = None, queued: bool = False) -> Callable[[Any], Any]:
+    def register(handler: Any) -> Any:
         assert name in schema.ACTIONS, name
-        ROUTES[name] = Route(frozenset(roles), handler, limiter, background)
+        ROUTES[name] = Route(frozenset(roles), handler, limiter, queued)
         return handler
 
     return register
@@ -79,9 +77,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
     room: Room | None = None
     priority: bool = False
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.tasks: set[asyncio.Task[None]] = set()
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # No channel layer here (the hub has it), so no need for Channels' two-source
+        # dispatch loop, which pays a task and an asyncio.wait for every client frame.
+        self.scope = scope
+        self.channel_layer = None
+        self.base_send = send
+        try:
+            while True:
+                await self.dispatch(await receive())
+        except StopConsumer:
+            pass
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels checks old database connections before every message; our handlers reach
@@ -102,23 +108,28 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except (KeyError, ValueError):
             await self.close(code=4404)
             return
-        access = await call(selectors.socket_access)(hearing_id=self.hearing_id, user=self.user, role=self.role)
+        hub = get_hub()
+        if self.role == PUBLIC and self.hearing_id in hub.rooms:
+            access = "ok"  # the hearing exists: this process serves it (saves a query per viewer in a storm)
+        else:
+            access = await call(selectors.socket_access)(hearing_id=self.hearing_id, user=self.user, role=self.role)
         if access != "ok":
             await self.close(code=4404 if access == "not_found" else 4403)
             return
         self.viewer = viewer_from_cookies(self.scope.get("cookies", {})) or "c" + new_viewer_id()
-        hub = get_hub()
+        self.hub = hub
+        self.batchers = batchers()
         self.room = await hub.join(self.hearing_id)
         await self.send_snapshot()
         await self.room.attach(self)
 
     async def disconnect(self, code: int) -> None:
         if self.room is not None:
-            await get_hub().leave(self.room, self)
+            await self.hub.leave(self.room, self)
             self.room = None
 
-    async def send_frame(self, frame: str) -> None:
-        await self.base_send({"type": "websocket.send", "text": frame})
+    async def send_message(self, message: dict[str, Any]) -> None:
+        await self.base_send(message)
 
     async def send_snapshot(self) -> None:
         """Send a fresh snapshot; the socket's seq becomes the snapshot's."""
@@ -150,13 +161,23 @@ class LiveConsumer(AsyncWebsocketConsumer):
         except ActionError as exc:
             await self.send(text_data=schema.error_frame(exc.client_id, exc.code, exc.message))
             return
-        if spec.background:
-            # Likes are batched: don't hold this socket's next frame until the batch commits.
-            task = asyncio.ensure_future(self.run(spec, action))
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+        if spec.queued:
+            # Batched (likes, ballots): queued now, replied to when the batch is stored; the
+            # socket's next frame is read meanwhile.
+            spec.handler(self, action)
         else:
             await self.run(spec, action)
+
+    def replier(self, client_id: str, ack: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Awaitable[None]]:
+        """The reply to a queued action: its ack (with `ack(result)` fields) or its error."""
+
+        async def reply(outcome: Any) -> None:
+            if isinstance(outcome, DomainError):
+                await self.send(text_data=schema.error_frame(client_id, ErrorCode(outcome.code), outcome.message))
+            else:
+                await self.send(text_data=schema.ack_frame(client_id, **ack(outcome)))
+
+        return reply
 
     async def run(self, spec: Route, action: Any) -> None:
         try:
@@ -198,10 +219,13 @@ async def _resume(consumer: LiveConsumer, action: schema.Resume) -> dict[str, An
     return {"seq": consumer.sent_seq}
 
 
-@route("like", PUBLIC, limiter=_like_limiter, background=True)
-async def _like(consumer: LiveConsumer, action: schema.Like) -> dict[str, Any] | None:
-    result = await get_batcher().add(LikeRequest(consumer.hearing_id, consumer.viewer, action.question))
-    return {"duplicate": result.duplicate, "likes": result.likes}
+@route("like", PUBLIC, limiter=_like_limiter, queued=True)
+def _like(consumer: LiveConsumer, action: schema.Like) -> None:
+    consumer.batchers.likes.submit(
+        consumer.hearing_id,
+        LikeRequest(consumer.hearing_id, consumer.viewer, action.question),
+        consumer.replier(action.id, lambda result: {"duplicate": result.duplicate, "likes": result.likes}),
+    )
 
 
 @route("ask", PUBLIC, DEPUTY, limiter=_ask_limiter)
@@ -226,16 +250,13 @@ async def _checkin(consumer: LiveConsumer, action: schema.Checkin) -> dict[str, 
     return {"duplicate": not created}
 
 
-@route("vote", DEPUTY)
-async def _vote(consumer: LiveConsumer, action: schema.Vote) -> dict[str, Any] | None:
-    result = await call(voting_services.ballot_cast)(
-        hearing_id=consumer.hearing_id,
-        poll_id=action.poll,
-        deputy=consumer.user,
-        choice=action.choice,
-        ballot_id=action.ballot,
+@route("vote", DEPUTY, queued=True)
+def _vote(consumer: LiveConsumer, action: schema.Vote) -> None:
+    consumer.batchers.ballots.submit(
+        (consumer.hearing_id, action.poll),
+        voting_services.BallotRequest(consumer.user.pk, action.choice, action.ballot),
+        consumer.replier(action.id, lambda result: {"poll": action.poll, "duplicate": result.duplicate}),
     )
-    return {"poll": action.poll, "duplicate": result.duplicate}
 
 
 def _moderator(service: Callable[..., Any], **fields: str) -> Handler:

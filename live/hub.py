@@ -45,7 +45,9 @@ class Socket(Protocol):
     sent_seq: int
     priority: bool  # deputies and moderators are served before the public crowd
 
-    async def send_frame(self, frame: str) -> None: ...
+    async def send_message(self, message: dict[str, Any]) -> None:
+        """Send an ASGI message as is: the hub builds one per frame and shares it."""
+        ...
 
 
 # --------------------------------------------------------------------------- database reads
@@ -101,6 +103,7 @@ class Room:
         self.priority: set[Socket] = set()
         self.fresh: set[Socket] = set()
         self.catching_up: set[Socket] = set()
+        self.lagging: set[Socket] = set()  # resnapshotted behind the room: caught up on the tick
         self.lock = asyncio.Lock()  # orders deliveries, catch-ups and gap fills
         self.online = 0
         self.sent_counters: dict[str, Any] = {}
@@ -153,10 +156,14 @@ class Room:
     async def _push(self, stream: Stream, seq: int, frame: str) -> None:
         self.ring[stream].append((seq, frame))
         self.last[stream] = seq
+        message = _message(frame)  # one message object for every socket
         for n, sock in enumerate(self.targets(stream), start=1):
             if sock.sent_seq == seq - 1:
                 sock.sent_seq = seq
-                await _send(sock, frame)
+                try:
+                    await sock.send_message(message)
+                except Exception:  # a socket that went away mid-send is detached by its own disconnect
+                    log.debug("send failed", exc_info=True)
             elif sock.sent_seq < seq - 1 and sock not in self.catching_up:
                 await self._catch_up(sock)
             if n % YIELD_EVERY == 0:
@@ -181,7 +188,7 @@ class Room:
                 return
             for seq, frame in frames:
                 sock.sent_seq = seq
-                await _send(sock, frame)
+                await _send(sock, _message(frame))
         finally:
             self.catching_up.discard(sock)
 
@@ -209,6 +216,7 @@ class Room:
     def detach(self, sock: Socket) -> None:
         self.sockets[sock.stream].discard(sock)
         self.priority.discard(sock)
+        self.lagging.discard(sock)
         self.fresh.discard(sock)
         self.catching_up.discard(sock)
 
@@ -251,6 +259,8 @@ class Room:
         for stream in Stream:
             likes_key = "public_likes" if stream == Stream.PUBLIC else "control_likes"
             seq = self.last[stream]
+            if not any(changed.values()) and not fresh:
+                continue  # nothing to say: don't even walk the crowd
             frames: list[tuple[bool, str]] = [
                 (
                     changed["presence"],
@@ -272,18 +282,20 @@ class Room:
                 (changed["progress"], schema.counter_frame("poll.progress", seq, progress))
                 for progress in state["progress"]
             )
+            changed_messages = [_message(text) for is_changed, text in frames if is_changed]
+            all_messages = [_message(text) for _, text in frames]
             for n, sock in enumerate(self.targets(stream), start=1):
                 if n % YIELD_EVERY == 0:
                     await asyncio.sleep(0)
-                if sock.sent_seq < seq and sock not in self.catching_up:
-                    async with self.lock:  # e.g. after a resnapshot that was older than the room
-                        await self._catch_up(sock)
                 if sock.sent_seq != seq or sock in self.catching_up:
-                    continue
-                is_fresh = sock in fresh
-                for is_changed, frame in frames:
-                    if is_changed or is_fresh:
-                        await _send(sock, frame)
+                    continue  # behind: it gets counters once it has caught up
+                for message in all_messages if sock in fresh else changed_messages:
+                    await _send(sock, message)
+        for sock in list(self.lagging):
+            self.lagging.discard(sock)
+            if sock in self.sockets[sock.stream] and sock not in self.catching_up:
+                async with self.lock:
+                    await self._catch_up(sock)
 
     async def _check_behind(self, seqs: dict[Stream, int]) -> None:
         """Safety net: if the database is ahead of what arrived for two ticks, fill from history
@@ -312,9 +324,13 @@ class Room:
                 log.exception("hearing %s: counter tick failed", self.hearing_id)
 
 
-async def _send(sock: Socket, frame: str) -> None:
+def _message(frame: str) -> dict[str, Any]:
+    return {"type": "websocket.send", "text": frame}
+
+
+async def _send(sock: Socket, message: dict[str, Any]) -> None:
     try:
-        await sock.send_frame(frame)
+        await sock.send_message(message)
     except Exception:  # a socket that went away mid-send is detached by its own disconnect
         log.debug("send failed", exc_info=True)
 
@@ -373,6 +389,9 @@ class Hub:
         resend = getattr(sock, "send_snapshot", None)
         if resend is not None:
             await resend()
+        room = getattr(sock, "room", None)
+        if room is not None and sock.sent_seq < room.last[sock.stream]:
+            room.lagging.add(sock)
 
     async def _read(self) -> None:
         assert self.layer is not None and self.channel is not None

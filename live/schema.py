@@ -22,6 +22,7 @@ from pydantic import (
     ValidationError,
     model_validator,
 )
+from pydantic_core import from_json
 
 MAX_FRAME_BYTES = 16 * 1024
 
@@ -432,7 +433,7 @@ def parse_action(text: str | None, raw: bytes | None = None) -> _Action:
     if len(text) > MAX_FRAME_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         raise ActionError(None, ErrorCode.TOO_LARGE, f"frame over {MAX_FRAME_BYTES} bytes")
     try:
-        obj = json.loads(text)
+        obj = from_json(text)  # pydantic-core's parser: several times faster than json.loads
     except (ValueError, RecursionError):
         raise ActionError(None, ErrorCode.BAD_REQUEST, "not JSON") from None
     if not isinstance(obj, dict):

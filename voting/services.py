@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
@@ -19,7 +21,16 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from hearings import selectors as hearing_selectors
-from hearings.errors import AlreadyVoted, BadRequest, Forbidden, InvalidState, NotEligible, NotFound, PollClosed
+from hearings.errors import (
+    AlreadyVoted,
+    BadRequest,
+    DomainError,
+    Forbidden,
+    InvalidState,
+    NotEligible,
+    NotFound,
+    PollClosed,
+)
 from hearings.models import AgendaItem, Hearing
 from live.publish import publish
 from live.schema import Event, PollData
@@ -133,41 +144,99 @@ def _lock_poll_shared(poll_id: int, hearing_id: int) -> Poll:
     return poll
 
 
+@dataclass(frozen=True)
+class BallotRequest:
+    deputy_id: int
+    choice: str
+    ballot_id: UUID
+
+
 def ballot_cast(
     *, hearing_id: int, poll_id: int, deputy: AbstractBaseUser, choice: str, ballot_id: UUID
 ) -> BallotResult:
-    """Cast one ballot. The same ballot UUID again is a `duplicate`; another ballot from a
-    deputy who voted is `already_voted`; a closed poll refuses with `poll_closed`; only
-    checked-in deputies vote (`not_eligible`)."""
-    key = _ballot_key(poll_id, ballot_id)
+    """Cast one ballot; see ballots_cast."""
+    result = ballots_cast(
+        hearing_id=hearing_id, poll_id=poll_id, requests=[BallotRequest(deputy.pk, choice, ballot_id)]
+    )[0]
+    if isinstance(result, DomainError):
+        raise result
+    return result
+
+
+def ballots_cast(
+    *, hearing_id: int, poll_id: int, requests: Sequence[BallotRequest]
+) -> list[BallotResult | DomainError]:
+    """Cast ballots in one transaction; a result (or the refusal) per request, in order.
+
+    The same ballot UUID again is a `duplicate`; another ballot from a deputy who voted is
+    `already_voted`; a closed poll refuses with `poll_closed`; only deputies of the hearing
+    who checked in vote (`not_eligible`). A burst of a chamber's tablets is one commit.
+    Secret ballots of a batch are written in random order, with no link to the deputy."""
     try:
         with transaction.atomic():
-            poll = _lock_poll_shared(poll_id, hearing_id)
-            record = VoteRecord.objects.filter(poll=poll, deputy_id=deputy.pk).first()
-            if record is not None:
-                if hmac.compare_digest(record.ballot_key, key):
-                    return BallotResult(duplicate=True)
-                raise AlreadyVoted("you have voted in this poll")
-            if poll.status != Poll.Status.OPEN:
-                raise PollClosed("the poll is closed")
-            if not hearing_selectors.is_deputy(hearing_id, deputy):
-                raise Forbidden("only a deputy of this hearing votes")
-            if not Attendance.objects.filter(hearing_id=hearing_id, deputy_id=deputy.pk).exists():
-                raise NotEligible("check in first")
-            if choice not in poll.choices:
-                raise BadRequest(f"choose one of {', '.join(poll.choices)}")
-            VoteRecord.objects.create(poll=poll, deputy_id=deputy.pk, ballot_key=key)
-            if poll.secret:
-                Ballot.objects.create(poll=poll, choice=choice)
-            else:
-                Ballot.objects.create(poll=poll, choice=choice, deputy_id=deputy.pk, client_uuid=ballot_id)
+            return _ballots_cast(hearing_id, poll_id, requests)
     except IntegrityError:
-        # A concurrent resend of the same deputy's ballot won the race.
-        record = VoteRecord.objects.filter(poll_id=poll_id, deputy_id=deputy.pk).first()
+        # Another process stored one of these deputies' ballots first: decide one by one.
+        if len(requests) > 1:
+            return [ballots_cast(hearing_id=hearing_id, poll_id=poll_id, requests=[request])[0] for request in requests]
+        request = requests[0]
+        record = VoteRecord.objects.filter(poll_id=poll_id, deputy_id=request.deputy_id).first()
+        key = _ballot_key(poll_id, request.ballot_id)
         if record is not None and hmac.compare_digest(record.ballot_key, key):
-            return BallotResult(duplicate=True)
-        raise AlreadyVoted("you have voted in this poll") from None
-    return BallotResult(duplicate=False)
+            return [BallotResult(duplicate=True)]
+        return [AlreadyVoted("you have voted in this poll")]
+
+
+def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotRequest]) -> list[BallotResult | DomainError]:
+    try:
+        poll = _lock_poll_shared(poll_id, hearing_id)
+    except NotFound as exc:
+        return [exc] * len(requests)
+    deputy_ids = {r.deputy_id for r in requests}
+    recorded = dict(
+        VoteRecord.objects.filter(poll=poll, deputy_id__in=deputy_ids).values_list("deputy_id", "ballot_key")
+    )
+    deputies = set(
+        Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id__in=deputy_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    present = set(
+        Attendance.objects.filter(hearing_id=hearing_id, deputy_id__in=deputy_ids).values_list("deputy_id", flat=True)
+    )
+    results: list[BallotResult | DomainError] = []
+    records: list[VoteRecord] = []
+    ballots: list[Ballot] = []
+    for request in requests:
+        key = _ballot_key(poll_id, request.ballot_id)
+        known = recorded.get(request.deputy_id)
+        if known is not None:
+            duplicate = hmac.compare_digest(known, key)
+            results.append(BallotResult(duplicate=True) if duplicate else AlreadyVoted("you have voted in this poll"))
+        elif poll.status != Poll.Status.OPEN:
+            results.append(PollClosed("the poll is closed"))
+        elif request.deputy_id not in deputies:
+            results.append(Forbidden("only a deputy of this hearing votes"))
+        elif request.deputy_id not in present:
+            results.append(NotEligible("check in first"))
+        elif request.choice not in poll.choices:
+            results.append(BadRequest(f"choose one of {', '.join(poll.choices)}"))
+        else:
+            recorded[request.deputy_id] = key
+            records.append(VoteRecord(poll=poll, deputy_id=request.deputy_id, ballot_key=key))
+            if poll.secret:
+                ballots.append(Ballot(poll=poll, choice=request.choice))
+            else:
+                ballots.append(
+                    Ballot(poll=poll, choice=request.choice, deputy_id=request.deputy_id, client_uuid=request.ballot_id)
+                )
+            results.append(BallotResult(duplicate=False))
+    if records:
+        VoteRecord.objects.bulk_create(records)
+        if poll.secret:
+            random.SystemRandom().shuffle(ballots)  # insertion order must not follow the deputies'
+        Ballot.objects.bulk_create(ballots)
+    return results
 
 
 def _poll_for_update(hearing: Hearing, poll_id: int) -> Poll:

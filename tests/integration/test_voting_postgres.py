@@ -19,7 +19,6 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
-from hearings import selectors as hearing_selectors
 from hearings.errors import AlreadyVoted, PollClosed
 from hearings.models import Hearing
 from tests.factories import World, make_world
@@ -187,16 +186,19 @@ def test_close_waits_for_ballots_in_flight_and_no_later_ballot_overtakes_it(monk
     published.clear()
     slow, late = deputies[0], deputies[1]
     inside, release = threading.Event(), threading.Event()
-    is_deputy = hearing_selectors.is_deputy
+    lock_poll_shared = services._lock_poll_shared
+    first = threading.Event()
 
-    def slow_is_deputy(hearing: Any, user: Any) -> bool:
-        # Runs inside ballot_cast's transaction, after the poll is locked.
-        if user.pk == slow.pk:
+    def slow_lock(poll_id: int, hearing_id: int) -> Any:
+        # The first ballot holds the poll's shared lock inside its transaction until released.
+        poll = lock_poll_shared(poll_id, hearing_id)
+        if not first.is_set():
+            first.set()
             inside.set()
             release.wait(20)
-        return is_deputy(hearing, user)
+        return poll
 
-    monkeypatch.setattr(hearing_selectors, "is_deputy", slow_is_deputy)
+    monkeypatch.setattr(services, "_lock_poll_shared", slow_lock)
     close = partial(services.poll_close, hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
     with ThreadPoolExecutor(3) as pool:
         in_flight = pool.submit(_vote, world, poll, slow, "不满意", uuid.uuid4())
