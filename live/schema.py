@@ -159,7 +159,11 @@ class QuestionData(_Out):
 
 
 class QuestionStageData(_Out):
+    """The stage moved: `question` is now on_stage (None: the stage is empty) and `previous`,
+    if any, left it (back to approved, or answered when a question.updated said so)."""
+
     question: int | None
+    previous: int | None = None
 
 
 class QuestionRemovedData(_Out):

@@ -10,7 +10,8 @@
 //   a gap makes it ask the server to `resume` and drop out-of-order frames until the ack;
 // - onCounter(type, data) for `likes`, `presence`, `poll.progress` (absolute values, seq unchanged);
 // - onStatus(status, detail): "connecting" | "open" | "reconnecting" {delay, code} |
-//   "stopped" {code: 4403 | 4404} — after "stopped" it never reconnects;
+//   "stopped" {code: 4403 | 4404, reason} — after "stopped" it never reconnects, and
+//   whatever was waiting rejects with code "connection_refused";
 // - send() resolves with the `ack` frame or rejects with the `error` frame ({code, message}).
 //   Actions sent while disconnected wait and go out after the next snapshot. One that was in
 //   flight when the socket dropped is sent again only if it is safe to repeat (RETRY below,
@@ -43,7 +44,7 @@ export class LiveSocket {
     this.heartbeat = null;
     // The browser knows before we do when the network is back: try at once.
     this.onOnline = () => {
-      if (!this.stopped && (!this.ws || this.ws.readyState > WebSocket.OPEN)) this.reconnectNow();
+      if (!this.stopped && !this.ws) this.reconnectNow(); // between retries: skip the wait
     };
     window.addEventListener("online", this.onOnline);
   }
@@ -139,7 +140,7 @@ export class LiveSocket {
       this.handlers.onStatus("open", {});
       this.startHeartbeat();
       // Everything waiting (queued while offline, or in flight and safe to repeat) goes now.
-      for (const id of this.pending.keys()) this.transmit(id);
+      for (const [id, entry] of this.pending) if (!entry.sent) this.transmit(id);
     }
   }
 
@@ -184,7 +185,7 @@ export class LiveSocket {
     if (code in STOP_CODES) {
       this.stopped = true;
       this.handlers.onStatus("stopped", { code, reason: STOP_CODES[code] });
-      this.failAll(STOP_CODES[code], "the server refused this connection");
+      this.failAll("connection_refused", `the server refused this connection (${STOP_CODES[code]})`);
       return;
     }
     // Exponential backoff with jitter, so a room of tablets does not reconnect in lockstep.

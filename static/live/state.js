@@ -3,8 +3,9 @@
 
 const PUBLIC_STATUSES = new Set(["approved", "on_stage", "answered"]);
 
+// The snapshot object is fresh from JSON.parse, so it becomes the state as it is.
 export function fromSnapshot(data) {
-  const state = structuredClone(data);
+  const state = data;
   for (const q of state.questions) {
     const likes = state.question_likes?.[q.id];
     if (likes !== undefined) q.likes = likes;
@@ -43,6 +44,11 @@ export function applyEvent(state, type, data, audience = "public") {
       break;
     }
     case "question.stage":
+      // The stage moved: `question` is on stage, `previous` (if still marked so) is back to approved.
+      for (const q of state.questions) {
+        if (q.id === data.question) q.status = "on_stage";
+        else if (q.id === data.previous && q.status === "on_stage") q.status = "approved";
+      }
       state.on_stage = data.question;
       break;
     case "question.removed":
@@ -119,7 +125,7 @@ export const POLL_STATUS = { open: "投票中", closed: "已结束", published: 
 export const CONNECTION = {
   connecting: "连接中…",
   open: "已连接",
-  reconnecting: "连接中断，正在重连…",
+  reconnecting: "已断开，重连中…",
   stopped: "无法连接",
 };
 

@@ -111,8 +111,10 @@ function submit(pending) {
         if (err.code === "already_voted") recorded.add(pending.poll);
         voteError = { poll: pending.poll, code: err.code, text: VOTE_ERRORS[err.code] };
       } else {
-        // Not settled (e.g. the server refused the connection): keep the ballot for later.
-        voteError = { poll: pending.poll, code: err.code, text: `暂时无法提交（${err.message}），已保存在本机。` };
+        // Not settled (e.g. the login expired and the server refused the socket): the ballot
+        // stays stored, and the next visit of this page sends it.
+        const why = err.code === "connection_refused" ? "连接被拒绝，请重新登录" : err.message;
+        voteError = { poll: pending.poll, code: err.code, text: `暂时无法提交（${why}），这一票已保存在本机。` };
       }
       render();
     },
@@ -197,6 +199,8 @@ $("ask-parent-cancel").addEventListener("click", () => {
   render();
 });
 
+// The form only works through the socket: it is enabled once this script runs.
+$("ask-submit").disabled = false;
 $("ask-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const text = $("ask-text").value.trim();
@@ -379,7 +383,7 @@ function renderQuestions() {
             el("span", { class: `badge q-${q.status}` }, QUESTION_STATUS[q.status]),
             q.parent ? el("span", { class: "badge" }, "追问") : null,
             el("span", { class: "muted" }, q.asker),
-            el("span", { class: "muted likes" }, `👍 ${q.likes}`),
+            el("span", { class: "muted likes" }, `赞 ${q.likes}`),
           ),
           el("p", { class: "q-text" }, q.text),
           el(

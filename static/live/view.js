@@ -160,10 +160,10 @@ function renderQuestion(q) {
       el("span", { class: `badge q-${q.status}` }, QUESTION_STATUS[q.status]),
       q.parent ? el("span", { class: "badge" }, "追问") : null,
       el("span", { class: "muted" }, q.asker),
-      el("span", { class: "muted likes" }, `👍 ${q.likes}`),
+      el("span", { class: "muted likes" }, `赞 ${q.likes}`),
     ),
     el("p", { class: "q-text" }, q.text),
-    role === "public" && q.status !== "answered" ? action("👍 赞", "like", { question: q.id }) : null,
+    role === "public" && q.status !== "answered" ? action("点赞", "like", { question: q.id }) : null,
     control && q.status === "pending" ? action("通过", "question.approve", { question: q.id }) : null,
     control && q.status === "pending" ? action("不通过", "question.reject", { question: q.id }) : null,
     control && q.status === "approved" ? action("上台", "question.stage", { question: q.id }) : null,
@@ -207,6 +207,8 @@ $("like-hearing")?.addEventListener("click", () => {
   );
 });
 
+// The form only works through the socket: it is enabled once this script runs.
+if ($("ask-submit")) $("ask-submit").disabled = false;
 $("ask-form")?.addEventListener("submit", (ev) => {
   ev.preventDefault();
   const text = $("ask-text").value.trim();

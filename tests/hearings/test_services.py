@@ -163,7 +163,7 @@ def test_hearing_end_closes_the_current_item_and_answers_the_stage(live_world: W
     assert {row["id"]: row["status"] for row in data(current)["agenda"]} == statuses(hid)
     assert data(answered)["question"]["id"] == staged.pk
     assert data(answered)["question"]["status"] == "answered"
-    assert data(cleared) == {"question": None}
+    assert data(cleared) == {"question": None, "previous": staged.pk}
     assert data(ended) == {"status": "ended"}
 
 
@@ -679,13 +679,9 @@ def test_stage_puts_an_approved_question_on_stage(live_world: World, published: 
     stored = fresh(question)
     assert stored.status == S.ON_STAGE
     assert stored.staged_at is not None
-    assert kinds(published, start) == [
-        ("question.updated", "question.updated"),
-        ("question.stage", "question.stage"),
-    ]
-    assert data(published[start])["question"]["status"] == "on_stage"
-    assert data(published[start + 1]) == {"question": question.pk}
-    assert seqs(hid) == (before[0] + 2, before[1] + 2)
+    assert kinds(published, start) == [("question.stage", "question.stage")]
+    assert data(published[start]) == {"question": question.pk, "previous": None}
+    assert seqs(hid) == (before[0] + 1, before[1] + 1)
 
 
 def test_stage_holds_one_question_the_previous_returns_to_approved(live_world: World, published: Published) -> None:
@@ -699,15 +695,9 @@ def test_stage_holds_one_question_the_previous_returns_to_approved(live_world: W
     assert fresh(first).status == S.APPROVED
     assert fresh(second).status == S.ON_STAGE
     assert Question.objects.filter(hearing_id=hid, status=S.ON_STAGE).count() == 1
-    assert kinds(published, start) == [
-        ("question.updated", "question.updated"),
-        ("question.updated", "question.updated"),
-        ("question.stage", "question.stage"),
-    ]
-    back, on, staged = published[start:]
-    assert (data(back)["question"]["id"], data(back)["question"]["status"]) == (first.pk, "approved")
-    assert (data(on)["question"]["id"], data(on)["question"]["status"]) == (second.pk, "on_stage")
-    assert data(staged) == {"question": second.pk}
+    # One event moves the stage: `question` goes on, `previous` back to approved.
+    assert kinds(published, start) == [("question.stage", "question.stage")]
+    assert data(published[start]) == {"question": second.pk, "previous": first.pk}
 
 
 def test_stage_none_clears_the_stage(live_world: World, published: Published) -> None:
@@ -720,11 +710,8 @@ def test_stage_none_clears_the_stage(live_world: World, published: Published) ->
 
     assert fresh(question).status == S.APPROVED
     assert not Question.objects.filter(hearing_id=hid, status=S.ON_STAGE).exists()
-    assert kinds(published, start) == [
-        ("question.updated", "question.updated"),
-        ("question.stage", "question.stage"),
-    ]
-    assert data(published[start + 1]) == {"question": None}
+    assert kinds(published, start) == [("question.stage", "question.stage")]
+    assert data(published[start]) == {"question": None, "previous": question.pk}
 
 
 def test_stage_none_with_an_empty_stage_is_refused(live_world: World, published: Published) -> None:
@@ -780,7 +767,7 @@ def test_answered_clears_the_stage_and_keeps_note_and_commitment(live_world: Wor
     ]
     sent = data(published[start])["question"]
     assert (sent["status"], sent["answer_note"], sent["commitment"]) == ("answered", "已说明时间表", "三个月内办结")
-    assert data(published[start + 1]) == {"question": None}
+    assert data(published[start + 1]) == {"question": None, "previous": question.pk}
 
 
 def test_answered_off_stage_leaves_the_stage_alone(live_world: World, published: Published) -> None:
@@ -1048,8 +1035,8 @@ def test_each_publish_numbers_the_streams_and_is_stored(live_world: World, publi
         assert seqs(hid) == (before[0] + public_count, before[1] + len(new))
 
     public_seq, control_seq = seqs(hid)
-    assert control_seq == len(published) == 15
-    assert public_seq == sum(1 for entry in published if entry[2] is not None) == 12
+    assert control_seq == len(published) == 12
+    assert public_seq == sum(1 for entry in published if entry[2] is not None) == 9
     control_rows = list(LiveEvent.objects.filter(hearing_id=hid, stream="control").order_by("seq"))
     public_rows = list(LiveEvent.objects.filter(hearing_id=hid, stream="public").order_by("seq"))
     assert [row.seq for row in control_rows] == list(range(1, control_seq + 1))

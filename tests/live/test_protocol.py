@@ -225,14 +225,13 @@ async def test_control_actions_and_their_events(draft: World) -> None:
     assert new["data"]["question"]["asker"] == "张女士"
     assert (await control.action("question.approve", question=qid))["code"] == "invalid_state"
     assert (await control.action("question.stage", question=qid))["type"] == "ack"
-    assert (await expect("question.updated"))["data"]["question"]["status"] == "on_stage"
-    assert (await expect("question.stage"))["data"] == {"question": qid}
+    assert (await expect("question.stage"))["data"] == {"question": qid, "previous": None}
     ack = await control.action("question.answered", question=qid, commitment="一个月内上线一网通办")
     assert ack["type"] == "ack"
     answered = await expect("question.updated")
     assert answered["data"]["question"]["status"] == "answered"
     assert answered["data"]["question"]["commitment"] == "一个月内上线一网通办"
-    assert (await expect("question.stage"))["data"] == {"question": None}
+    assert (await expect("question.stage"))["data"] == {"question": None, "previous": qid}
 
     rejected = await viewer.action("ask", text="广告")
     assert (await control.action("question.reject", question=rejected["question"]))["type"] == "ack"
