@@ -123,6 +123,8 @@ if DATABASE_URL:
             conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", False),
         )
     }
+    if env_str("DATABASE_TEST_NAME"):  # lets two test runs share one server
+        DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
 else:
     DATABASES = {
         "default": {

@@ -90,3 +90,26 @@ async def test_event_made_on_one_process_reaches_viewers_of_the_other() -> None:
                 pass
         for peer in (control, viewer_a, viewer_b):
             await peer.ws.close()
+
+
+async def test_seq_survives_a_server_restart_and_resume_replays_what_was_missed() -> None:
+    """Kill the only server, change state while it is down, start a new one: the stream goes on."""
+    world = await database_sync_to_async(make_world)(status="live")
+    hid = world.hearing.pk
+    with daphne_servers(1) as (port,):
+        viewer = await connect(port, f"/ws/hearings/{hid}/public/")
+        await database_sync_to_async(services.agenda_start)(hearing_id=hid, item_id=world.items[0].pk, by=None)
+        last_seen = (await viewer.recv_type("agenda.current"))["seq"]
+        await viewer.ws.close()
+    # Down: two more state changes happen (e.g. from the admin or a command).
+    for item in world.items[1:3]:
+        await database_sync_to_async(services.agenda_start)(hearing_id=hid, item_id=item.pk, by=None)
+    with daphne_servers(1) as (port,):
+        viewer = await connect(port, f"/ws/hearings/{hid}/public/")
+        assert viewer.snapshot["seq"] == last_seen + 2
+        await viewer.ws.send(json.dumps({"action": "resume", "id": "r", "seq": last_seen}))
+        replayed = [await viewer.recv_type("agenda.current") for _ in range(2)]
+        assert [f["seq"] for f in replayed] == [last_seen + 1, last_seen + 2]
+        assert [f["data"]["item"] for f in replayed] == [world.items[1].pk, world.items[2].pk]
+        assert (await viewer.recv_type("ack"))["id"] == "r"
+        await viewer.ws.close()
