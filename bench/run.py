@@ -518,9 +518,12 @@ def report(
             lines.append(
                 f"| p99 ≤ 1.5× ceiling at {near:,} viewers | {ratio:.2f}× ({ms(r.p99)} ms vs {ms(ceiling[near])} ms) | {mark(ratio <= 1.5)} |"
             )
-    idle = [r.rss_per_viewer_kb for (k, n), r in fan.items() if k.startswith("app-") and n == max(sizes)]
-    if idle:
-        lines.append(f"| ≤ 35 KB server memory per idle viewer | {min(idle):.1f} KB | {mark(min(idle) <= 35)} |")
+    for n in (min(sizes), max(sizes)) if len(sizes) > 1 else sizes:
+        idle = [r.rss_per_viewer_kb for (k, m), r in fan.items() if k in ("app-uvicorn", "app-daphne") and m == n]
+        if idle:
+            lines.append(
+                f"| ≤ 35 KB server memory per idle viewer ({n:,}) | {max(idle):.1f} KB (the larger of the two servers) | {mark(max(idle) <= 35)} |"
+            )
     if like_runs:
         top = max(like_runs.values(), key=lambda r: r.rate)
         lines.append(
@@ -537,11 +540,12 @@ def report(
         lines.append(
             f"| tally on the big screen ≤ 500 ms after the last ballot | {ms(v.tally_after_last)} ms | {mark(v.tally_after_last <= 0.5)} |"
         )
-    controls = [r.control_p99 for (k, n), r in fan.items() if k.startswith("app-") and n == max(sizes)]
-    if controls:
-        lines.append(
-            f"| control action p99 < 100 ms under the crowd ({max(sizes):,}) | {ms(min(controls))} ms | {mark(min(controls) < 0.1)} |"
-        )
+    for n in sorted({min(sizes, key=lambda s: abs(s - 10000)), max(sizes)}):
+        controls = [r.control_p99 for (k, m), r in fan.items() if k in ("app-uvicorn", "app-daphne") and m == n]
+        if controls:
+            lines.append(
+                f"| control action p99 < 100 ms under the crowd ({n:,} viewers, the faster server) | {ms(min(controls))} ms | {mark(min(controls) < 0.1)} |"
+            )
     return "\n".join(lines)
 
 
@@ -587,15 +591,20 @@ async def main() -> None:
     if use_redis:
         configs.append(("app-daphne ×2 + Redis", "daphne", "app", 2, {**env, "REDIS_URL": REDIS}))
     for name, kind, app, processes, server_env in configs:
-        server = Server(kind, app, server_env, processes)
-        try:
-            for n in sizes if processes == 1 else [s for s in sizes if s <= 10000]:
+        # A fresh server for each crowd size: memory per viewer is measured from a clean start.
+        for n in sizes if processes == 1 else [s for s in sizes if s <= 10000]:
+            server = Server(kind, app, server_env, processes)
+            try:
                 result = await fanout(server, world if app == "app" else None, n, actions=4 if args.quick else 8)
-                fan[(name, n)] = result
-                print(f"{name:24} {n:>6} viewers  p50 {ms(result.p50):>5} ms  p99 {ms(result.p99):>5} ms  "
-                      f"max {ms(result.max):>5} ms  missed {result.missed}  control p99 {ms(result.control_p99)} ms  "
-                      f"{result.rss_per_viewer_kb:.1f} KB/viewer", flush=True)  # fmt: skip
-            if app == "app" and processes == 1:
+            finally:
+                server.stop()
+            fan[(name, n)] = result
+            print(f"{name:24} {n:>6} viewers  p50 {ms(result.p50):>5} ms  p99 {ms(result.p99):>5} ms  "
+                  f"max {ms(result.max):>5} ms  missed {result.missed}  control p99 {ms(result.control_p99)} ms  "
+                  f"{result.rss_per_viewer_kb:.1f} KB/viewer", flush=True)  # fmt: skip
+        if app == "app" and processes == 1:
+            server = Server(kind, app, server_env, processes)
+            try:
                 like_runs[name] = lr = await likes(
                     server, world, like_viewers, rate=12000, seconds=2 if args.quick else 5
                 )
@@ -608,8 +617,8 @@ async def main() -> None:
                     f"{name:24} votes acked {vr.acked} p99 {ms(vr.ack_p99)} ms tally +{ms(vr.tally_after_last)} ms errors {vr.errors}",
                     flush=True,
                 )
-        finally:
-            server.stop()
+            finally:
+                server.stop()
     table = report(fd_limit, db, fan, like_runs, vote_runs, time.monotonic() - began)
     print()
     print(table)
