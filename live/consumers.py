@@ -92,6 +92,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels checks old database connections before every message; our handlers reach
         # the database only through database_sync_to_async, which does that check itself.
+        if message["type"] == "websocket.receive":  # the hot path: a client's frame
+            await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
+            return
         handler = getattr(self, get_handler_name(message), None)
         if handler is None:
             raise ValueError(f"No handler for message type {message['type']}")
@@ -173,9 +176,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
         async def reply(outcome: Any) -> None:
             if isinstance(outcome, DomainError):
-                await self.send(text_data=schema.error_frame(client_id, ErrorCode(outcome.code), outcome.message))
+                text = schema.error_frame(client_id, ErrorCode(outcome.code), outcome.message)
             else:
-                await self.send(text_data=schema.ack_frame(client_id, **ack(outcome)))
+                text = schema.ack_frame(client_id, **ack(outcome))
+            await self.base_send({"type": "websocket.send", "text": text})
 
         return reply
 
