@@ -69,8 +69,6 @@ def call(service: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
 
 class LiveConsumer(AsyncWebsocketConsumer):
     role: ClassVar[str] = PUBLIC
-    # The hub owns the only channel-layer subscription; sockets take none of their own.
-    channel_layer_alias = "__live_sockets_use_the_hub__"
 
     stream: Stream
     sent_seq: int = 0
@@ -78,7 +76,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     priority: bool = False
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        # No channel layer here (the hub has it), so no need for Channels' two-source
+        # Sockets take no channel-layer subscription of their own (the hub holds the only one
+        # per process and hearing), so no need for Channels' two-source
         # dispatch loop, which pays a task and an asyncio.wait for every client frame.
         self.scope = scope
         self.channel_layer = None
