@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from assignments.api import api as assignments_api
 from hearings import views as hearing_views
 
 urlpatterns = [
@@ -9,5 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/v1/", assignments_api.urls),
+    path("", include("assignments.urls")),
     path("", include("hearings.urls")),
 ]

@@ -35,7 +35,7 @@ def row_counts() -> dict[str, int]:
 
 
 def demo_hearing() -> Hearing:
-    hearings = list(Hearing.objects.all())
+    hearings = list(Hearing.objects.filter(status=Hearing.Status.DRAFT))
     assert len(hearings) == 1
     return hearings[0]
 

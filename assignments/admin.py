@@ -1,0 +1,39 @@
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from assignments.models import ApiToken, Assignment, Notice, TimelineEntry
+
+
+class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
+    model = TimelineEntry
+    extra = 0
+    can_delete = False
+    fields = ("at", "action", "status", "actor_label", "public_note", "internal_note")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    # Transitions go through the pages and the API (services); here: read and search.
+    list_display = ("id", "title", "hearing", "lead_department", "status", "due_date", "loop", "verdict", "resolved")
+    list_filter = ("status", "hearing", "lead_department")
+    search_fields = ("title", "commitment", "reply")
+    readonly_fields = [field.name for field in Assignment._meta.fields]
+    inlines = [TimelineInline]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("prefix", "department", "created_at", "last_used_at", "revoked")
+    list_filter = ("revoked", "department")
+    readonly_fields = ("department", "digest", "prefix", "created_at", "last_used_at")
+
+
+@admin.register(Notice)
+class NoticeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    list_display = ("user", "assignment", "text", "created_at", "read_at")

@@ -1,0 +1,64 @@
+"""The REST API's payloads (shared/PROTOCOL.md, "REST API (assignments)")."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from ninja import Schema
+from pydantic import ConfigDict, Field
+
+StatusName = Literal["assigned", "accepted", "in_progress", "replied", "evaluated", "closed", "returned", "reopened"]
+VerdictName = Literal["满意", "基本满意", "不满意"]
+ActionName = Literal["accept", "return", "progress", "reply", "request_extension"]
+MAX_ID = 2**63 - 1
+
+
+class DepartmentOut(Schema):
+    id: int
+    name: str
+
+
+class TimelineOut(Schema):
+    at: str = Field(description="ISO 8601")
+    status: StatusName
+    action: str
+    actor: str
+    note: str
+
+
+class AssignmentOut(Schema):
+    id: int
+    hearing: int
+    questions: list[int]
+    title: str
+    lead_department: DepartmentOut
+    co_departments: list[DepartmentOut]
+    status: StatusName
+    due_date: date
+    overdue: bool
+    loop: int
+    commitment: str
+    reply: str | None
+    verdict: VerdictName | None
+    resolved: bool | None
+    timeline: list[TimelineOut]
+
+
+class AssignmentListOut(Schema):
+    count: int
+    results: list[AssignmentOut]
+
+
+class TransitionIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+
+    action: ActionName
+    note: str = Field(default="", max_length=10000)
+    reason: str = Field(default="", max_length=2000, description="why it is misrouted (return)")
+    due_date: date | None = Field(default=None, description="the requested due date (request_extension)")
+
+
+class ErrorOut(Schema):
+    error: Literal["bad_request", "unauthorized", "forbidden", "not_found", "invalid_state"]
+    message: str

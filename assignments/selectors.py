@@ -1,0 +1,191 @@
+"""Reads: who may do what with an assignment, the filtered lists, and the public payload."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from assignments.models import OPEN_STATUSES, Assignment, Status, TimelineEntry
+from assignments.schema import AssignmentOut, DepartmentOut, TimelineOut
+from hearings import selectors as hearing_selectors
+from hearings.models import Department, Question
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def department_for_token(token: str) -> Department | None:
+    from assignments.models import ApiToken
+
+    row = ApiToken.objects.select_related("department").filter(digest=token_digest(token), revoked=False).first()
+    if row is None:
+        return None
+    ApiToken.objects.filter(pk=row.pk).update(last_used_at=timezone.now())
+    return row.department
+
+
+def is_liaison(department_id: int, user: User | None) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return Department.liaisons.through.objects.filter(department_id=department_id, user_id=user.pk).exists()
+
+
+def liaison_department_ids(user: User) -> list[int]:
+    if not user.is_authenticated:
+        return []
+    return list(Department.liaisons.through.objects.filter(user_id=user.pk).values_list("department_id", flat=True))
+
+
+def deputy_askers(assignment: Assignment) -> list[AbstractBaseUser]:
+    questions = Question.objects.filter(
+        assignments=assignment, source=Question.Source.DEPUTY, asker__isnull=False
+    ).select_related("asker")
+    return [q.asker for q in questions if q.asker is not None]
+
+
+def is_asker(assignment: Assignment, user: User | None) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return Question.objects.filter(assignments=assignment, source=Question.Source.DEPUTY, asker_id=user.pk).exists()
+
+
+def may_evaluate(assignment: Assignment, user: User | None) -> bool:
+    """The deputy who asked; a moderator only when no deputy asked (public questions)."""
+    if is_asker(assignment, user):
+        return True
+    has_deputy = Question.objects.filter(
+        assignments=assignment, source=Question.Source.DEPUTY, asker__isnull=False
+    ).exists()
+    return not has_deputy and hearing_selectors.is_moderator(assignment.hearing_id, user)
+
+
+def roles(assignment: Assignment, user: User | None) -> set[str]:
+    """What the user is to this assignment: liaison, moderator, evaluator."""
+    found = set()
+    if is_liaison(assignment.lead_department_id, user):
+        found.add("liaison")
+    if hearing_selectors.is_moderator(assignment.hearing_id, user):
+        found.add("moderator")
+    if may_evaluate(assignment, user):
+        found.add("evaluator")
+    return found
+
+
+def is_overdue(assignment: Assignment, *, today: date | None = None) -> bool:
+    """Derived: still with a department (not replied) after its due date."""
+    today = today or timezone.localdate()
+    return assignment.status in OPEN_STATUSES and assignment.due_date < today
+
+
+def overdue_q(*, today: date | None = None) -> Q:
+    return Q(status__in=OPEN_STATUSES, due_date__lt=today or timezone.localdate())
+
+
+def assignments_filtered(
+    *,
+    hearing: int | None = None,
+    department: int | None = None,
+    status: str | None = None,
+    overdue: bool | None = None,
+) -> QuerySet[Assignment]:
+    """Public list: by hearing, department (lead or co-department), status, overdue."""
+    qs = Assignment.objects.all()
+    if hearing is not None:
+        qs = qs.filter(hearing_id=hearing)
+    if department is not None:
+        qs = qs.filter(
+            Q(lead_department_id=department)
+            | Q(pk__in=Assignment.co_departments.through.objects.filter(department_id=department).values("assignment"))
+        )
+    if status:
+        qs = qs.filter(status=status)
+    if overdue is True:
+        qs = qs.filter(overdue_q())
+    elif overdue is False:
+        qs = qs.exclude(overdue_q())
+    return qs.order_by("-id")
+
+
+def with_details(qs: QuerySet[Assignment]) -> QuerySet[Assignment]:
+    return qs.select_related("lead_department", "hearing").prefetch_related(
+        "co_departments", "questions", "timeline", "attachments"
+    )
+
+
+def inbox_for(user: User) -> QuerySet[Assignment]:
+    """A liaison's: what their departments lead or help with."""
+    ids = liaison_department_ids(user)
+    return with_details(
+        Assignment.objects.filter(
+            Q(lead_department_id__in=ids)
+            | Q(pk__in=Assignment.co_departments.through.objects.filter(department_id__in=ids).values("assignment"))
+        ).order_by("due_date", "id")
+    )
+
+
+def asked_by(user: User) -> QuerySet[Assignment]:
+    """A deputy's: assignments made from their questions."""
+    if not user.is_authenticated:
+        return Assignment.objects.none()
+    return with_details(Assignment.objects.filter(questions__asker_id=user.pk).distinct().order_by("-id"))
+
+
+def moderated_by(user: User) -> QuerySet[Assignment]:
+    if not user.is_authenticated:
+        return Assignment.objects.none()
+    return with_details(Assignment.objects.filter(hearing__moderators__id=user.pk).distinct().order_by("-id"))
+
+
+def public_timeline(assignment: Assignment) -> list[TimelineEntry]:
+    return list(assignment.timeline.all())
+
+
+def assignable_questions(hearing_id: int) -> list[Question]:
+    """Answered questions of a hearing that no assignment holds yet (the question list)."""
+    return list(
+        Question.objects.filter(hearing_id=hearing_id, status=Question.Status.ANSWERED, merged_into__isnull=True)
+        .exclude(pk__in=Assignment.questions.through.objects.values("question"))
+        .select_related("asker", "item__department")
+        .order_by("id")
+    )
+
+
+def assignment_out(assignment: Assignment, *, today: date | None = None) -> AssignmentOut:
+    """The public payload: never internal notes, logins or return details beyond the public note."""
+    return AssignmentOut(
+        id=assignment.pk,
+        hearing=assignment.hearing_id,
+        questions=sorted(q.pk for q in assignment.questions.all()),
+        title=assignment.title,
+        lead_department=DepartmentOut(id=assignment.lead_department.pk, name=assignment.lead_department.name),
+        co_departments=[DepartmentOut(id=d.pk, name=d.name) for d in assignment.co_departments.all()],
+        status=assignment.status,  # type: ignore[arg-type]
+        due_date=assignment.due_date,
+        overdue=is_overdue(assignment, today=today),
+        loop=assignment.loop,
+        commitment=assignment.commitment,
+        reply=assignment.reply or None,
+        verdict=assignment.verdict or None,  # type: ignore[arg-type]
+        resolved=assignment.resolved,
+        timeline=[
+            TimelineOut(
+                at=timezone.localtime(entry.at).isoformat(),
+                status=entry.status,  # type: ignore[arg-type]
+                action=entry.action,
+                actor=entry.actor_label,
+                note=entry.public_note,
+            )
+            for entry in assignment.timeline.all()
+        ],
+    )
+
+
+def status_label(value: str) -> str:
+    return str(Status(value).label)

@@ -1,0 +1,655 @@
+"""Every state change of an assignment (交办件).
+
+    assigned → accepted → in_progress → replied → evaluated → closed
+    assigned/accepted → returned (misrouted) → assigned again (reassigned by a moderator)
+    evaluated (不满意) → reopened (new due date, loop + 1) → accepted → …
+
+Each function is one rule-checked change in one transaction that appends one timeline entry.
+Arguments are keyword-only. `by` is who acts: a user, a Department (its API token: the
+department itself acting) or None (the system: seed data, management commands). A refused
+change raises a DomainError and changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import PurePath
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+
+from assignments import selectors
+from assignments.models import (
+    OPEN_STATUSES,
+    Assignment,
+    Attachment,
+    Notice,
+    Reminder,
+    ReviewOutcome,
+    Status,
+    TimelineEntry,
+    Verdict,
+)
+from assignments.workdays import add_months, add_working_days, working_days_between
+from hearings import selectors as hearing_selectors
+from hearings.errors import BadRequest, Forbidden, InvalidState, NotFound
+from hearings.models import Department, Hearing, Question
+
+log = logging.getLogger(__name__)
+
+By = AbstractBaseUser | Department | None
+Action = TimelineEntry.Action
+
+MAX_NOTE = 2000
+MAX_REPLY = 10000
+MAX_TITLE = 200
+MAX_WORKING_DAYS = 250
+MAX_ATTACHMENTS = 5
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+ATTACHMENT_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".zip", ".txt"}
+DEFAULT_WORKING_DAYS = 20
+# 回头看: months after closing.
+REVIEW_MONTHS = 6
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def _today() -> date:
+    return timezone.localdate()
+
+
+def _assignment_for_update(assignment_id: int) -> Assignment:
+    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
+    if assignment is None:
+        raise NotFound("no such assignment")
+    return assignment
+
+
+def _require_lead(assignment: Assignment, by: By) -> None:
+    """The lead department (主办单位) acts: one of its liaisons, or its API token."""
+    if by is None:
+        return
+    if isinstance(by, Department):
+        if by.pk != assignment.lead_department_id:
+            raise Forbidden("only the lead department may act on this assignment")
+        return
+    if not selectors.is_liaison(assignment.lead_department_id, by):
+        raise Forbidden("only a liaison of the lead department may act on this assignment")
+
+
+def _require_moderator(assignment: Assignment, by: By) -> None:
+    if by is None:
+        return
+    if isinstance(by, Department) or not hearing_selectors.is_moderator(assignment.hearing_id, by):
+        raise Forbidden("only a moderator of the hearing may do this")
+
+
+def _require_evaluator(assignment: Assignment, by: By) -> None:
+    """The deputy who asked evaluates; with no deputy among the askers, a moderator records it."""
+    if by is None:
+        return
+    if isinstance(by, Department) or not selectors.may_evaluate(assignment, by):
+        raise Forbidden("only the deputy who asked may evaluate the reply")
+
+
+def _require_status(assignment: Assignment, *allowed: Status) -> None:
+    if assignment.status not in allowed:
+        names = ", ".join(str(status.value) for status in allowed)
+        raise InvalidState(f"the assignment is {assignment.status}; this needs {names}")
+
+
+def _text(value: str, *, what: str, limit: int = MAX_NOTE, required: bool = False) -> str:
+    cleaned = (value or "").strip()
+    if required and not cleaned:
+        raise BadRequest(f"{what} is required")
+    if len(cleaned) > limit:
+        raise BadRequest(f"{what} has at most {limit} characters")
+    return cleaned
+
+
+def _due_date(*, working_days: int | None, due_date: date | None, start: date | None = None) -> date:
+    """A due date given directly, or counted in working days from today."""
+    start = start or _today()
+    if (working_days is None) == (due_date is None):
+        raise BadRequest("give either working_days or due_date")
+    if working_days is not None:
+        if not 1 <= working_days <= MAX_WORKING_DAYS:
+            raise BadRequest(f"working_days is 1 to {MAX_WORKING_DAYS}")
+        return add_working_days(start, working_days)
+    assert due_date is not None
+    if due_date <= start:
+        raise BadRequest("the due date must be after today")
+    if due_date > start + timedelta(days=730):
+        raise BadRequest("the due date is more than two years away")
+    return due_date
+
+
+def _actor_label(assignment: Assignment, by: By) -> str:
+    if by is None:
+        return "系统"
+    if isinstance(by, Department):
+        return by.name
+    if selectors.is_liaison(assignment.lead_department_id, by):
+        return assignment.lead_department.name
+    if hearing_selectors.is_moderator(assignment.hearing_id, by):
+        return "主持人"
+    if selectors.is_asker(assignment, by):
+        return "提问代表"
+    return "工作人员"
+
+
+def _record(
+    assignment: Assignment, action: str, by: By, *, public_note: str = "", internal_note: str = ""
+) -> TimelineEntry:
+    return TimelineEntry.objects.create(
+        assignment=assignment,
+        action=action,
+        status=assignment.status,
+        actor_id=by.pk if isinstance(by, AbstractBaseUser) else None,
+        actor_label=_actor_label(assignment, by),
+        public_note=public_note,
+        internal_note=internal_note,
+    )
+
+
+def _notify(users: Iterable[AbstractBaseUser], assignment: Assignment, text: str) -> None:
+    Notice.objects.bulk_create(
+        [Notice(user_id=user.pk, assignment=assignment, text=text[:300]) for user in {u.pk: u for u in users}.values()]
+    )
+
+
+def _liaisons(assignment: Assignment) -> list[AbstractBaseUser]:
+    return list(assignment.lead_department.liaisons.all())
+
+
+def _moderators(assignment: Assignment) -> list[AbstractBaseUser]:
+    return list(assignment.hearing.moderators.all())
+
+
+def _departments(lead_department_id: int, co_department_ids: Sequence[int]) -> tuple[Department, list[Department]]:
+    lead = Department.objects.filter(pk=lead_department_id).first()
+    if lead is None:
+        raise NotFound("no such lead department")
+    co_ids = list(dict.fromkeys(co_department_ids))
+    if lead.pk in co_ids:
+        raise BadRequest("the lead department is not also a co-department")
+    co = list(Department.objects.filter(pk__in=co_ids))
+    if len(co) != len(co_ids):
+        raise NotFound("no such co-department")
+    return lead, co
+
+
+# ------------------------------------------------------------------------------- moderator: create
+
+
+@transaction.atomic
+def assignment_create(
+    *,
+    hearing_id: int,
+    question_ids: Sequence[int],
+    lead_department_id: int,
+    by: By,
+    co_department_ids: Sequence[int] = (),
+    working_days: int | None = None,
+    due_date: date | None = None,
+    commitment: str = "",
+    title: str = "",
+    internal_note: str = "",
+) -> Assignment:
+    """Turn one answered question, or several grouped as one question-list item, into an
+    assignment. The hearing is live or ended; each question is answered and assigned once.
+    The due date is counted in working days (statutory holidays and 调休 included) or given."""
+    hearing = Hearing.objects.select_for_update().filter(pk=hearing_id).first()
+    if hearing is None:
+        raise NotFound("no such hearing")
+    if by is not None and (isinstance(by, Department) or not hearing_selectors.is_moderator(hearing, by)):
+        raise Forbidden("only a moderator of the hearing may assign its questions")
+    if hearing.status == Hearing.Status.DRAFT:
+        raise InvalidState("the hearing has not started")
+    ids = list(dict.fromkeys(question_ids))
+    if not ids:
+        raise BadRequest("choose at least one question")
+    questions = list(Question.objects.select_for_update().filter(pk__in=ids, hearing=hearing, merged_into__isnull=True))
+    if len(questions) != len(ids):
+        raise NotFound("no such question in this hearing")
+    for question in questions:
+        if question.status != Question.Status.ANSWERED:
+            raise InvalidState(f"question {question.pk} is {question.status}; only answered questions are assigned")
+    if Assignment.questions.through.objects.filter(question_id__in=ids).exists():
+        raise InvalidState("a question of these is already assigned")
+    lead, co = _departments(lead_department_id, co_department_ids)
+    due = _due_date(working_days=working_days, due_date=due_date)
+    questions.sort(key=lambda q: ids.index(q.pk))
+    cleaned_title = _text(title, what="title", limit=MAX_TITLE) or questions[0].text[:60]
+    cleaned_commitment = _text(commitment, what="commitment", limit=MAX_REPLY) or "\n".join(
+        q.commitment for q in questions if q.commitment
+    )
+    assignment = Assignment.objects.create(
+        hearing=hearing,
+        title=cleaned_title,
+        lead_department=lead,
+        due_date=due,
+        working_days=working_days,
+        commitment=cleaned_commitment,
+        created_by_id=by.pk if isinstance(by, AbstractBaseUser) else None,
+    )
+    assignment.questions.set(questions)
+    assignment.co_departments.set(co)
+    _record(
+        assignment,
+        Action.CREATED,
+        by,
+        public_note=f"交办{lead.name}办理，期限{due:%Y-%m-%d}",
+        internal_note=_text(internal_note, what="internal note"),
+    )
+    _notify(_liaisons(assignment), assignment, f"新交办件：{assignment.title}（期限 {due:%Y-%m-%d}）")
+    return assignment
+
+
+@transaction.atomic
+def assignments_create_each(
+    *,
+    hearing_id: int,
+    question_ids: Sequence[int],
+    lead_department_id: int,
+    by: By,
+    co_department_ids: Sequence[int] = (),
+    working_days: int | None = None,
+    due_date: date | None = None,
+) -> list[Assignment]:
+    """One assignment per question, all or none; each keeps its question's own commitment."""
+    if not question_ids:
+        raise BadRequest("choose at least one question")
+    return [
+        assignment_create(
+            hearing_id=hearing_id,
+            question_ids=[question_id],
+            lead_department_id=lead_department_id,
+            co_department_ids=co_department_ids,
+            working_days=working_days,
+            due_date=due_date,
+            by=by,
+        )
+        for question_id in dict.fromkeys(question_ids)
+    ]
+
+
+# ------------------------------------------------------------------------------- lead department
+
+
+@transaction.atomic
+def assignment_accept(*, assignment_id: int, by: By, note: str = "") -> Assignment:
+    """assigned or reopened → accepted (签收)."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_lead(assignment, by)
+    _require_status(assignment, Status.ASSIGNED, Status.REOPENED)
+    cleaned = _text(note, what="note")
+    assignment.status = Status.ACCEPTED
+    assignment.save(update_fields=["status", "updated_at"])
+    _record(assignment, Action.ACCEPTED, by, public_note=cleaned or "承办单位已签收")
+    return assignment
+
+
+@transaction.atomic
+def assignment_return(*, assignment_id: int, by: By, reason: str, internal_note: str = "") -> Assignment:
+    """assigned or accepted → returned: misrouted, back to the moderator, with a reason."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_lead(assignment, by)
+    _require_status(assignment, Status.ASSIGNED, Status.ACCEPTED)
+    cleaned = _text(reason, what="reason", required=True)
+    assignment.status = Status.RETURNED
+    assignment.return_reason = cleaned
+    assignment.extension_due_date = None
+    assignment.extension_reason = ""
+    assignment.save(update_fields=["status", "return_reason", "extension_due_date", "extension_reason", "updated_at"])
+    _record(
+        assignment,
+        Action.RETURNED,
+        by,
+        public_note=f"退回：{cleaned}",
+        internal_note=_text(internal_note, what="internal note"),
+    )
+    _notify(_moderators(assignment), assignment, f"交办件被退回：{assignment.title}（{cleaned[:100]}）")
+    return assignment
+
+
+@transaction.atomic
+def assignment_progress(*, assignment_id: int, by: By, note: str, internal_note: str = "") -> Assignment:
+    """accepted or in_progress → in_progress, with a progress note (办理进展)."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_lead(assignment, by)
+    _require_status(assignment, Status.ACCEPTED, Status.IN_PROGRESS)
+    cleaned = _text(note, what="note", required=True)
+    assignment.status = Status.IN_PROGRESS
+    assignment.save(update_fields=["status", "updated_at"])
+    _record(
+        assignment, Action.PROGRESS, by, public_note=cleaned, internal_note=_text(internal_note, what="internal note")
+    )
+    return assignment
+
+
+def _check_files(files: Sequence[UploadedFile[Any]]) -> None:
+    if len(files) > MAX_ATTACHMENTS:
+        raise BadRequest(f"at most {MAX_ATTACHMENTS} attachments")
+    for upload in files:
+        name = upload.name or ""
+        if PurePath(name).suffix.lower() not in ATTACHMENT_SUFFIXES:
+            raise BadRequest(f"attachments are {', '.join(sorted(ATTACHMENT_SUFFIXES))}")
+        if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
+            raise BadRequest("an attachment has at most 10 MB")
+
+
+@transaction.atomic
+def assignment_reply(
+    *, assignment_id: int, by: By, text: str, files: Sequence[UploadedFile[Any]] = (), internal_note: str = ""
+) -> Assignment:
+    """accepted or in_progress → replied (答复), with optional attachments. A pending extension
+    request lapses."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_lead(assignment, by)
+    _require_status(assignment, Status.ACCEPTED, Status.IN_PROGRESS)
+    cleaned = _text(text, what="reply", limit=MAX_REPLY, required=True)
+    _check_files(files)
+    assignment.status = Status.REPLIED
+    assignment.reply = cleaned
+    assignment.replied_at = timezone.now()
+    assignment.extension_due_date = None
+    assignment.extension_reason = ""
+    assignment.save(
+        update_fields=["status", "reply", "replied_at", "extension_due_date", "extension_reason", "updated_at"]
+    )
+    # The reply is also the entry's public note: a reopened assignment's earlier replies stay on record.
+    entry = _record(
+        assignment, Action.REPLIED, by, public_note=cleaned, internal_note=_text(internal_note, what="internal note")
+    )
+    for upload in files:
+        Attachment.objects.create(
+            assignment=assignment,
+            entry=entry,
+            file=upload,
+            name=PurePath(upload.name or "").name,
+            size=upload.size or 0,
+        )
+    _notify(
+        [*selectors.deputy_askers(assignment), *_moderators(assignment)],
+        assignment,
+        f"交办件已答复，请评价：{assignment.title}",
+    )
+    return assignment
+
+
+@transaction.atomic
+def assignment_request_extension(*, assignment_id: int, by: By, due_date: date | None, reason: str) -> Assignment:
+    """Ask for a later due date (申请延期) while handling; a moderator approves or refuses.
+    One request at a time."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_lead(assignment, by)
+    _require_status(assignment, Status.ACCEPTED, Status.IN_PROGRESS, Status.REOPENED)
+    if assignment.extension_due_date is not None:
+        raise InvalidState("an extension request is already waiting for a decision")
+    if due_date is None:
+        raise BadRequest("due_date is required")
+    if due_date <= assignment.due_date:
+        raise BadRequest("the new due date must be after the current one")
+    if due_date > assignment.due_date + timedelta(days=365):
+        raise BadRequest("an extension is at most a year")
+    cleaned = _text(reason, what="reason", required=True)
+    assignment.extension_due_date = due_date
+    assignment.extension_reason = cleaned
+    assignment.save(update_fields=["extension_due_date", "extension_reason", "updated_at"])
+    _record(assignment, Action.EXTENSION_REQUESTED, by, public_note=f"申请延期至{due_date:%Y-%m-%d}：{cleaned}")
+    _notify(_moderators(assignment), assignment, f"延期申请待审核：{assignment.title}")
+    return assignment
+
+
+# ------------------------------------------------------------------------------- moderator
+
+
+@transaction.atomic
+def assignment_decide_extension(*, assignment_id: int, by: By, approve: bool, note: str = "") -> Assignment:
+    """Approve (the due date moves) or refuse the pending extension request."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_moderator(assignment, by)
+    if assignment.extension_due_date is None:
+        raise InvalidState("no extension request is waiting")
+    cleaned = _text(note, what="note")
+    requested = assignment.extension_due_date
+    if approve:
+        assignment.due_date = requested
+    assignment.extension_due_date = None
+    assignment.extension_reason = ""
+    assignment.save(update_fields=["due_date", "extension_due_date", "extension_reason", "updated_at"])
+    if approve:
+        _record(assignment, Action.EXTENSION_APPROVED, by, public_note=cleaned or f"同意延期至{requested:%Y-%m-%d}")
+    else:
+        _record(assignment, Action.EXTENSION_REFUSED, by, public_note=cleaned or "不同意延期")
+    _notify(_liaisons(assignment), assignment, f"延期申请{'已同意' if approve else '未同意'}：{assignment.title}")
+    return assignment
+
+
+@transaction.atomic
+def assignment_reassign(
+    *,
+    assignment_id: int,
+    by: By,
+    lead_department_id: int,
+    co_department_ids: Sequence[int] = (),
+    working_days: int | None = None,
+    due_date: date | None = None,
+    note: str = "",
+) -> Assignment:
+    """returned → assigned to a (usually another) lead department. Without a new due date the
+    old one stands."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_moderator(assignment, by)
+    _require_status(assignment, Status.RETURNED)
+    lead, co = _departments(lead_department_id, co_department_ids)
+    if working_days is not None or due_date is not None:
+        assignment.due_date = _due_date(working_days=working_days, due_date=due_date)
+        assignment.working_days = working_days
+    cleaned = _text(note, what="note")
+    assignment.status = Status.ASSIGNED
+    assignment.lead_department = lead
+    assignment.return_reason = ""
+    assignment.save(
+        update_fields=["status", "lead_department", "return_reason", "due_date", "working_days", "updated_at"]
+    )
+    assignment.co_departments.set(co)
+    _record(
+        assignment,
+        Action.REASSIGNED,
+        by,
+        public_note=cleaned or f"重新交办{lead.name}办理，期限{assignment.due_date:%Y-%m-%d}",
+    )
+    _notify(_liaisons(assignment), assignment, f"新交办件：{assignment.title}（期限 {assignment.due_date:%Y-%m-%d}）")
+    return assignment
+
+
+@transaction.atomic
+def assignment_reopen(
+    *, assignment_id: int, by: By, working_days: int | None = None, due_date: date | None = None, note: str = ""
+) -> Assignment:
+    """evaluated as 不满意 → reopened: handled again with a new due date; the loop count rises.
+    The earlier reply and verdict stay in the timeline."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_moderator(assignment, by)
+    _require_status(assignment, Status.EVALUATED)
+    if assignment.verdict != Verdict.UNSATISFIED:
+        raise InvalidState("only a reply the deputy found unsatisfactory is reopened")
+    assignment.due_date = _due_date(working_days=working_days, due_date=due_date)
+    assignment.working_days = working_days
+    cleaned = _text(note, what="note")
+    assignment.status = Status.REOPENED
+    assignment.loop += 1
+    assignment.reply = ""
+    assignment.replied_at = None
+    assignment.verdict = ""
+    assignment.verdict_comment = ""
+    assignment.evaluated_at = None
+    assignment.save()
+    _record(
+        assignment,
+        Action.REOPENED,
+        by,
+        public_note=cleaned or f"代表不满意，第{assignment.loop}次重新办理，期限{assignment.due_date:%Y-%m-%d}",
+    )
+    _notify(_liaisons(assignment), assignment, f"交办件重新办理：{assignment.title}")
+    return assignment
+
+
+@transaction.atomic
+def assignment_close(
+    *,
+    assignment_id: int,
+    by: By,
+    resolved: bool | None = None,
+    note: str = "",
+    review_months: int | None = REVIEW_MONTHS,
+) -> Assignment:
+    """evaluated → closed (办结), resolved or closed but unresolved (by default: resolved unless
+    the deputy was unsatisfied). Schedules the 回头看 `review_months` after today (None: none)."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_moderator(assignment, by)
+    _require_status(assignment, Status.EVALUATED)
+    if review_months is not None and not 1 <= review_months <= 36:
+        raise BadRequest("review_months is 1 to 36")
+    cleaned = _text(note, what="note")
+    assignment.status = Status.CLOSED
+    assignment.resolved = assignment.verdict != Verdict.UNSATISFIED if resolved is None else resolved
+    assignment.closed_at = timezone.now()
+    assignment.review_due = add_months(_today(), review_months) if review_months else None
+    assignment.save(update_fields=["status", "resolved", "closed_at", "review_due", "updated_at"])
+    default = "办结，问题已解决" if assignment.resolved else "办结，问题未解决"
+    if assignment.review_due:
+        default += f"；{assignment.review_due:%Y-%m-%d}前回头看"
+    _record(assignment, Action.CLOSED, by, public_note=cleaned or default)
+    return assignment
+
+
+@transaction.atomic
+def assignment_review(*, assignment_id: int, by: By, outcome: str, note: str) -> Assignment:
+    """Record the 回头看 of a closed assignment: did the fix hold? Once."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_moderator(assignment, by)
+    _require_status(assignment, Status.CLOSED)
+    if assignment.review_due is None:
+        raise InvalidState("no review is scheduled for this assignment")
+    if assignment.reviewed_at is not None:
+        raise InvalidState("the review is already recorded")
+    if outcome not in ReviewOutcome.values:
+        raise BadRequest(f"outcome is one of {', '.join(ReviewOutcome.values)}")
+    cleaned = _text(note, what="note", required=True)
+    assignment.review_outcome = outcome
+    assignment.review_note = cleaned
+    assignment.reviewed_at = timezone.now()
+    assignment.save(update_fields=["review_outcome", "review_note", "reviewed_at", "updated_at"])
+    _record(assignment, Action.REVIEWED, by, public_note=f"回头看：{ReviewOutcome(outcome).label}。{cleaned}")
+    return assignment
+
+
+# ------------------------------------------------------------------------------- deputy
+
+
+@transaction.atomic
+def assignment_evaluate(*, assignment_id: int, by: By, verdict: str, comment: str = "") -> Assignment:
+    """replied → evaluated: the deputy's verdict (满意 / 基本满意 / 不满意) on the reply.
+    不满意 needs a comment saying why."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_evaluator(assignment, by)
+    _require_status(assignment, Status.REPLIED)
+    if verdict not in Verdict.values:
+        raise BadRequest(f"verdict is one of {', '.join(Verdict.values)}")
+    cleaned = _text(comment, what="comment", required=verdict == Verdict.UNSATISFIED)
+    assignment.status = Status.EVALUATED
+    assignment.verdict = verdict
+    assignment.verdict_comment = cleaned
+    assignment.evaluated_at = timezone.now()
+    assignment.save(update_fields=["status", "verdict", "verdict_comment", "evaluated_at", "updated_at"])
+    _record(assignment, Action.EVALUATED, by, public_note=f"{verdict}。{cleaned}" if cleaned else verdict)
+    _notify(_moderators(assignment), assignment, f"代表评价「{verdict}」：{assignment.title}")
+    return assignment
+
+
+# ------------------------------------------------------------------------------- API tokens
+
+
+def api_token_issue(*, department: Department) -> str:
+    """A new API token for the department; only its digest is stored, so it is shown once."""
+    import secrets
+
+    from assignments.models import ApiToken
+
+    token = "wz_" + secrets.token_urlsafe(32)
+    ApiToken.objects.create(department=department, digest=selectors.token_digest(token), prefix=token[:10])
+    return token
+
+
+def notice_read_all(*, user: AbstractBaseUser) -> int:
+    return Notice.objects.filter(user_id=user.pk, read_at__isnull=True).update(read_at=timezone.now())
+
+
+# ------------------------------------------------------------------------------- reminders
+
+# "Due soon" this many working days (or fewer) before the due date.
+REMIND_WORKING_DAYS = 3
+
+
+@dataclass(frozen=True)
+class ReminderReport:
+    due_soon: int
+    overdue: int
+    emails: int
+
+
+def reminders_send(*, today: date | None = None) -> ReminderReport:
+    """The daily run: remind the lead department's liaisons of an assignment due within
+    REMIND_WORKING_DAYS working days, and, once it is overdue, them and the hearing's
+    moderators. Each reminder goes once per due date (a new due date, after an extension or a
+    reopen, reminds again): an in-app notice, and an email to those with an address."""
+    today = today or _today()
+    horizon = add_working_days(today, REMIND_WORKING_DAYS)
+    counts = {Reminder.Kind.DUE_SOON: 0, Reminder.Kind.OVERDUE: 0}
+    outbox: list[tuple[str, str, str, list[str]]] = []
+    candidates = (
+        Assignment.objects.filter(status__in=OPEN_STATUSES, due_date__lte=horizon)
+        .select_related("lead_department", "hearing")
+        .order_by("due_date", "id")
+    )
+    for assignment in candidates:
+        kind = Reminder.Kind.OVERDUE if assignment.due_date < today else Reminder.Kind.DUE_SOON
+        with transaction.atomic():
+            _, created = Reminder.objects.get_or_create(assignment=assignment, kind=kind, due_date=assignment.due_date)
+            if not created:
+                continue
+            people = _liaisons(assignment)
+            if kind == Reminder.Kind.OVERDUE:
+                people += _moderators(assignment)
+                text = f"交办件已超期（期限 {assignment.due_date:%Y-%m-%d}）：{assignment.title}"
+            else:
+                left = working_days_between(today, assignment.due_date)
+                text = f"交办件将于 {assignment.due_date:%Y-%m-%d} 到期（还有 {left} 个工作日）：{assignment.title}"
+            _notify(people, assignment, text)
+            counts[kind] += 1
+            addresses = sorted({address for user in people if (address := getattr(user, "email", ""))})
+            if addresses:
+                outbox.append((f"【问政 Live】{text}"[:150], f"{text}\n\n{_detail_path(assignment)}", "", addresses))
+    sent = 0
+    for subject, body, _sender, addresses in outbox:
+        try:
+            sent += send_mail(subject, body, None, addresses)
+        except Exception:
+            # The in-app notice is there; mail is best effort and must not stop the run.
+            log.exception("reminder email to %s failed", addresses)
+    return ReminderReport(due_soon=counts[Reminder.Kind.DUE_SOON], overdue=counts[Reminder.Kind.OVERDUE], emails=sent)
+
+
+def _detail_path(assignment: Assignment) -> str:
+    return f"/assignments/{assignment.pk}/"

@@ -1,0 +1,23 @@
+from django.urls import path, re_path
+
+from assignments import views
+
+urlpatterns = [
+    path("assignments/", views.assignment_list, name="assignment_list"),
+    path("assignments/new/", views.assignment_new, name="assignment_new"),
+    re_path(r"^assignments/export\.(?P<fmt>csv|xlsx)$", views.export_assignments, name="assignment_export"),
+    path("assignments/<int:assignment_id>/", views.assignment_detail, name="assignment_detail"),
+    path("assignments/<int:assignment_id>/do/<str:action>/", views.assignment_act, name="assignment_act"),
+    path(
+        "assignments/<int:assignment_id>/attachments/<int:attachment_id>/",
+        views.attachment_download,
+        name="assignment_attachment",
+    ),
+    re_path(
+        r"^hearings/(?P<hearing_id>[0-9]+)/questions\.(?P<fmt>csv|xlsx)$",
+        views.export_questions,
+        name="hearing_questions_export",
+    ),
+    path("inbox/", views.inbox, name="assignment_inbox"),
+    path("inbox/notices/read/", views.notices_read, name="assignment_notices_read"),
+]

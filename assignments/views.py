@@ -1,0 +1,284 @@
+"""Pages: public progress, the liaison's and deputy's inbox, the moderator's assigning page, exports.
+
+Thin: read through selectors, change through services; a refused change comes back as a message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from assignments import exports, selectors, services
+from assignments.models import Assignment, Attachment, Notice, ReviewOutcome, Status, Verdict
+from assignments.workdays import add_working_days
+from hearings import selectors as hearing_selectors
+from hearings.errors import BadRequest, DomainError
+from hearings.models import Department, Hearing
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        number = int(value or "")
+    except ValueError:
+        return None
+    return number if 0 < number < 2**63 else None
+
+
+def _filters(request: HttpRequest) -> dict[str, Any]:
+    status = request.GET.get("status") or None
+    overdue = request.GET.get("overdue")
+    return {
+        "hearing": _int(request.GET.get("hearing")),
+        "department": _int(request.GET.get("department")),
+        "status": status if status in Status.values else None,
+        "overdue": True if overdue in ("1", "true", "on") else None,
+    }
+
+
+def _rows(assignments: Iterable[Assignment]) -> list[tuple[Assignment, bool]]:
+    today = timezone.localdate()
+    return [(a, selectors.is_overdue(a, today=today)) for a in assignments]
+
+
+def assignment_list(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request)
+    qs = selectors.with_details(selectors.assignments_filtered(**filters))
+    page = Paginator(qs, 30).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "assignments/list.html",
+        {
+            "page": page,
+            "rows": _rows(page),
+            "filters": filters,
+            "query": query.urlencode(),
+            "hearings": Hearing.objects.filter(assignments__isnull=False).distinct(),
+            "departments": Department.objects.all(),
+            "statuses": Status.choices,
+        },
+    )
+
+
+def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    assignment = get_object_or_404(selectors.with_details(Assignment.objects.all()), pk=assignment_id)
+    user_roles = selectors.roles(assignment, request.user)
+    context = {
+        "assignment": assignment,
+        "overdue": selectors.is_overdue(assignment),
+        "questions": assignment.questions.select_related("asker").order_by("id"),
+        "timeline": selectors.public_timeline(assignment),
+        "roles": user_roles,
+        "show_internal": bool(user_roles & {"liaison", "moderator"}),
+        "verdicts": Verdict.choices,
+        "outcomes": ReviewOutcome.choices,
+        "departments": Department.objects.all(),
+    }
+    return render(request, "assignments/detail.html", context)
+
+
+def attachment_download(request: HttpRequest, assignment_id: int, attachment_id: int) -> FileResponse:
+    attachment = get_object_or_404(Attachment, pk=attachment_id, assignment_id=assignment_id)
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404("file missing") from None
+    return FileResponse(handle, as_attachment=True, filename=attachment.name)
+
+
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    """Liaisons: their departments' items; deputies: their questions'; moderators: their hearings'."""
+    user = request.user
+    assert user.is_authenticated
+    led = selectors.inbox_for(user)
+    asked = selectors.asked_by(user)
+    moderated = selectors.moderated_by(user)
+    if not (selectors.liaison_department_ids(user) or asked.exists() or moderated.exists()):
+        raise PermissionDenied("no assignments for you")
+    notices = Notice.objects.filter(user_id=user.pk).select_related("assignment")[:20]
+    unread = Notice.objects.filter(user_id=user.pk, read_at__isnull=True).count()
+    return render(
+        request,
+        "assignments/inbox.html",
+        {
+            "led": _rows(led),
+            "asked": _rows(asked),
+            "moderated": _rows(moderated),
+            "departments": Department.objects.filter(pk__in=selectors.liaison_department_ids(user)),
+            "notices": notices,
+            "unread": unread,
+        },
+    )
+
+
+@login_required
+@require_POST
+def notices_read(request: HttpRequest) -> HttpResponse:
+    assert request.user.is_authenticated
+    services.notice_read_all(user=request.user)
+    return redirect("assignment_inbox")
+
+
+def _date(value: str | None, what: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadRequest(f"{what}: not a date") from None
+
+
+def _due(request: HttpRequest) -> dict[str, Any]:
+    """working_days or due_date from a form (a date wins when both are filled)."""
+    due_date = _date(request.POST.get("due_date"), "due date")
+    if due_date is not None:
+        return {"due_date": due_date, "working_days": None}
+    days = request.POST.get("working_days")
+    if not days:
+        return {"due_date": None, "working_days": None}
+    try:
+        return {"due_date": None, "working_days": int(days)}
+    except ValueError:
+        raise BadRequest("working days: not a number") from None
+
+
+def _ids(values: list[str]) -> list[int]:
+    ids = [_int(value) for value in values]
+    if any(i is None for i in ids):
+        raise BadRequest("not an id")
+    return [i for i in ids if i is not None]
+
+
+Act = Callable[[HttpRequest, int, Any], object]
+
+ACTIONS: dict[str, Act] = {
+    "accept": lambda r, pk, by: services.assignment_accept(assignment_id=pk, by=by, note=r.POST.get("note", "")),
+    "return": lambda r, pk, by: services.assignment_return(
+        assignment_id=pk, by=by, reason=r.POST.get("reason", ""), internal_note=r.POST.get("internal_note", "")
+    ),
+    "progress": lambda r, pk, by: services.assignment_progress(
+        assignment_id=pk, by=by, note=r.POST.get("note", ""), internal_note=r.POST.get("internal_note", "")
+    ),
+    "reply": lambda r, pk, by: services.assignment_reply(
+        assignment_id=pk,
+        by=by,
+        text=r.POST.get("text", ""),
+        files=r.FILES.getlist("files"),
+        internal_note=r.POST.get("internal_note", ""),
+    ),
+    "request_extension": lambda r, pk, by: services.assignment_request_extension(
+        assignment_id=pk, by=by, due_date=_date(r.POST.get("due_date"), "due date"), reason=r.POST.get("reason", "")
+    ),
+    "decide_extension": lambda r, pk, by: services.assignment_decide_extension(
+        assignment_id=pk, by=by, approve=r.POST.get("approve") == "1", note=r.POST.get("note", "")
+    ),
+    "reassign": lambda r, pk, by: services.assignment_reassign(
+        assignment_id=pk,
+        by=by,
+        lead_department_id=_int(r.POST.get("lead_department")) or 0,
+        co_department_ids=_ids(r.POST.getlist("co_departments")),
+        note=r.POST.get("note", ""),
+        **_due(r),
+    ),
+    "reopen": lambda r, pk, by: services.assignment_reopen(
+        assignment_id=pk, by=by, note=r.POST.get("note", ""), **_due(r)
+    ),
+    "close": lambda r, pk, by: services.assignment_close(
+        assignment_id=pk,
+        by=by,
+        resolved={"1": True, "0": False}.get(r.POST.get("resolved", "")),
+        note=r.POST.get("note", ""),
+    ),
+    "review": lambda r, pk, by: services.assignment_review(
+        assignment_id=pk, by=by, outcome=r.POST.get("outcome", ""), note=r.POST.get("note", "")
+    ),
+    "evaluate": lambda r, pk, by: services.assignment_evaluate(
+        assignment_id=pk, by=by, verdict=r.POST.get("verdict", ""), comment=r.POST.get("comment", "")
+    ),
+}
+
+
+@login_required
+@require_POST
+def assignment_act(request: HttpRequest, assignment_id: int, action: str) -> HttpResponse:
+    """One transition from a form; the service checks who may do it."""
+    act = ACTIONS.get(action)
+    if act is None:
+        raise Http404("no such action")
+    try:
+        act(request, assignment_id, request.user)
+    except DomainError as exc:
+        if exc.code == "not_found":
+            raise Http404(exc.message) from None
+        if exc.code == "forbidden":
+            raise PermissionDenied(exc.message) from None
+        messages.error(request, f"未能完成：{exc.message}")
+        return redirect("assignment_detail", assignment_id=assignment_id)
+    messages.success(request, "已保存。")
+    return redirect("assignment_detail", assignment_id=assignment_id)
+
+
+@login_required
+def assignment_new(request: HttpRequest) -> HttpResponse:
+    """The moderator turns answered questions into assignments: one each, or grouped as one."""
+    hearing = get_object_or_404(Hearing, pk=_int(request.GET.get("hearing") or request.POST.get("hearing")) or 0)
+    if not hearing_selectors.is_moderator(hearing, request.user):
+        raise PermissionDenied("moderators only")
+    if request.method == "POST":
+        try:
+            question_ids = _ids(request.POST.getlist("questions"))
+            common: dict[str, Any] = {
+                "hearing_id": hearing.pk,
+                "question_ids": question_ids,
+                "lead_department_id": _int(request.POST.get("lead_department")) or 0,
+                "co_department_ids": _ids(request.POST.getlist("co_departments")),
+                "by": request.user,
+                **_due(request),
+            }
+            if request.POST.get("mode") == "each":
+                made = services.assignments_create_each(**common)
+            else:
+                made = [
+                    services.assignment_create(
+                        **common, title=request.POST.get("title", ""), commitment=request.POST.get("commitment", "")
+                    )
+                ]
+        except DomainError as exc:
+            messages.error(request, f"未能交办：{exc.message}")
+        else:
+            messages.success(request, f"已生成 {len(made)} 件交办件：" + "、".join(f"#{a.pk}" for a in made))
+            return redirect(f"{request.path}?hearing={hearing.pk}")
+    return render(
+        request,
+        "assignments/new.html",
+        {
+            "hearing": hearing,
+            "questions": selectors.assignable_questions(hearing.pk),
+            "departments": Department.objects.all(),
+            "default_days": services.DEFAULT_WORKING_DAYS,
+            "default_due": add_working_days(timezone.localdate(), services.DEFAULT_WORKING_DAYS),
+            "made": selectors.with_details(Assignment.objects.filter(hearing=hearing)).order_by("id"),
+        },
+    )
+
+
+def export_assignments(request: HttpRequest, fmt: str) -> HttpResponse:
+    qs = selectors.with_details(selectors.assignments_filtered(**_filters(request)))
+    return exports.assignments_response(qs, fmt=fmt)
+
+
+def export_questions(request: HttpRequest, hearing_id: str, fmt: str) -> HttpResponse:
+    hearing = get_object_or_404(Hearing, pk=_int(hearing_id) or 0)
+    return exports.questions_response(hearing, fmt=fmt)

@@ -1,0 +1,47 @@
+"""Working days (工作日) in mainland China: weekends, statutory holidays and 调休 make-up workdays.
+
+chinese_calendar knows the State Council's holiday notices year by year. For a year it does
+not know yet (the notice comes out each November) we fall back to Monday to Friday.
+"""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, timedelta
+
+import chinese_calendar  # type: ignore[import-untyped]
+
+
+def is_workday(day: date) -> bool:
+    try:
+        return bool(chinese_calendar.is_workday(day))
+    except NotImplementedError:
+        return day.weekday() < 5
+
+
+def add_working_days(start: date, days: int) -> date:
+    """The `days`-th working day after `start` (start itself never counts): the due date of a
+    task given on `start` with `days` working days to do it."""
+    if days < 1:
+        raise ValueError("days must be at least 1")
+    day = start
+    left = days
+    while left:
+        day += timedelta(days=1)
+        if is_workday(day):
+            left -= 1
+    return day
+
+
+def working_days_between(start: date, end: date) -> int:
+    """Working days after `start` up to and including `end` (negative when end is earlier)."""
+    if end < start:
+        return -working_days_between(end, start)
+    return sum(1 for n in range(1, (end - start).days + 1) if is_workday(start + timedelta(days=n)))
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, clamped to the month's end (31 Aug + 1 → 30 Sep)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))

@@ -1,0 +1,85 @@
+"""Assignment test data: an ended hearing with answered questions, liaisons, and assignments moved by services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from assignments import services
+from assignments.models import Assignment
+from hearings.models import Department, Hearing, Question
+from tests.factories import World, make_user, make_world
+
+
+@dataclass
+class Case:
+    world: World
+    hearing: Hearing
+    lead: Department
+    other: Department
+    liaison: Any
+    other_liaison: Any
+    deputy: Any
+    other_deputy: Any
+    moderator: Any
+    questions: list[Question]
+    public_question: Question
+
+
+def answered(world: World, text: str, *, asker: Any = None, commitment: str = "") -> Question:
+    return Question.objects.create(
+        hearing=world.hearing,
+        item=world.items[1],
+        text=text,
+        source=Question.Source.DEPUTY if asker else Question.Source.PUBLIC,
+        asker=asker,
+        asker_name="" if asker else "网友甲",
+        status=Question.Status.ANSWERED,
+        answered_at=timezone.now(),
+        commitment=commitment,
+    )
+
+
+def make_case() -> Case:
+    world = make_world(status=Hearing.Status.ENDED)
+    lead, other = world.departments[0], world.departments[1]
+    liaison, other_liaison = make_user(email="liaison@example.cn"), make_user()
+    lead.liaisons.add(liaison)
+    other.liaisons.add(other_liaison)
+    deputy, other_deputy = world.deputies[0], world.deputies[1]
+    questions = [answered(world, f"企业反映的第{n}个问题", asker=deputy, commitment=f"承诺{n}") for n in range(1, 4)]
+    public_question = answered(world, "网友：工业园区路灯不亮")
+    return Case(
+        world, world.hearing, lead, other, liaison, other_liaison, deputy, other_deputy, world.moderator,
+        questions, public_question,
+    )  # fmt: skip
+
+
+def create(case: Case, *, questions: list[Question] | None = None, days: int = 10, **extra: Any) -> Assignment:
+    kwargs: dict[str, Any] = {"lead_department_id": case.lead.pk, "working_days": days, "by": case.moderator}
+    return services.assignment_create(
+        hearing_id=case.hearing.pk, question_ids=[q.pk for q in (questions or case.questions[:1])], **(kwargs | extra)
+    )
+
+
+def advance(case: Case, assignment: Assignment, to: str) -> Assignment:
+    """Move an assignment through the services up to `to` (accepted … closed)."""
+    pk = assignment.pk
+    path = ["accepted", "in_progress", "replied", "evaluated", "closed"]
+    steps = {
+        "accepted": lambda: services.assignment_accept(assignment_id=pk, by=case.liaison),
+        "in_progress": lambda: services.assignment_progress(assignment_id=pk, by=case.liaison, note="已现场核查"),
+        "replied": lambda: services.assignment_reply(assignment_id=pk, by=case.liaison, text="已完成整改"),
+        "evaluated": lambda: services.assignment_evaluate(assignment_id=pk, by=case.deputy, verdict="满意"),
+        "closed": lambda: services.assignment_close(assignment_id=pk, by=case.moderator),
+    }
+    for step in path[: path.index(to) + 1]:
+        steps[step]()
+    return Assignment.objects.get(pk=pk)
+
+
+def make_overdue(assignment: Assignment, days: int = 3) -> None:
+    Assignment.objects.filter(pk=assignment.pk).update(due_date=timezone.localdate() - timedelta(days=days))
