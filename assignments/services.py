@@ -25,6 +25,7 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone
 
+import audit
 from assignments import selectors
 from assignments.models import (
     OPEN_STATUSES,
@@ -149,6 +150,18 @@ def _actor_label(assignment: Assignment, by: By) -> str:
 def _record(
     assignment: Assignment, action: str, by: By, *, public_note: str = "", internal_note: str = ""
 ) -> TimelineEntry:
+    # Every transition passes here, inside its service's transaction.
+    audit.record(
+        action=f"assignment.{action}",
+        actor=by,
+        subject=assignment,
+        payload={
+            "status": assignment.status,
+            "lead_department": assignment.lead_department_id,
+            "due_date": assignment.due_date,
+            "note": public_note,
+        },
+    )
     return TimelineEntry.objects.create(
         assignment=assignment,
         action=action,

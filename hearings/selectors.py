@@ -121,3 +121,12 @@ def socket_access(*, hearing_id: int, user: User | None, role: str) -> str:
     if role == "control":
         return "ok" if is_moderator(hearing_id, user) else "forbidden"
     return "forbidden"
+
+
+def hearing_ids_where(user: User | None) -> tuple[set[int], set[int]]:
+    """(hearings `user` moderates, hearings `user` is a deputy of): per-hearing links on lists."""
+    if user is None or not user.is_authenticated:
+        return set(), set()
+    moderated = Hearing.moderators.through.objects.filter(user_id=user.pk).values_list("hearing_id", flat=True)
+    deputy = Hearing.deputies.through.objects.filter(user_id=user.pk).values_list("hearing_id", flat=True)
+    return set(moderated), set(deputy)

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+import audit
 from hearings import selectors
 from hearings.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
 from hearings.models import AgendaItem, Hearing, Like, Question
@@ -87,6 +88,7 @@ def hearing_start(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
     hearing.status = Hearing.Status.LIVE
     hearing.started_at = timezone.now()
     hearing.save(update_fields=["status", "started_at"])
+    audit.record(action="hearing.start", actor=by, subject=hearing, payload={"status": hearing.status})
     publish(hearing.pk, public=Event(type="hearing.status", data=HearingStatusData(status="live")))
     return hearing
 
@@ -123,6 +125,7 @@ def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
     hearing.status = Hearing.Status.ENDED
     hearing.ended_at = now
     hearing.save(update_fields=["status", "ended_at"])
+    audit.record(action="hearing.end", actor=by, subject=hearing, payload={"status": hearing.status})
     publish(hearing.pk, public=Event(type="hearing.status", data=HearingStatusData(status="ended")))
     return hearing
 
@@ -153,6 +156,12 @@ def agenda_start(*, hearing_id: int, item_id: int, by: AbstractBaseUser | None) 
     item.started_at = now
     item.ended_at = None
     item.save(update_fields=["status", "started_at", "ended_at"])
+    audit.record(
+        action="agenda.start",
+        actor=by,
+        subject=item,
+        payload={"hearing": hearing.pk, "previous": previous and previous.pk},
+    )
     publish(
         hearing.pk,
         public=Event(
@@ -253,6 +262,7 @@ def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser 
     question.status = Question.Status.APPROVED
     question.approved_at = timezone.now()
     question.save(update_fields=["status", "approved_at"])
+    audit.record(action="question.approve", actor=by, subject=question, payload={"hearing": hearing.pk})
     public, control = _question_events(question, was_public=False)
     publish(hearing.pk, public=public, control=control)
     return question
@@ -269,6 +279,7 @@ def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser |
         raise InvalidState(f"the question is {question.status}, not pending")
     question.status = Question.Status.REJECTED
     question.save(update_fields=["status"])
+    audit.record(action="question.reject", actor=by, subject=question, payload={"hearing": hearing.pk})
     _, control = _question_events(question, was_public=False)
     publish(hearing.pk, public=None, control=control)
     return question
@@ -284,6 +295,7 @@ def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractB
     _require_not_ended(hearing)
     if question.status not in (Question.Status.PENDING, Question.Status.APPROVED):
         raise InvalidState(f"a question that is {question.status} is no longer edited")
+    audit.record(action="question.edit", actor=by, subject=question, payload={"from": question.text, "to": cleaned})
     question.text = cleaned
     question.save(update_fields=["text"])
     was_public = question.status == Question.Status.APPROVED
@@ -313,6 +325,12 @@ def question_stage(*, hearing_id: int, question_id: int | None, by: AbstractBase
         question.status = Question.Status.ON_STAGE
         question.staged_at = timezone.now()
         question.save(update_fields=["status", "staged_at"])
+    audit.record(
+        action="question.stage",
+        actor=by,
+        subject=hearing,
+        payload={"question": question and question.pk, "previous": previous and previous.pk},
+    )
     # One event says it all (clients set `question` on_stage and `previous` back to approved):
     # a stage change is what every phone of the crowd receives, so it costs one frame, not three.
     publish(
@@ -358,6 +376,9 @@ def question_answered(
     if question.status not in (Question.Status.ON_STAGE, Question.Status.APPROVED):
         raise InvalidState(f"the question is {question.status}; only an approved or staged one is answered")
     _answer(hearing, question, now=timezone.now(), note=note, commitment=commitment)
+    audit.record(
+        action="question.answered", actor=by, subject=question, payload={"note": note, "commitment": commitment}
+    )
     return question
 
 
@@ -390,6 +411,9 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
     duplicate.status = Question.Status.REJECTED
     duplicate.likes = 0
     duplicate.save(update_fields=["merged_into", "status", "likes"])
+    audit.record(
+        action="question.merge", actor=by, subject=duplicate, payload={"into": target.pk, "likes": target.likes}
+    )
     # Follow-ups of the duplicate now follow the kept question.
     for child in Question.objects.select_for_update().filter(parent=duplicate):
         child.parent = target

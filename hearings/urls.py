@@ -1,4 +1,6 @@
 from django.urls import path
+from django.views.decorators.cache import cache_control
+from django.views.i18n import JavaScriptCatalog
 
 from hearings import views
 
@@ -8,4 +10,13 @@ urlpatterns = [
     path("hearings/<int:hearing_id>/screen/", views.hearing_screen, name="hearing_screen"),
     path("hearings/<int:hearing_id>/tablet/", views.hearing_tablet, name="hearing_tablet"),
     path("hearings/<int:hearing_id>/control/", views.hearing_control, name="hearing_control"),
+    path("hearings/<int:hearing_id>/control/part/<slug:part>/", views.control_part, name="control_part"),
+    path("hearings/<int:hearing_id>/control/do/<slug:action>/", views.control_action, name="control_action"),
+    # The live pages' strings in the visitor's language; pages add ?l=<language> so a cached
+    # catalog never outlives a language switch.
+    path(
+        "jsi18n/",
+        cache_control(max_age=3600)(JavaScriptCatalog.as_view()),
+        name="javascript_catalog",
+    ),
 ]

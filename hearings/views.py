@@ -1,20 +1,42 @@
-"""Pages and probes. Thin: read through selectors, change through services."""
+"""Pages, control-panel actions and fragments, and probes.
+
+Thin: pages read through selectors; every change goes through the same services the
+WebSocket consumers call, and a refused change (DomainError) becomes a message for the
+moderator. The live pages are then kept current by the socket, never by polling.
+"""
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 
+import segno
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+from django.utils.text import Truncator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
 
-from hearings import selectors
-from hearings.models import Hearing
+from hearings import selectors, services
+from hearings.errors import BadRequest, DomainError
+from hearings.models import Hearing, Question
+from live.schema import AgendaItemOut, PollOut, QuestionOut
 from live.viewer import ensure_viewer_cookie
+from voting import selectors as voting_selectors
+from voting import services as voting_services
 
 log = logging.getLogger(__name__)
 
@@ -49,25 +71,51 @@ def readyz(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
 
 
+# ------------------------------------------------------------------------------- pages
+
+
+@dataclass(frozen=True)
+class HearingRow:
+    hearing: Hearing
+    is_moderator: bool
+    is_deputy: bool
+
+
 def hearing_list(request: HttpRequest) -> HttpResponse:
-    hearings = Hearing.objects.order_by("-starts_at")
-    return render(request, "hearings/list.html", {"hearings": hearings})
+    moderated, deputy_of = selectors.hearing_ids_where(request.user)
+    rows = [
+        HearingRow(hearing, is_moderator=hearing.pk in moderated, is_deputy=hearing.pk in deputy_of)
+        for hearing in Hearing.objects.order_by("-starts_at", "-id")
+    ]
+    return render(request, "hearings/list.html", {"rows": rows})
 
 
-def _page(request: HttpRequest, hearing: Hearing, template: str, role: str) -> HttpResponse:
-    response = render(request, template, {"hearing": hearing, "role": role})
+def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
+    # The server's clock in ms: pages count item timers against it, not the device's clock.
+    response = render(request, template, {"server_now_ms": int(time.time() * 1000), **context})
     ensure_viewer_cookie(request, response)
     return response
 
 
 def hearing_live(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
-    return _page(request, hearing, "hearings/live.html", "public")
+    return _page(request, "hearings/live.html", {"hearing": hearing})
+
+
+def _qr_svg(url: str) -> str:
+    """An inline SVG QR code (segno escapes nothing of ours: the URL is our own)."""
+    code = segno.make(url, error="m")
+    return code.svg_inline(scale=1, border=2, omitsize=True, dark="#1d2430", light="#ffffff", svgclass="qr")
 
 
 def hearing_screen(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
-    return _page(request, hearing, "hearings/screen.html", "public")
+    public_url = request.build_absolute_uri(reverse("hearing_live", args=[hearing.pk]))
+    return _page(
+        request,
+        "hearings/screen.html",
+        {"hearing": hearing, "public_url": public_url, "qr_svg": mark_safe(_qr_svg(public_url))},
+    )
 
 
 @login_required
@@ -75,12 +123,340 @@ def hearing_tablet(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
     if not selectors.is_deputy(hearing, request.user):
         raise PermissionDenied("deputies of this hearing only")
-    return _page(request, hearing, "hearings/tablet.html", "deputy")
+    return _page(request, "hearings/tablet.html", {"hearing": hearing, "role": "deputy"})
+
+
+def _moderated_hearing(request: HttpRequest, hearing_id: int) -> Hearing:
+    hearing = get_object_or_404(Hearing, pk=hearing_id)
+    if not selectors.is_moderator(hearing, request.user):
+        raise PermissionDenied("moderators of this hearing only")
+    return hearing
 
 
 @login_required
 def hearing_control(request: HttpRequest, hearing_id: int) -> HttpResponse:
+    hearing = _moderated_hearing(request, hearing_id)
+    return _page(request, "hearings/control.html", {"hearing": hearing, "board": _board(hearing)})
+
+
+# ------------------------------------------------------------------------------- control board
+
+
+@dataclass
+class QuestionRow:
+    question: QuestionOut
+    created: datetime
+    item: AgendaItemOut | None
+    parent: QuestionOut | None = None
+
+
+@dataclass(frozen=True)
+class Bar:
+    choice: str
+    count: int
+    percent: float  # of the valid ballots, 0–100
+
+
+@dataclass
+class PollRow:
+    poll: PollOut
+    item: AgendaItemOut | None
+    bars: list[Bar] = field(default_factory=list)
+
+    @property
+    def rate(self) -> str:
+        """满意率 as the screens print it."""
+        rate = self.poll.satisfaction_rate
+        return "—" if rate is None else f"{rate * 100:.1f}%"
+
+    @property
+    def cast_percent(self) -> float:
+        return round(100 * self.poll.cast / self.poll.eligible, 1) if self.poll.eligible else 0.0
+
+
+@dataclass
+class Board:
+    """What the control panel shows, read at one moment."""
+
+    hearing: Hearing
+    agenda: list[AgendaItemOut]
+    current: AgendaItemOut | None
+    next_item: AgendaItemOut | None
+    pending: list[QuestionRow]
+    on_stage: QuestionRow | None
+    waiting: list[QuestionRow]
+    answered: list[QuestionRow]
+    merge_targets: list[QuestionOut]
+    polls: list[PollRow]
+    open_poll: PollRow | None
+    rejected: int
+
+
+def poll_bars(poll: PollOut) -> list[Bar]:
+    if poll.results is None:
+        return []
+    valid = sum(poll.results.values())
+    return [
+        Bar(choice, count, round(100 * count / valid, 1) if valid else 0.0)
+        for choice, count in ((c, poll.results.get(c, 0)) for c in poll.choices)
+    ]
+
+
+def _board(hearing: Hearing) -> Board:
+    agenda = selectors.agenda_out(hearing.pk)
+    items = {item.id: item for item in agenda}
+    current = next((item for item in agenda if item.status == "current"), None)
+    if current is not None:
+        later = [item for item in agenda if item.position > current.position]
+        next_item = later[0] if later else None
+    else:
+        next_item = next((item for item in agenda if item.status == "pending"), None)
+
+    models = list(selectors.questions_for(hearing.pk, public=False))
+    outs = {q.pk: selectors.question_out(q) for q in models}
+    rows = [
+        QuestionRow(
+            question=outs[q.pk],
+            created=q.created_at,
+            item=items.get(q.item_id) if q.item_id else None,
+            parent=outs.get(q.parent_id) if q.parent_id else None,
+        )
+        for q in models
+    ]
+    by_status: dict[str, list[QuestionRow]] = {status: [] for status in Question.Status.values}
+    for row in rows:
+        by_status[row.question.status].append(row)
+    # Waiting questions of the current item first, then the rest, each in the order asked.
+    current_id = current.id if current else None
+    waiting = sorted(by_status["approved"], key=lambda row: (row.question.item != current_id, row.question.id))
+
+    polls = [
+        PollRow(poll, items.get(poll.item) if poll.item else None, poll_bars(poll))
+        for poll in reversed(voting_selectors.polls_out(hearing.pk))
+    ]
+    return Board(
+        hearing=hearing,
+        agenda=agenda,
+        current=current,
+        next_item=next_item,
+        pending=by_status["pending"],
+        on_stage=next(iter(by_status["on_stage"]), None),
+        waiting=waiting,
+        answered=list(reversed(by_status["answered"])),
+        merge_targets=[row.question for row in rows if row.question.status != "rejected"],
+        polls=polls,
+        open_poll=next((row for row in polls if row.poll.status == "open"), None),
+        rejected=len(by_status["rejected"]),
+    )
+
+
+CONTROL_PARTS = {
+    "hearing": "hearings/_control_hearing.html",
+    "agenda": "hearings/_control_agenda.html",
+    "queue": "hearings/_control_queue.html",
+    "questions": "hearings/_control_questions.html",
+    "polls": "hearings/_control_polls.html",
+}
+
+
+@login_required
+@require_GET
+@never_cache
+def control_part(request: HttpRequest, hearing_id: int, part: str) -> HttpResponse:
+    """One section of the control panel, fetched again when the socket says it changed."""
+    template = CONTROL_PARTS.get(part)
+    if template is None:
+        raise Http404("no such part")
+    hearing = _moderated_hearing(request, hearing_id)
+    return render(request, template, {"hearing": hearing, "board": _board(hearing)})
+
+
+# ------------------------------------------------------------------------------- control actions
+
+ERROR_STATUS = {"bad_request": 400, "forbidden": 403, "not_found": 404}
+ERROR_TEXT = {
+    "bad_request": gettext_lazy("输入有误"),
+    "forbidden": gettext_lazy("无权进行此操作"),
+    "not_found": gettext_lazy("找不到要操作的对象"),
+    "invalid_state": gettext_lazy("当前状态下不能这样做"),
+    "poll_closed": gettext_lazy("测评已结束"),
+}
+
+
+def _short(text: str) -> str:
+    return Truncator(text).chars(30)
+
+
+def _id(data: QueryDict, name: str) -> int:
+    try:
+        value = int(data.get(name, ""))
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise BadRequest(f'"{name}" must be a positive id')
+    return value
+
+
+def _optional_id(data: QueryDict, name: str) -> int | None:
+    return _id(data, name) if data.get(name) else None
+
+
+Act = Callable[[int, AbstractBaseUser, QueryDict], str]
+
+
+def _hearing_start(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    services.hearing_start(hearing_id=hid, by=by)
+    return _("问政会已开始。")
+
+
+def _hearing_end(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    services.hearing_end(hearing_id=hid, by=by)
+    return _("问政会已结束。")
+
+
+def _agenda_start(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    item = services.agenda_start(hearing_id=hid, item_id=_id(data, "item"), by=by)
+    return _("已开始议程：%(title)s") % {"title": item.title}
+
+
+def _question_approve(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    question = services.question_approve(hearing_id=hid, question_id=_id(data, "question"), by=by)
+    return _("已通过并公开：%(text)s") % {"text": _short(question.text)}
+
+
+def _question_reject(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    question = services.question_reject(hearing_id=hid, question_id=_id(data, "question"), by=by)
+    return _("未采用：%(text)s") % {"text": _short(question.text)}
+
+
+def _question_edit(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    question = services.question_edit(
+        hearing_id=hid, question_id=_id(data, "question"), text=data.get("text", ""), by=by
+    )
+    return _("已修改：%(text)s") % {"text": _short(question.text)}
+
+
+def _question_merge(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    target = services.question_merge(
+        hearing_id=hid, question_id=_id(data, "question"), into_id=_id(data, "into"), by=by
+    )
+    return _("已合并到：%(text)s") % {"text": _short(target.text)}
+
+
+def _question_stage(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    question = services.question_stage(hearing_id=hid, question_id=_optional_id(data, "question"), by=by)
+    if question is None:
+        return _("已撤下台上的问题。")
+    return _("已上台：%(text)s") % {"text": _short(question.text)}
+
+
+def _question_answered(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    question = services.question_answered(
+        hearing_id=hid,
+        question_id=_id(data, "question"),
+        by=by,
+        note=data.get("note", ""),
+        commitment=data.get("commitment", ""),
+    )
+    return _("已答复：%(text)s") % {"text": _short(question.text)}
+
+
+def _question_add(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    """The moderator records a question, or a follow-up (追问) with `parent`: approved at once."""
+    question = services.question_submit(
+        hearing_id=hid,
+        text=data.get("text", ""),
+        source=Question.Source.MODERATOR,
+        asker=by,
+        asker_name=data.get("name", ""),
+        item_id=_optional_id(data, "item"),
+        parent_id=_optional_id(data, "parent"),
+    )
+    if question.parent_id:
+        return _("已录入追问：%(text)s") % {"text": _short(question.text)}
+    return _("已录入问题：%(text)s") % {"text": _short(question.text)}
+
+
+def _poll_open(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    poll = voting_services.poll_open(
+        hearing_id=hid,
+        item_id=_id(data, "item"),
+        title=data.get("title", ""),
+        secret=data.get("secret", "") != "",
+        by=by,
+    )
+    return _("测评已开启：%(title)s") % {"title": poll.title}
+
+
+def _poll_close(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    poll = voting_services.poll_close(hearing_id=hid, poll_id=_id(data, "poll"), by=by)
+    return _("投票已结束：%(title)s（已投 %(cast)s / 应投 %(eligible)s）") % {
+        "title": poll.title,
+        "cast": poll.cast,
+        "eligible": poll.eligible,
+    }
+
+
+def _poll_publish(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
+    poll = voting_services.poll_publish(hearing_id=hid, poll_id=_id(data, "poll"), by=by)
+    return _("结果已公布：%(title)s") % {"title": poll.title}
+
+
+CONTROL_ACTIONS: dict[str, Act] = {
+    "hearing-start": _hearing_start,
+    "hearing-end": _hearing_end,
+    "agenda-start": _agenda_start,
+    "question-approve": _question_approve,
+    "question-reject": _question_reject,
+    "question-edit": _question_edit,
+    "question-merge": _question_merge,
+    "question-stage": _question_stage,
+    "question-answered": _question_answered,
+    "question-add": _question_add,
+    "poll-open": _poll_open,
+    "poll-close": _poll_close,
+    "poll-publish": _poll_publish,
+}
+
+
+@login_required
+@require_POST
+def control_action(request: HttpRequest, hearing_id: int, action: str) -> HttpResponse:
+    """Run one moderator action through its service; answer with its result or its error.
+
+    htmx gets the `_action_result` fragment (the live socket then updates the panel);
+    a plain form post is redirected back to the panel with the same message."""
+    act = CONTROL_ACTIONS.get(action)
+    if act is None:
+        raise Http404("no such action")
     hearing = get_object_or_404(Hearing, pk=hearing_id)
-    if not selectors.is_moderator(hearing, request.user):
-        raise PermissionDenied("moderators of this hearing only")
-    return _page(request, hearing, "hearings/control.html", "control")
+    assert isinstance(request.user, AbstractBaseUser)  # login_required
+    try:
+        message = act(hearing.pk, request.user, request.POST)
+    except DomainError as exc:
+        title = str(ERROR_TEXT.get(exc.code, _("操作失败")))
+        status = ERROR_STATUS.get(exc.code, 409)
+        return _action_result(
+            request, hearing, ok=False, message=title, detail=exc.message, code=exc.code, status=status
+        )
+    return _action_result(request, hearing, ok=True, message=message)
+
+
+def _action_result(
+    request: HttpRequest,
+    hearing: Hearing,
+    *,
+    ok: bool,
+    message: str,
+    detail: str = "",
+    code: str = "ok",
+    status: int = 200,
+) -> HttpResponse:
+    if not request.htmx:  # type: ignore[attr-defined]
+        if ok:
+            messages.success(request, message)
+        else:
+            messages.error(request, f"{message}：{detail}")
+        return redirect("hearing_control", hearing.pk)
+    context = {"ok": ok, "message": message, "detail": detail, "code": code}
+    return render(request, "hearings/_action_result.html", context, status=status)

@@ -111,6 +111,8 @@ class Room:
         self.snapshots: dict[Stream, tuple[int, float, Any]] = {}
         self.snapshot_builds: dict[Stream, asyncio.Task[tuple[int, Any]]] = {}
         self.ticker: asyncio.Task[None] | None = None
+        self.subscribed = True  # False while the channel layer (Redis) refuses: retried on the tick
+        self.closed = False  # dropped by the hub: its ticker stops
 
     @property
     def size(self) -> int:
@@ -238,6 +240,8 @@ class Room:
     # ---------------------------------------------------------------- counters
 
     async def tick(self) -> None:
+        if not self.subscribed:
+            self.subscribed = await self.hub.subscribe(self.hearing_id, retry=True)
         local = len(self.sockets[Stream.PUBLIC])  # viewers and deputies; moderators are not "online"
         self.online = await self.hub.presence.report(self.hearing_id, local)
         state = await database_sync_to_async(_counters)(self.hearing_id)
@@ -314,7 +318,9 @@ class Room:
 
     async def run_ticker(self) -> None:
         interval = settings.LIVE["TICK_MS"] / 1000
-        while True:
+        # Not only cancellation: a library may swallow the CancelledError of a cancelled tick
+        # (seen with redis-py inside the presence report), and the room would tick forever.
+        while not self.closed:
             await asyncio.sleep(interval)
             try:
                 await self.tick()
@@ -357,27 +363,47 @@ class Hub:
             room = self.rooms.get(hearing_id)
             if room is not None:
                 return room
-            if self.layer is not None:
-                if self.channel is None:
-                    self.channel = await self.layer.new_channel("hub.")
-                    self.reader = asyncio.ensure_future(self._read())
-                # Subscribe first, then read the seqs: nothing committed in between is missed.
-                await self.layer.group_add(group_name(hearing_id), self.channel)
+            # Subscribe first, then read the seqs: nothing committed in between is missed.
+            subscribed = await self.subscribe(hearing_id)
             seqs = await database_sync_to_async(_seqs)(hearing_id)
             room = Room(self, hearing_id, seqs)
+            room.subscribed = subscribed
             room.ticker = asyncio.ensure_future(room.run_ticker())
             self.rooms[hearing_id] = room
             return room
+
+    async def subscribe(self, hearing_id: int, *, retry: bool = False) -> bool:
+        """Take this process's subscription to the hearing's group. False when the channel layer
+        is unreachable (Redis restarting): the room still serves its sockets, with events
+        filled from the stored history by the tick's check, and the tick tries again."""
+        if self.layer is None:
+            return True
+        try:
+            if self.channel is None:
+                self.channel = await self.layer.new_channel("hub.")
+                self.reader = asyncio.ensure_future(self._read())
+            await self.layer.group_add(group_name(hearing_id), self.channel)
+        except Exception as exc:
+            level = logging.DEBUG if retry else logging.WARNING
+            log.log(level, "live hub: hearing %s not subscribed (%s)", hearing_id, exc)
+            return False
+        if retry:
+            log.info("live hub: hearing %s subscribed", hearing_id)
+        return True
 
     async def leave(self, room: Room, sock: Socket) -> None:
         room.detach(sock)
         if room.size == 0 and self.rooms.get(room.hearing_id) is room:
             del self.rooms[room.hearing_id]
+            room.closed = True
             if room.ticker is not None:
                 room.ticker.cancel()
             await self.hub_presence_clear(room.hearing_id)
             if self.layer is not None and self.channel is not None:
-                await self.layer.group_discard(group_name(room.hearing_id), self.channel)
+                try:
+                    await self.layer.group_discard(group_name(room.hearing_id), self.channel)
+                except Exception as exc:  # Redis away: a stale subscription only brings frames nobody takes
+                    log.warning("live hub: hearing %s not unsubscribed (channel layer: %s)", room.hearing_id, exc)
 
     async def hub_presence_clear(self, hearing_id: int) -> None:
         try:

@@ -294,8 +294,21 @@ class Like(_Action):
         return self
 
 
+def _storable(value: str) -> str:
+    """Text bound for the database. PostgreSQL text cannot hold NUL (Django's form fields refuse
+    it too): refused here, such a frame is a bad request on every database, not a crash."""
+    if "\x00" in value:
+        raise ValueError("text cannot contain NUL characters")
+    return value
+
+
+Name = Annotated[str, StringConstraints(max_length=50), AfterValidator(_storable)]
+Title = Annotated[str, StringConstraints(max_length=200), AfterValidator(_storable)]
+Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_storable)]
+
+
 def _question_text(value: str) -> str:
-    value = value.strip()
+    value = _storable(value).strip()
     if not 1 <= len(value) <= 500:
         raise ValueError("a question has 1 to 500 characters")
     return value
@@ -309,7 +322,7 @@ class Ask(_Action):
     text: QuestionText
     item: PositiveId | None = None
     parent: PositiveId | None = None
-    name: Annotated[str, StringConstraints(max_length=50)] | None = None
+    name: Name | None = None
 
 
 class Checkin(_Action):
@@ -354,8 +367,8 @@ class QuestionStage(_Action):
 class QuestionAnswered(_Action):
     action: Literal["question.answered"]
     question: PositiveId
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    commitment: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: Note | None = None
+    commitment: Note | None = None
 
 
 class QuestionEdit(_Action):
@@ -377,7 +390,7 @@ class QuestionMerge(_Action):
 class PollOpen(_Action):
     action: Literal["poll.open"]
     item: PositiveId
-    title: Annotated[str, StringConstraints(max_length=200)] | None = None
+    title: Title | None = None
     secret: bool = True
 
 

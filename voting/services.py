@@ -20,6 +20,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+import audit
 from hearings import selectors as hearing_selectors
 from hearings.errors import (
     AlreadyVoted,
@@ -109,6 +110,9 @@ def poll_open(
         secret=secret,
         choices=choices,
         satisfied=satisfied,
+    )
+    audit.record(
+        action="poll.open", actor=by, subject=poll, payload={"item": item.pk, "title": poll.title, "secret": secret}
     )
     publish(hearing.pk, public=_poll_event("poll.opened", poll))
     return poll
@@ -262,6 +266,12 @@ def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) ->
     poll.results = selectors.tally(poll)
     poll.cast = VoteRecord.objects.filter(poll=poll).count()
     poll.save(update_fields=["status", "closed_at", "eligible", "results", "cast"])
+    audit.record(
+        action="poll.close",
+        actor=by,
+        subject=poll,
+        payload={"cast": poll.cast, "eligible": poll.eligible, "results": poll.results},
+    )
     publish(hearing.pk, public=_poll_event("poll.closed", poll))
     return poll
 
@@ -279,5 +289,11 @@ def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) 
     poll.status = Poll.Status.PUBLISHED
     poll.published_at = timezone.now()
     poll.save(update_fields=["status", "published_at"])
+    audit.record(
+        action="poll.publish",
+        actor=by,
+        subject=poll,
+        payload={"cast": poll.cast, "eligible": poll.eligible, "results": poll.results},
+    )
     publish(hearing.pk, public=_poll_event("poll.published", poll))
     return poll

@@ -1,5 +1,17 @@
 // Applying the protocol's events to a snapshot-shaped state, the same way on every page.
 // A snapshot replaces the state; each state event and counter frame patches it.
+// Also the small DOM and formatting helpers the live pages share.
+
+// Django's JavaScript catalog (/jsi18n/) defines gettext and interpolate; without it the
+// (Chinese) source strings show as they are.
+globalThis.gettext ??= (text) => text;
+globalThis.interpolate ??= (format, values) =>
+  format.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
+
+// `format` with %(name)s placeholders filled in.
+export function fmt(format, values) {
+  return interpolate(format, values, true);
+}
 
 const PUBLIC_STATUSES = new Set(["approved", "on_stage", "answered"]);
 
@@ -112,22 +124,27 @@ export function renderOnChange(node, key, build) {
   node.replaceChildren(...[build()].flat(2).filter(Boolean));
 }
 
-export const HEARING_STATUS = { draft: "筹备中", live: "直播中", ended: "已结束" };
-export const ITEM_STATUS = { pending: "未开始", current: "进行中", done: "已结束" };
+export const HEARING_STATUS = { draft: gettext("筹备中"), live: gettext("直播中"), ended: gettext("已结束") };
+export const ITEM_STATUS = { pending: gettext("未开始"), current: gettext("进行中"), done: gettext("已结束") };
 export const QUESTION_STATUS = {
-  pending: "待审核",
-  approved: "已公开",
-  on_stage: "正在回答",
-  answered: "已回答",
-  rejected: "未通过",
+  pending: gettext("待审核"),
+  approved: gettext("已公开"),
+  on_stage: gettext("正在回答"),
+  answered: gettext("已回答"),
+  rejected: gettext("未通过"),
 };
-export const POLL_STATUS = { open: "投票中", closed: "已结束", published: "已公布" };
+export const POLL_STATUS = { open: gettext("投票中"), closed: gettext("投票已结束"), published: gettext("已公布") };
 export const CONNECTION = {
-  connecting: "连接中…",
-  open: "已连接",
-  reconnecting: "已断开，重连中…",
-  stopped: "无法连接",
+  connecting: gettext("连接中…"),
+  open: gettext("已连接"),
+  reconnecting: gettext("已断开，重连中…"),
+  stopped: gettext("无法连接"),
 };
+// The default poll choices are data, but the English page should still read them.
+const CHOICE_LABELS = { 满意: gettext("满意"), 基本满意: gettext("基本满意"), 不满意: gettext("不满意") };
+export function choiceLabel(choice) {
+  return CHOICE_LABELS[choice] ?? choice;
+}
 
 export function currentItem(state) {
   return state.agenda.find((i) => i.id === state.current_item) ?? null;
@@ -139,4 +156,94 @@ export function onStage(state) {
 
 export function percent(rate) {
   return rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`;
+}
+
+// ------------------------------------------------------------------ keyed lists
+
+// Keep `container`'s children in step with `items`. A child is rebuilt only when its
+// signature changed and moved only when out of place, so a node (and the button under a
+// finger) survives frames that do not concern it. `build(item)` returns an element.
+export function reconcile(container, items, { key, signature, build }) {
+  const old = new Map();
+  for (const node of container.children) old.set(node.dataset.key, node);
+  const wanted = items.map((item) => {
+    const k = String(key(item));
+    const sig = JSON.stringify(signature(item));
+    let node = old.get(k);
+    old.delete(k);
+    if (!node || node.dataset.sig !== sig) {
+      const fresh = build(item);
+      fresh.dataset.key = k;
+      fresh.dataset.sig = sig;
+      if (node) node.replaceWith(fresh);
+      node = fresh;
+    }
+    return node;
+  });
+  for (const node of old.values()) node.remove();
+  wanted.forEach((node, i) => {
+    const here = container.children[i];
+    if (here !== node) container.insertBefore(node, here ?? null);
+  });
+}
+
+// ------------------------------------------------------------------ time
+
+// Milliseconds to add to this device's clock to get the server's (pages render data-now).
+export function clockSkew(serverNowMs) {
+  const server = Number(serverNowMs);
+  return Number.isFinite(server) && server > 0 ? server - Date.now() : 0;
+}
+
+// "mm:ss" (minutes may pass 59) of a whole number of seconds, sign dropped.
+export function clock(seconds) {
+  const s = Math.abs(Math.trunc(seconds));
+  return `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`;
+}
+
+// Seconds left of an item's planned time (negative: overrun), or null if it has not started.
+export function secondsLeft(item, skew) {
+  if (!item?.started_at) return null;
+  const started = Date.parse(item.started_at);
+  if (Number.isNaN(started)) return null;
+  const elapsed = (Date.now() + skew - started) / 1000;
+  return Math.round(item.planned_minutes * 60 - elapsed);
+}
+
+// ------------------------------------------------------------------ polls
+
+// The poll a screen shows: the open one, else the newest of the current item, else (between
+// items, or at the evaluation and closing items) the newest of all.
+export function featuredPoll(state) {
+  const polls = [...state.polls].reverse();
+  const open = polls.find((p) => p.status === "open");
+  if (open) return open;
+  const ofItem = polls.find((p) => p.item !== null && p.item === state.current_item);
+  if (ofItem) return ofItem;
+  const item = currentItem(state);
+  return !item || item.kind !== "questioning" ? (polls[0] ?? null) : null;
+}
+
+export function progressText(poll) {
+  return fmt(gettext("已投 %(cast)s / 应投 %(eligible)s"), { cast: poll.cast, eligible: poll.eligible });
+}
+
+// The results as bars (DOM, no chart library) with each choice's share of valid ballots.
+export function resultBars(poll) {
+  const valid = poll.choices.reduce((sum, c) => sum + (poll.results?.[c] ?? 0), 0);
+  return el(
+    "ul",
+    { class: "bars", id: `poll-${poll.id}-tally` },
+    poll.choices.map((choice) => {
+      const n = poll.results?.[choice] ?? 0;
+      const share = valid ? (100 * n) / valid : 0;
+      return el(
+        "li",
+        { class: "bar", "data-choice": choice },
+        el("span", { class: "bar-label" }, choiceLabel(choice)),
+        el("span", { class: "bar-track" }, el("span", { class: "bar-fill", style: `width: ${share.toFixed(1)}%` })),
+        el("span", { class: "bar-value" }, fmt(gettext("%(n)s 票"), { n }), ` · ${share.toFixed(1)}%`),
+      );
+    }),
+  );
 }

@@ -150,11 +150,14 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
-def screenshot() -> Callable[[Any, str], Path]:
-    def save(page: Any, name: str) -> Path:
+def screenshot() -> Callable[..., Path]:
+    """Save a screenshot as artifacts/screenshots/<name>.png: the whole page, or with
+    full_page=False what the viewport shows (a phone's screen, the big screen)."""
+
+    def save(page: Any, name: str, *, full_page: bool = True) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return save

@@ -1,0 +1,21 @@
+"""An append-only, hash-chained log of who changed what: moderators' actions, poll results and
+assignment transitions. Services call `audit.record(...)` inside their own transaction, so an
+action that rolls back leaves no entry and one that commits always has its entry.
+`manage.py verify_audit` walks the chain."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.db.models import Model
+
+    from audit.models import AuditEntry
+
+
+def record(*, action: str, actor: Any, subject: Model | str, payload: dict[str, Any] | None = None) -> AuditEntry:
+    """Append one entry: `actor` is a user, a model acting on its own (a department's API
+    token) or None (the system); `subject` a model instance or a "kind:id" string."""
+    from audit.chain import append
+
+    return append(action=action, actor=actor, subject=subject, payload=payload or {})

@@ -1,0 +1,584 @@
+"""A production-like 问政 Live on loopback: what `scripts/stack up|down|status` runs.
+
+PostgreSQL and Redis are the running ones (a dedicated database, a dedicated key prefix);
+N app processes (uvicorn, or daphne) serve config.asgi:application on their own ports; nginx,
+rendered from deploy/nginx.conf.template, proxies HTTP and WebSockets to them and serves the
+collected static files. Everything runs as the current user from one directory (STACK_DIR):
+configuration, pid files, logs, static files, nginx's temp files. See docs/deploy.md.
+
+Configuration comes from the environment on the first `up`; it is then kept in
+STACK_DIR/stack.json, so `status`, `down` and a later `up` (which restarts whatever died) act on
+the same stack.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pwd
+import resource
+import secrets
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+TEMPLATE = ROOT / "deploy" / "nginx.conf.template"
+VENV_BIN = Path(sys.executable).parent
+LOOPBACK = "127.0.0.1"
+
+# Settings the app processes inherit from the caller when set (everything else is explicit).
+PASS_THROUGH = (
+    "LOG_LEVEL",
+    "DB_CONN_MAX_AGE",
+    "DB_CONN_HEALTH_CHECKS",
+    "LIVE_HISTORY",
+    "LIVE_TICK_MS",
+    "LIVE_ASK_PER_MINUTE",
+    "LIVE_LIKES_PER_SECOND",
+    "EMAIL_BACKEND",
+    "EMAIL_HOST",
+    "EMAIL_PORT",
+    "DEFAULT_FROM_EMAIL",
+)
+SYSTEM_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
+
+
+class StackError(Exception):
+    pass
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name) or default
+
+
+def _flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "")
+    return default if value == "" else value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def default_dir() -> Path:
+    return Path(tempfile.gettempdir()) / f"wenzheng-stack-{pwd.getpwuid(os.getuid()).pw_name}"
+
+
+@dataclass
+class Config:
+    dir: str
+    port: int
+    app_ports: list[int]
+    server: str  # "uvicorn" (default) or "daphne"
+    database_url: str
+    redis_url: str
+    redis_prefix: str
+    tls: bool
+    seed: bool
+    migrate: bool
+    extra_env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, directory: Path) -> Config:
+        count = int(_env("STACK_APPS", "2"))
+        ports_text = os.environ.get("STACK_APP_PORTS", "")
+        if ports_text:
+            app_ports = [int(p) for p in ports_text.split(",") if p.strip()]
+        else:
+            base = int(_env("STACK_APP_BASE_PORT", "8101"))
+            app_ports = [base + n for n in range(count)]
+        server = _env("STACK_SERVER", "uvicorn")
+        if server not in ("uvicorn", "daphne"):
+            raise StackError(f"STACK_SERVER is uvicorn or daphne, not {server!r}")
+        if not app_ports:
+            raise StackError("at least one app process")
+        return cls(
+            dir=str(directory),
+            port=int(_env("STACK_PORT", "8080")),
+            app_ports=app_ports,
+            server=server,
+            database_url=_env("STACK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/wenzheng_stack"),
+            redis_url=_env("STACK_REDIS_URL", "redis://127.0.0.1:6379/0"),
+            redis_prefix=_env("STACK_REDIS_PREFIX", "wenzheng-stack"),
+            tls=_flag("STACK_TLS", False),
+            seed=_flag("STACK_SEED", True),
+            migrate=_flag("STACK_MIGRATE", True),
+            extra_env={name: os.environ[name] for name in PASS_THROUGH if os.environ.get(name)},
+        )
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def path(self) -> Path:
+        return Path(self.dir)
+
+    @property
+    def logs(self) -> Path:
+        return self.path / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.path / "run"
+
+    @property
+    def static_root(self) -> Path:
+        return self.path / "static"
+
+    @property
+    def nginx_conf(self) -> Path:
+        return self.run / "nginx.conf"
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls else "http"
+
+    @property
+    def url(self) -> str:
+        return f"{self.scheme}://{LOOPBACK}:{self.port}"
+
+    def app_pidfile(self, n: int) -> Path:
+        return self.run / f"app-{n}.pid"
+
+    def app_log(self, n: int) -> Path:
+        return self.logs / f"app-{n}.log"
+
+    # ------------------------------------------------------------------ app processes
+
+    def secret_key(self) -> str:
+        """STACK_SECRET_KEY, else a key made once for this stack (50 random bytes, like Django's)."""
+        given = os.environ.get("STACK_SECRET_KEY")
+        path = self.path / "secret_key"
+        if given:
+            path.write_text(given)
+        elif not path.exists():
+            path.write_text(secrets.token_urlsafe(50))
+        path.chmod(0o600)
+        return path.read_text().strip()
+
+    def app_env(self) -> dict[str, str]:
+        """The production settings every app process (and every manage.py call) gets."""
+        origins = [f"{self.scheme}://{host}:{self.port}" for host in (LOOPBACK, "localhost")]
+        env = {name: os.environ[name] for name in SYSTEM_ENV if name in os.environ}
+        env.update(
+            {
+                "DJANGO_SETTINGS_MODULE": "config.settings",
+                "PYTHONUNBUFFERED": "1",
+                "DEBUG": "0",
+                "SECRET_KEY": self.secret_key(),
+                "ALLOWED_HOSTS": f"{LOOPBACK},localhost",
+                "CSRF_TRUSTED_ORIGINS": ",".join(origins),
+                # With TLS, nginx ends it and says so in X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER);
+                # without, the loopback stack is plain http: no secure-only cookies, no redirect.
+                "HTTPS": "1" if self.tls else "0",
+                "DATABASE_URL": self.database_url,
+                "REDIS_URL": self.redis_url,
+                "REDIS_PREFIX": self.redis_prefix,
+                "STATIC_ROOT": str(self.static_root),
+                "MEDIA_ROOT": str(self.path / "media"),
+            }
+        )
+        env.update(self.extra_env)
+        return env
+
+    def app_command(self, port: int) -> list[str]:
+        if self.server == "daphne":
+            return [
+                str(VENV_BIN / "daphne"),
+                "-b",
+                LOOPBACK,
+                "-p",
+                str(port),
+                "--proxy-headers",
+                "--ping-interval",
+                "20",
+                "--ping-timeout",
+                "30",
+                "config.asgi:application",
+            ]
+        return [
+            str(VENV_BIN / "uvicorn"),
+            "config.asgi:application",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(port),
+            "--ws",
+            "websockets-sansio",
+            "--loop",
+            "uvloop",
+            "--ws-per-message-deflate",
+            "false",
+            "--ws-max-size",
+            str(1024 * 1024),  # frames over 16 KiB get `too_large`; past 1 MiB the server closes
+            "--lifespan",
+            "off",
+            "--proxy-headers",
+            "--forwarded-allow-ips",
+            LOOPBACK,
+            "--backlog",
+            "4096",
+            "--timeout-graceful-shutdown",
+            "5",
+            "--no-access-log",  # nginx logs every request
+        ]
+
+    def save(self) -> None:
+        (self.path / "stack.json").write_text(json.dumps(asdict(self), indent=2))
+
+    @classmethod
+    def load(cls, directory: Path) -> Config | None:
+        path = directory / "stack.json"
+        if not path.exists():
+            return None
+        return cls(**json.loads(path.read_text()))
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _read_pid(path: Path) -> int | None:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _alive(pid: int | None, marker: str) -> bool:
+    """Is `pid` running and is it ours (its command line has `marker`)? Guards against pid reuse."""
+    if pid is None:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        status = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return marker in cmdline and status != "Z"
+
+
+def app_pid(config: Config, n: int) -> int | None:
+    pid = _read_pid(config.app_pidfile(n))
+    return pid if _alive(pid, "config.asgi:application") else None
+
+
+def nginx_pid(config: Config) -> int | None:
+    pid = _read_pid(config.run / "nginx.pid")
+    return pid if _alive(pid, "nginx") else None
+
+
+def _http_ok(url: str, timeout: float = 2) -> tuple[bool, str]:
+    import ssl
+
+    context = ssl._create_unverified_context()  # our own self-signed loopback certificate
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as response:
+            return response.status == 200, str(response.status)
+    except urllib.error.HTTPError as exc:
+        return False, str(exc.code)
+    except OSError as exc:
+        return False, type(exc).__name__
+
+
+def _app_healthy(port: int) -> bool:
+    return _http_ok(f"http://{LOOPBACK}:{port}/healthz")[0]
+
+
+def _wait(what: str, check: Callable[[], bool], seconds: float, log: Path | None = None) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            tail = ""
+            if log is not None and log.exists():
+                tail = "\n" + "\n".join(log.read_text(errors="replace").splitlines()[-30:])
+            raise StackError(f"{what} did not come up within {seconds:.0f} s{tail}")
+        time.sleep(0.2)
+
+
+def _manage(config: Config, *args: str) -> str:
+    result = subprocess.run(
+        [str(VENV_BIN / "python"), "manage.py", *args],
+        cwd=ROOT,
+        env=config.app_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if result.returncode != 0:
+        raise StackError(f"manage.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return result.stdout + result.stderr
+
+
+def start_app(config: Config, n: int) -> int:
+    port = config.app_ports[n]
+    log = config.app_log(n).open("ab")
+    proc = subprocess.Popen(
+        config.app_command(port),
+        cwd=ROOT,
+        env=config.app_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # survives the shell that ran `up`; stopped by `down`
+    )
+    log.close()
+    config.app_pidfile(n).write_text(str(proc.pid))
+    return proc.pid
+
+
+def _stop(pid: int, marker: str, sig: signal.Signals, grace: float) -> None:
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + grace
+    while _alive(pid, marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _alive(pid, marker):
+        os.kill(pid, signal.SIGKILL)
+
+
+# --------------------------------------------------------------------------- preparation
+
+
+def ensure_database(url: str) -> bool:
+    """Create the stack's database on the running server if it is missing; True if created."""
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    if not name:
+        raise StackError(f"no database name in {url}")
+    admin = urlunsplit(("postgresql", parts.netloc, "/postgres", parts.query, ""))
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=3) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                return False
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            return True
+    except psycopg.OperationalError as exc:
+        raise StackError(f"PostgreSQL at {parts.hostname}:{parts.port or 5432} unreachable: {exc}") from None
+
+
+def check_redis(url: str) -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=3).ping()
+    except Exception as exc:
+        raise StackError(f"Redis at {url} unreachable: {exc}") from None
+
+
+def make_certificate(config: Config) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and localhost (loopback TLS only)."""
+    cert, key = config.run / "tls.crt", config.run / "tls.key"
+    if not cert.exists():
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "30",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=DNS:localhost,IP:127.0.0.1",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=60,
+        )
+        key.chmod(0o600)
+    return cert, key
+
+
+def render_nginx(config: Config) -> str:
+    user = pwd.getpwuid(os.getuid()).pw_name
+    tls = "        # plain http on loopback: TLS ends elsewhere (docs/deploy.md)"
+    if config.tls:
+        cert, key = make_certificate(config)
+        tls = "\n".join(
+            f"        {line}"
+            for line in (
+                f"ssl_certificate {cert};",
+                f"ssl_certificate_key {key};",
+                "ssl_protocols TLSv1.2 TLSv1.3;",
+                "ssl_session_cache shared:TLS:10m;",
+            )
+        )
+    values = {
+        # As root, nginx's workers would become `nobody` and could not read the stack's files.
+        "USER": f"user {user};" if os.getuid() == 0 else "# runs as the current user",
+        "WORKERS": "auto",
+        "NOFILE": "20000",
+        "CONNECTIONS": "8192",
+        "RUN": str(config.run),
+        "LOGS": str(config.logs),
+        "MIME_TYPES": "/etc/nginx/mime.types",
+        "UPSTREAMS": "\n".join(
+            f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;" for port in config.app_ports
+        ),
+        "LISTEN": f"{LOOPBACK}:{config.port}",
+        "SSL": " ssl" if config.tls else "",
+        "SERVER_NAME": f"{LOOPBACK} localhost",
+        "TLS": tls,
+        "STATIC_ROOT": str(config.static_root),
+    }
+    text = TEMPLATE.read_text()
+    for name, value in values.items():
+        text = text.replace("{{" + name + "}}", value)
+    if "{{" in text:
+        raise StackError("nginx template has an unfilled placeholder")
+    return text
+
+
+def _nginx_args(config: Config) -> list[str]:
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not Path(nginx).exists():
+        raise StackError("nginx is not installed (Debian: apt-get install nginx)")
+    return [nginx, "-p", str(config.run), "-c", str(config.nginx_conf), "-e", str(config.logs / "nginx-error.log")]
+
+
+def _run_nginx(config: Config, *extra: str) -> None:
+    result = subprocess.run([*_nginx_args(config), *extra], capture_output=True, text=True, timeout=30)
+    if result.returncode != 0:
+        raise StackError(f"nginx {' '.join(extra)} failed:\n{result.stderr}")
+
+
+def write_env_file(config: Config) -> Path:
+    """The app's environment as a shell file, to run manage.py against the stack by hand."""
+    path = config.path / "app.env"
+    path.write_text("".join(f"export {k}={shlex.quote(v)}\n" for k, v in sorted(config.app_env().items())))
+    path.chmod(0o600)
+    return path
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def up(config: Config) -> list[str]:
+    """Bring the stack up, or start whatever of it is not running. Returns lines to print."""
+    out: list[str] = []
+    for directory in (config.path, config.logs, config.run, config.run / "tmp", config.static_root):
+        directory.mkdir(parents=True, exist_ok=True)
+    config.path.chmod(0o700)
+    config.save()
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit: one fd per viewer
+
+    check_redis(config.redis_url)
+    if ensure_database(config.database_url):
+        out.append(f"created database {urlsplit(config.database_url).path.lstrip('/')}")
+    if config.migrate:
+        _manage(config, "migrate", "--noinput", "-v", "0")
+    _manage(config, "collectstatic", "--noinput", "--clear", "-v", "0")
+    report = _manage(config, "check", "--deploy")
+    out.extend(f"check --deploy: {line}" for line in report.strip().splitlines() if "(security." in line)
+    if config.seed:
+        out.append(_manage(config, "seed_demo", "--base-url", config.url).rstrip())
+    env_file = write_env_file(config)
+
+    started = [n for n in range(len(config.app_ports)) if app_pid(config, n) is None]
+    for n in started:
+        start_app(config, n)
+    for n in started:
+        port = config.app_ports[n]
+        _wait(
+            f"app {n} on port {port}",
+            partial(_app_healthy, port),
+            60,
+            config.app_log(n),
+        )
+
+    config.nginx_conf.write_text(render_nginx(config))
+    _run_nginx(config, "-t", "-q")
+    if nginx_pid(config) is None:
+        _run_nginx(config)
+    else:
+        _run_nginx(config, "-s", "reload")
+    _wait("nginx", lambda: nginx_pid(config) is not None, 10, config.logs / "nginx-error.log")
+    _wait("the stack's /readyz", lambda: _http_ok(f"{config.url}/readyz")[0], 30, config.logs / "nginx-error.log")
+    out.append(f"started app processes {started}" if started else "app processes already running")
+    out.extend(status_lines(config))
+    out.append(f"environment for manage.py: set -a; . {env_file}; set +a")
+    return out
+
+
+def status_lines(config: Config) -> list[str]:
+    lines = [f"{config.url}/  ({config.server} x{len(config.app_ports)} behind nginx; files in {config.dir})"]
+    for n, port in enumerate(config.app_ports):
+        pid = app_pid(config, n)
+        health = _http_ok(f"http://{LOOPBACK}:{port}/healthz")[1] if pid else "-"
+        lines.append(f"  app {n}: port {port}  pid {pid or 'down'}  /healthz {health}  log {config.app_log(n)}")
+    ready = _http_ok(f"{config.url}/readyz")[1] if nginx_pid(config) else "-"
+    lines.append(f"  nginx: port {config.port}  pid {nginx_pid(config) or 'down'}  /readyz {ready}")
+    return lines
+
+
+def healthy(config: Config) -> bool:
+    apps = all(app_pid(config, n) is not None for n in range(len(config.app_ports)))
+    return apps and nginx_pid(config) is not None and _http_ok(f"{config.url}/readyz")[0]
+
+
+def down(config: Config) -> list[str]:
+    out = []
+    pid = nginx_pid(config)
+    if pid is not None:
+        _stop(pid, "nginx", signal.SIGTERM, 10)  # fast stop: open sockets close, clients reconnect
+        out.append(f"stopped nginx ({pid})")
+    for n in range(len(config.app_ports)):
+        pid = app_pid(config, n)
+        if pid is not None:
+            _stop(pid, "config.asgi:application", signal.SIGTERM, 10)
+            out.append(f"stopped app {n} ({pid})")
+        config.app_pidfile(n).unlink(missing_ok=True)
+    out.append(f"logs kept in {config.logs}")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="scripts/stack", description=__doc__.split("\n\n")[0])
+    parser.add_argument("command", choices=["up", "down", "status"])
+    args = parser.parse_args(argv)
+    directory = Path(os.environ.get("STACK_DIR") or default_dir())
+    saved = Config.load(directory)
+    try:
+        if args.command == "up":
+            running = saved is not None and (
+                nginx_pid(saved) is not None or any(app_pid(saved, n) for n in range(len(saved.app_ports)))
+            )
+            # A running stack keeps its configuration; a stopped one takes the environment's.
+            config = saved if running and saved is not None else Config.from_env(directory)
+            print("\n".join(up(config)))
+            return 0
+        if saved is None:
+            print(f"no stack in {directory}")
+            return 3 if args.command == "status" else 0
+        if args.command == "status":
+            print("\n".join(status_lines(saved)))
+            return 0 if healthy(saved) else 3
+        print("\n".join(down(saved)))
+        return 0
+    except StackError as exc:
+        print(f"scripts/stack {args.command}: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,184 @@
+// Big screen (大屏), 16:9, read from the back of the chamber: the current item and its
+// countdown, the question on stage, "N / M deputies voted" while a poll is open, the
+// results and 满意率 once published, online count and likes. The QR code is server-rendered.
+
+import { connect } from "./live.js";
+import {
+  applyCounter,
+  applyEvent,
+  clock,
+  clockSkew,
+  CONNECTION,
+  currentItem,
+  el,
+  featuredPoll,
+  fmt,
+  fromSnapshot,
+  HEARING_STATUS,
+  onStage,
+  percent,
+  POLL_STATUS,
+  renderOnChange,
+  resultBars,
+  secondsLeft,
+} from "./state.js";
+
+const root = document.getElementById("live-view");
+const $ = (id) => document.getElementById(id);
+const skew = clockSkew(root.dataset.now);
+const numbers = new Intl.NumberFormat();
+let state = null;
+
+connect({
+  url: root.dataset.ws,
+  onSnapshot(data) {
+    state = fromSnapshot(data);
+    render();
+  },
+  onEvent(type, data) {
+    applyEvent(state, type, data);
+    render();
+  },
+  onCounter(type, data) {
+    applyCounter(state, type, data);
+    renderCounters();
+    if (type === "poll.progress") renderProgress();
+  },
+  onStatus(status) {
+    const node = $("conn");
+    node.dataset.state = status;
+    node.title = CONNECTION[status];
+  },
+});
+
+function renderCounters() {
+  $("online").textContent = numbers.format(state.counters.online);
+  $("likes").textContent = numbers.format(state.counters.likes);
+}
+
+function render() {
+  if (!state) return;
+  const status = state.hearing.status;
+  const badge = $("hearing-status");
+  badge.textContent = HEARING_STATUS[status];
+  badge.className = `badge status-${status}`;
+  renderCounters();
+
+  const item = currentItem(state);
+  renderOnChange($("current-item"), [item, status], () => {
+    if (!item) {
+      const text = {
+        draft: gettext("问政会即将开始"),
+        live: gettext("议程间歇"),
+        ended: gettext("问政会已结束，感谢关注"),
+      }[status];
+      return el("p", { class: "item-title idle" }, text);
+    }
+    return el(
+      "div",
+      { class: "item-row" },
+      el(
+        "div",
+        { class: "item-text" },
+        el("p", { class: "item-title" }, item.title),
+        item.department
+          ? el("p", { class: "item-dept" }, fmt(gettext("应询部门：%(name)s"), { name: item.department.name }))
+          : null,
+      ),
+      el(
+        "div",
+        { class: "countdown-box" },
+        el("p", { class: "countdown-label", id: "countdown-label" }, gettext("剩余时间")),
+        el("p", { class: "countdown", id: "countdown", role: "timer" }, "--:--"),
+        el("p", { class: "countdown-plan" }, fmt(gettext("计划 %(minutes)s 分钟"), { minutes: item.planned_minutes })),
+      ),
+    );
+  });
+  tick();
+
+  const q = onStage(state);
+  $("screen-stage").classList.toggle("idle", !q);
+  renderOnChange($("on-stage"), q && [q.id, q.text, q.asker, q.parent], () => {
+    if (!q) return el("p", { class: "stage-idle" }, gettext("等待提问"));
+    // Long questions get a smaller type so they still fit the screen.
+    const size = q.text.length > 300 ? "xl" : q.text.length > 160 ? "l" : q.text.length > 80 ? "m" : "s";
+    return [
+      el("p", { class: `stage-text len-${size}` }, q.text),
+      el(
+        "p",
+        { class: "stage-asker" },
+        q.parent !== null ? el("span", { class: "badge" }, gettext("追问")) : null,
+        fmt(gettext("提问：%(asker)s"), { asker: q.asker }),
+      ),
+    ];
+  });
+
+  renderPoll();
+}
+
+function renderPoll() {
+  const poll = featuredPoll(state);
+  root.classList.toggle("has-poll", Boolean(poll));
+  $("screen-poll").hidden = !poll;
+  if (!poll) return;
+  const { cast, eligible, ...shape } = poll;
+  renderOnChange($("poll"), shape, () => [
+    el(
+      "p",
+      { class: "poll-head" },
+      el("span", { class: `badge poll-${poll.status}` }, POLL_STATUS[poll.status]),
+      " ",
+      el("span", { class: "poll-title" }, poll.title),
+    ),
+    poll.status === "published"
+      ? [
+          el(
+            "p",
+            { class: "rate-big" },
+            el("span", { class: "rate-label" }, gettext("满意率")),
+            el("strong", { id: `poll-${poll.id}-rate` }, percent(poll.satisfaction_rate)),
+          ),
+          resultBars(poll),
+          el("p", { class: "voted-line", id: `poll-${poll.id}-progress` }),
+        ]
+      : [
+          el(
+            "p",
+            { class: "vote-count" },
+            el("strong", { id: `poll-${poll.id}-progress` }),
+            el("span", {}, gettext("位代表已投票")),
+          ),
+          el("div", { class: "meter" }, el("span", { id: `poll-${poll.id}-meter` })),
+          poll.status === "closed" ? el("p", { class: "poll-note" }, gettext("投票已结束，等待公布结果")) : null,
+        ],
+  ]);
+  renderProgress();
+}
+
+function renderProgress() {
+  const poll = featuredPoll(state);
+  if (!poll) return;
+  const progress = $(`poll-${poll.id}-progress`);
+  if (progress) {
+    progress.textContent =
+      poll.status === "published"
+        ? fmt(gettext("%(cast)s / %(eligible)s 位代表参加测评"), { cast: poll.cast, eligible: poll.eligible })
+        : `${poll.cast} / ${poll.eligible}`;
+  }
+  const meter = $(`poll-${poll.id}-meter`);
+  if (meter) meter.style.width = `${poll.eligible ? Math.min(100, (100 * poll.cast) / poll.eligible) : 0}%`;
+}
+
+// The countdown runs on the server's clock (the page's data-now corrects this device's).
+function tick() {
+  const node = $("countdown");
+  if (!state || !node) return;
+  const left = secondsLeft(currentItem(state), skew);
+  const over = left !== null && left < 0;
+  node.textContent = left === null ? "--:--" : `${over ? "+" : ""}${clock(left)}`;
+  node.classList.toggle("overrun", over);
+  $("countdown-label").textContent = over ? gettext("已超时") : gettext("剩余时间");
+}
+
+setInterval(tick, 250);
+render();
