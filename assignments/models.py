@@ -98,7 +98,8 @@ class Assignment(models.Model):
 
 
 class TimelineEntry(models.Model):
-    """One transition: who, when, what, the status after it, a public and an internal note."""
+    """One transition: who, when, what, the status and due date after it, a public and an
+    internal note. The due date in force is kept so "replied on time" is read off the entry."""
 
     class Action(models.TextChoices):
         CREATED = "created", _("交办")
@@ -119,6 +120,7 @@ class TimelineEntry(models.Model):
     at = models.DateTimeField(auto_now_add=True)
     action = models.CharField(max_length=24, choices=Action.choices)
     status = models.CharField(max_length=12, choices=Status.choices)
+    due_date = models.DateField(null=True, blank=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

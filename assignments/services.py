@@ -166,6 +166,7 @@ def _record(
         assignment=assignment,
         action=action,
         status=assignment.status,
+        due_date=assignment.due_date,
         actor_id=by.pk if isinstance(by, AbstractBaseUser) else None,
         actor_label=_actor_label(assignment, by),
         public_note=public_note,

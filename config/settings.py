@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.humanize",
     "channels",
     "django_htmx",
     "hearings",
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "live",
     "assignments",
     "audit",
+    "reports",
     "axes",
 ]
 

@@ -12,5 +12,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", assignments_api.urls),
     path("", include("assignments.urls")),
+    path("", include("reports.urls")),
     path("", include("hearings.urls")),
 ]

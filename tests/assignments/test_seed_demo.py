@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from io import StringIO
 
 import pytest
@@ -10,8 +11,9 @@ from django.test import Client
 
 from assignments import selectors
 from assignments.models import Assignment, TimelineEntry
+from hearings.management.commands.seed_demo import PAST_HEARINGS, PAST_TITLE
 from hearings.models import Hearing, Question
-from voting.models import Poll
+from voting.models import Ballot, Poll, VoteRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +26,7 @@ def seed() -> str:
 
 def test_seed_demo_creates_an_ended_hearing_with_assignments_in_several_states(client: Client) -> None:
     output = seed()
-    ended = Hearing.objects.get(status=Hearing.Status.ENDED)
+    ended = Hearing.objects.get(status=Hearing.Status.ENDED, title=PAST_TITLE)
     assert f"Ended hearing id: {ended.pk}" in output
     assert Question.objects.filter(hearing=ended, status="answered").count() >= 5
     polls = Poll.objects.filter(hearing=ended)
@@ -47,3 +49,28 @@ def test_seed_demo_twice_does_not_duplicate_the_ended_hearing() -> None:
     assert (
         Hearing.objects.count(), Assignment.objects.count(), TimelineEntry.objects.count(), Poll.objects.count()
     ) == counts  # fmt: skip
+
+
+def test_seed_demo_polls_are_counted_from_real_ballots() -> None:
+    seed()
+    assert Hearing.objects.filter(status=Hearing.Status.ENDED).count() == len(PAST_HEARINGS)
+    for poll in Poll.objects.filter(hearing__status=Hearing.Status.ENDED):
+        ballots = list(Ballot.objects.filter(poll=poll).values_list("choice", flat=True))
+        assert poll.results == {choice: ballots.count(choice) for choice in poll.choices}
+        assert poll.cast == len(ballots) == VoteRecord.objects.filter(poll=poll).count() == 3
+        assert poll.eligible == 3  # four deputies, one absent
+    # The items took the time the spec says, back to back.
+    for title, _, agenda, _ in PAST_HEARINGS:
+        items = list(Hearing.objects.get(title=title).agenda.order_by("position"))
+        minutes = [round((i.ended_at - i.started_at).total_seconds() / 60) for i in items]
+        assert minutes == [m for _, _, m, _ in agenda]
+        assert all(a.ended_at == b.started_at for a, b in itertools.pairwise(items))
+
+
+def test_seed_demo_gives_the_scorecards_every_outcome() -> None:
+    seed()
+    entries = TimelineEntry.objects.filter(action="replied")
+    late = [e for e in entries if e.due_date is not None and e.at.date() > e.due_date]
+    assert late, "one assignment was replied after its due date"
+    reviewed = set(Assignment.objects.exclude(review_outcome="").values_list("review_outcome", flat=True))
+    assert reviewed == {"held", "relapsed"}

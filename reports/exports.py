@@ -1,0 +1,228 @@
+"""The session report as files: a PDF (the report page's own HTML and print CSS, typeset by
+WeasyPrint) and an XLSX workbook with one sheet per section. Both in the requester's language."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.staticfiles import finders
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from openpyxl import Workbook  # type: ignore[import-untyped]
+from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
+from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
+
+from assignments.exports import XLSX, _safe
+from reports.report import HearingReport
+
+PDF = "application/pdf"
+
+
+def filename(report: HearingReport, ext: str) -> str:
+    return f"hearing-{report.hearing.pk}-report.{ext}"
+
+
+def _attachment(content: bytes, content_type: str, name: str) -> HttpResponse:
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+# ------------------------------------------------------------------------------- PDF
+
+
+def _stylesheets() -> list[str]:
+    paths = []
+    for name in ("css/app.css", "css/report.css"):
+        found = finders.find(name)
+        if found is None and settings.STATIC_ROOT:
+            found = str(Path(settings.STATIC_ROOT) / name)
+        if found:
+            paths.append(str(found))
+    return paths
+
+
+def report_pdf(report: HearingReport, request: HttpRequest) -> HttpResponse:
+    """The report page typeset for A4: the same template as on screen, print media."""
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # imported here: loads pango, only needed for a download
+
+    html = render_to_string("reports/report_pdf.html", {"report": report}, request=request)
+    base_url = request.build_absolute_uri("/")
+    document = HTML(string=html, base_url=base_url, url_fetcher=_no_fetch)
+    pdf = document.write_pdf(stylesheets=[CSS(filename=path) for path in _stylesheets()], media_type="print")
+    assert pdf is not None
+    return _attachment(pdf, PDF, filename(report, "pdf"))
+
+
+def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
+    # Everything the PDF needs is inline; never let the typesetter make requests.
+    raise ValueError(f"not fetched: {url}")
+
+
+# ------------------------------------------------------------------------------- XLSX
+
+
+def _sheet(book: Workbook, title: str, header: Sequence[str], rows: list[list[object]], widths: Sequence[int]) -> None:
+    sheet = book.create_sheet(title=title[:31])
+    sheet.append(list(header))
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_safe(value) for value in row])
+    for index, width in enumerate(widths, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    for row in sheet.iter_rows(min_row=2):
+        for cell in row:
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+
+
+def _time(value: object) -> str:
+    if value is None:
+        return ""
+    return date_format(timezone.localtime(value), "H:i")  # type: ignore[arg-type]
+
+
+def report_workbook(report: HearingReport) -> Workbook:
+    book = Workbook()
+    summary = book.active
+    summary.title = _("概况")[:31]
+    h, t = report.hearing, report.totals
+    for label, value in [
+        (_("问政会"), h.title),
+        (_("主题"), h.theme),
+        (_("地点"), h.venue),
+        (_("开始"), timezone.localtime(h.started_at).strftime("%Y-%m-%d %H:%M") if h.started_at else ""),
+        (_("结束"), timezone.localtime(h.ended_at).strftime("%Y-%m-%d %H:%M") if h.ended_at else ""),
+        (_("状态"), str(h.get_status_display())),
+        (_("代表"), t.deputies),
+        (_("签到代表"), t.checked_in),
+        (_("问题"), t.questions),
+        (_("已答复"), t.answered),
+        (_("现场承诺"), t.commitments),
+        (_("点赞"), t.likes),
+        (_("问题点赞"), t.question_likes),
+        (_("公布的测评"), t.polls_published),
+        (_("交办件"), t.assignments),
+        (_("超期交办件"), t.assignments_overdue),
+        (_("生成时间"), timezone.localtime(report.generated_at).strftime("%Y-%m-%d %H:%M")),
+    ]:
+        summary.append([label, _safe(value)])
+    for cell in summary["A"]:
+        cell.font = Font(bold=True)
+    summary.column_dimensions["A"].width = 16
+    summary.column_dimensions["B"].width = 60
+
+    _sheet(
+        book,
+        _("议程"),
+        [_("序号"), _("议程"), _("应询部门"), _("计划 (分钟)"), _("开始"), _("结束"), _("实际 (分钟)"), _("状态")],
+        [
+            [
+                row.position,
+                row.title,
+                row.department,
+                row.planned_minutes,
+                _time(row.started_at),
+                _time(row.ended_at),
+                row.actual_minutes,
+                row.status_label,
+            ]
+            for row in report.agenda
+        ],
+        [6, 30, 22, 10, 8, 8, 10, 10],
+    )
+
+    choices: list[str] = []
+    for poll in report.polls:
+        for count in poll.counts:
+            if count.choice not in choices:
+                choices.append(count.choice)
+    _sheet(
+        book,
+        _("满意度测评"),
+        [_("测评"), _("应询部门"), _("状态"), _("应参评"), _("实参评"), *[_(c) for c in choices], _("满意率")],
+        [
+            [
+                poll.title,
+                poll.department,
+                poll.status_label,
+                poll.eligible,
+                poll.cast,
+                *[next((c.count for c in poll.counts if c.choice == choice), None) for choice in choices],
+                round(poll.rate, 4) if poll.rate is not None else None,
+            ]
+            for poll in report.polls
+        ],
+        [30, 22, 10, 8, 8, *[10 for _c in choices], 10],
+    )
+    sheet = book[_("满意度测评")[:31]]
+    rate_column = get_column_letter(6 + len(choices))
+    for cell in sheet[rate_column][1:]:
+        cell.number_format = "0.0%"
+
+    _sheet(
+        book,
+        _("问题清单"),
+        [
+            *(_("序号"), _("应询部门"), _("议程"), _("提问人"), _("来源"), _("内容"), _("点赞")),
+            *(_("状态"), _("答复要点"), _("承诺"), _("追问"), _("交办件")),
+        ],
+        [
+            [
+                q.number,
+                q.department,
+                q.item,
+                q.asker,
+                q.source_label,
+                q.text,
+                q.likes,
+                q.status_label,
+                q.answer_note,
+                q.commitment,
+                q.follow_up_of,
+                " ".join(f"#{a.id} {a.status_label}" for a in q.assignments),
+            ]
+            for q in report.questions
+        ],
+        [6, 20, 20, 12, 8, 50, 8, 10, 40, 40, 6, 20],
+    )
+
+    _sheet(
+        book,
+        _("交办件"),
+        [
+            *(_("编号"), _("标题"), _("主办单位"), _("协办单位"), _("问题序号"), _("办理期限")),
+            *(_("状态"), _("是否超期"), _("重新办理次数"), _("代表评价"), _("回头看结果")),
+        ],
+        [
+            [
+                a.id,
+                a.title,
+                a.lead_department,
+                "、".join(a.co_departments),
+                " ".join(str(n) for n in a.questions),
+                a.due_date.isoformat(),
+                a.status_label,
+                _("是") if a.overdue else _("否"),
+                a.loop,
+                _(a.verdict) if a.verdict else "",
+                a.review_outcome_label,
+            ]
+            for a in report.assignments
+        ],
+        [8, 40, 22, 22, 10, 12, 10, 8, 8, 10, 14],
+    )
+    return book
+
+
+def report_xlsx(report: HearingReport) -> HttpResponse:
+    buffer = io.BytesIO()
+    report_workbook(report).save(buffer)
+    return _attachment(buffer.getvalue(), XLSX, filename(report, "xlsx"))
