@@ -123,6 +123,16 @@ def socket_access(*, hearing_id: int, user: User | None, role: str) -> str:
     return "forbidden"
 
 
+def role_still_held(*, hearing_id: int, user_id: int | None, role: str) -> bool:
+    """Does an open deputy or control socket's user still hold its role (and an active account)?"""
+    from django.contrib.auth import get_user_model
+
+    if user_id is None or not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
+        return False
+    through = Hearing.deputies.through if role == "deputy" else Hearing.moderators.through
+    return through.objects.filter(hearing_id=hearing_id, user_id=user_id).exists()
+
+
 def hearing_ids_where(user: User | None) -> tuple[set[int], set[int]]:
     """(hearings `user` moderates, hearings `user` is a deputy of): per-hearing links on lists."""
     if user is None or not user.is_authenticated:

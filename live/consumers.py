@@ -6,6 +6,8 @@ frames straight to each socket (see hub.py). A consumer only handles its own cli
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -74,6 +76,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     sent_seq: int = 0
     room: Room | None = None
     priority: bool = False
+    role_watch: asyncio.Task[None] | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -124,8 +127,36 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.room = await hub.join(self.hearing_id)
         await self.send_snapshot()
         await self.room.attach(self)
+        if self.role != PUBLIC:
+            self.role_watch = asyncio.ensure_future(self.watch_role())
+
+    async def watch_role(self) -> None:
+        """Close a deputy's or moderator's socket once its role is gone: pending questions and
+        control events must stop reaching someone removed from the hearing."""
+        user_id = getattr(self.user, "pk", None)
+        while True:
+            await asyncio.sleep(settings.LIVE["ROLE_CHECK_SECONDS"])
+            try:
+                held = await call(selectors.role_still_held)(
+                    hearing_id=self.hearing_id, user_id=user_id, role=self.role
+                )
+            except Exception:  # the database away: keep the socket, check again next time
+                log.warning("role check failed", exc_info=True)
+                continue
+            if not held:
+                log.info("closing a %s socket of hearing %s: role removed", self.role, self.hearing_id)
+                if self.room is not None:
+                    await self.hub.leave(self.room, self)
+                    self.room = None
+                await self.close(code=4403)
+                return
 
     async def disconnect(self, code: int) -> None:
+        if self.role_watch is not None and self.role_watch is not asyncio.current_task():
+            self.role_watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.role_watch
+            self.role_watch = None
         if self.room is not None:
             await self.hub.leave(self.room, self)
             self.room = None
