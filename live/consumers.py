@@ -126,7 +126,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.batchers = batchers()
         self.room = await hub.join(self.hearing_id)
         await self.send_snapshot()
-        await self.room.attach(self)
+        while not await self.room.attach(self):
+            # The room was dropped while the snapshot was on its way: the hearing's new room
+            # catches this socket up from its snapshot's seq.
+            self.room = await hub.join(self.hearing_id)
         if self.role != PUBLIC:
             self.role_watch = asyncio.ensure_future(self.watch_role())
 

@@ -196,15 +196,20 @@ class Room:
 
     # ---------------------------------------------------------------- sockets
 
-    async def attach(self, sock: Socket) -> None:
-        """Start delivering to `sock`, whose state is at `sock.sent_seq`."""
+    async def attach(self, sock: Socket) -> bool:
+        """Start delivering to `sock`, whose state is at `sock.sent_seq`. False when the room
+        was dropped meanwhile (its last socket left while this one was connecting): the caller
+        joins the hearing's new room and attaches there."""
         async with self.lock:
+            if self.closed:
+                return False
             self.sockets[sock.stream].add(sock)
             if sock.priority:
                 self.priority.add(sock)
             self.fresh.add(sock)
             if sock.sent_seq < self.last[sock.stream]:
                 await self._catch_up(sock)
+            return True
 
     async def resume(self, sock: Socket, seq: int) -> None:
         """The client has applied everything up to `seq`: send what follows, or a snapshot."""
@@ -400,10 +405,15 @@ class Hub:
                 room.ticker.cancel()
             await self.hub_presence_clear(room.hearing_id)
             if self.layer is not None and self.channel is not None:
-                try:
-                    await self.layer.group_discard(group_name(room.hearing_id), self.channel)
-                except Exception as exc:  # Redis away: a stale subscription only brings frames nobody takes
-                    log.warning("live hub: hearing %s not unsubscribed (channel layer: %s)", room.hearing_id, exc)
+                # Under the join lock: a socket arriving meanwhile makes a new room for the hearing,
+                # whose subscription this leave must not take away.
+                async with self._join_lock:
+                    if room.hearing_id in self.rooms:
+                        return
+                    try:
+                        await self.layer.group_discard(group_name(room.hearing_id), self.channel)
+                    except Exception as exc:  # Redis away: a stale subscription only brings frames nobody takes
+                        log.warning("live hub: hearing %s not unsubscribed (channel layer: %s)", room.hearing_id, exc)
 
     async def hub_presence_clear(self, hearing_id: int) -> None:
         try:

@@ -1,0 +1,97 @@
+"""Two races between sockets arriving and the last socket of a hearing leaving a process,
+reproduced by pausing a connect (or a leave) at the exact await where the other side runs."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+
+from hearings import services
+from live.consumers import LiveConsumer
+from live.hub import Hub, get_hub
+from live.publish import group_name
+from tests.factories import World, make_world
+from tests.live.helpers import open_socket, public_path
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+db = database_sync_to_async
+
+
+@pytest.fixture
+async def live() -> World:
+    return await db(make_world)(status="live")
+
+
+async def test_a_socket_connecting_while_the_room_is_dropped_joins_the_new_room(
+    live: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await open_socket(public_path(live.hearing.pk))
+    hub = get_hub()
+    old_room = hub.rooms[live.hearing.pk]
+    original = LiveConsumer.send_snapshot
+    dropped = asyncio.Event()
+
+    async def snapshot_then_lose_the_room(self: LiveConsumer) -> None:
+        await original(self)
+        if not dropped.is_set():
+            # The only other socket leaves while this one has its snapshot but is not attached.
+            await first.close()
+            for _ in range(100):
+                if old_room.closed:
+                    break
+                await asyncio.sleep(0.01)
+            dropped.set()
+
+    monkeypatch.setattr(LiveConsumer, "send_snapshot", snapshot_then_lose_the_room)
+    second = await open_socket(public_path(live.hearing.pk))
+    await asyncio.wait_for(dropped.wait(), 3)
+    assert old_room.closed
+    for _ in range(100):  # the consumer attaches to the hearing's new room
+        room = hub.rooms.get(live.hearing.pk)
+        if room is not None and room.size == 1:
+            break
+        await asyncio.sleep(0.01)
+    assert room is not None and room is not old_room and room.size == 1
+    # The newcomer gets what happens next, through the new room.
+    item = live.items[1]
+    await db(services.agenda_start)(hearing_id=live.hearing.pk, item_id=item.pk, by=None)
+    frame = await second.recv_type("agenda.current")
+    assert frame["data"]["item"] == item.pk
+    await second.close()
+
+
+async def test_a_leave_still_finishing_keeps_the_new_rooms_subscription(
+    live: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = await open_socket(public_path(live.hearing.pk))
+    hub = get_hub()
+    assert hub.layer is not None and hub.channel is not None
+    arrived: list[Any] = []
+    original = Hub.hub_presence_clear
+
+    async def clear_while_a_socket_arrives(self: Hub, hearing_id: int) -> None:
+        # The room is gone from the hub; a socket arrives and makes a new one before the leave
+        # gets to unsubscribe.
+        arrived.append(await open_socket(public_path(live.hearing.pk)))
+        await original(self, hearing_id)
+
+    monkeypatch.setattr(Hub, "hub_presence_clear", clear_while_a_socket_arrives)
+    await first.close()
+    for _ in range(100):
+        if arrived and live.hearing.pk in hub.rooms and hub.rooms[live.hearing.pk].size == 1:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)  # the leave finishes
+    monkeypatch.undo()
+    second = arrived[0]
+    assert hub.channel in hub.layer.groups.get(group_name(live.hearing.pk), {})
+    # The event comes through the channel layer at once, not from the history a tick later.
+    item = live.items[1]
+    await db(services.agenda_start)(hearing_id=live.hearing.pk, item_id=item.pk, by=None)
+    frame = await second.recv_type("agenda.current", timeout=0.2)
+    assert frame["data"]["item"] == item.pk
+    await second.close()
