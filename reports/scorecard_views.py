@@ -1,6 +1,55 @@
-# Placeholder until the scorecard view lands (being written now).
-from django.http import HttpRequest, HttpResponse
+"""The department scorecard page (部门考评): public and read-only; the reads are in
+reports/scorecards.py, the charts in reports/charts.py."""
+
+from __future__ import annotations
+
+import re
+
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
+
+from reports import charts
+from reports.scorecards import (
+    MAX_YEAR,
+    MIN_YEAR,
+    department_scorecards,
+    scorecard_summary,
+    scorecard_years,
+)
 
 
+def parse_year(raw: str | None) -> int | None:
+    """ "" or absent: every year; else four ASCII digits within MIN_YEAR–MAX_YEAR (ValueError)."""
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{4}", raw):
+        raise ValueError(raw)
+    year = int(raw)
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(raw)
+    return year
+
+
+@require_GET
 def scorecards(request: HttpRequest) -> HttpResponse:
-    return HttpResponse("")
+    try:
+        year = parse_year(request.GET.get("year"))
+    except ValueError:
+        message = _("年度应为 %(min)d 至 %(max)d 之间的四位数字。") % {"min": MIN_YEAR, "max": MAX_YEAR}
+        return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
+    cards = department_scorecards(today=timezone.localdate(), year=year)
+    return render(
+        request,
+        "reports/scorecards.html",
+        {
+            "cards": cards,
+            "summary": scorecard_summary(cards),
+            "year": year,
+            "years": sorted({*scorecard_years(), *([year] if year else [])}, reverse=True),
+            "rate_chart": charts.satisfaction_chart(cards),
+            "outcomes_chart": charts.outcomes_chart(cards),
+        },
+    )

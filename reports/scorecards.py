@@ -1,0 +1,339 @@
+"""Department scorecards (部门考评): what departments are judged by across hearings.
+
+Reads of stored state only, in a fixed number of queries whatever the number of departments,
+polls or assignments: one for the published polls, one for their ballots (counted per choice
+from the stored Ballot rows, never from Poll.results), one for the assignments with their
+latest reply and whether they were ever reopened.
+
+Only what is public counts: a poll's results count once it is published. An assignment
+counts against its lead department (主办单位) only, never against its co-departments.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.utils import timezone
+
+from assignments.models import OPEN_STATUSES, Assignment, ReviewOutcome, Status, TimelineEntry, Verdict
+from hearings.models import Department, Hearing
+from voting.models import DEFAULT_CHOICES, Ballot, Poll
+from voting.selectors import satisfaction_rate
+
+# The ?year= filter accepts these years of a hearing.
+MIN_YEAR = 2000
+MAX_YEAR = 2100
+
+# Replied to: the reply is judged on time or late, for good.
+REPLIED_STATUSES = (Status.REPLIED, Status.EVALUATED, Status.CLOSED)
+
+
+@dataclass(frozen=True)
+class ChoiceCount:
+    choice: str
+    count: int
+    satisfied: bool  # counts towards the 满意率
+
+
+@dataclass(frozen=True)
+class PollScore:
+    """One published poll of the department, counted from its stored ballots."""
+
+    poll_id: int
+    title: str
+    hearing_id: int
+    hearing_title: str
+    hearing_date: date  # the hearing's local (Asia/Shanghai) date
+    secret: bool
+    eligible: int | None  # fixed when the poll closed
+    cast: int | None
+    counts: tuple[ChoiceCount, ...]  # in the poll's choice order
+    satisfied: int  # ballots for the poll's `satisfied` choices
+    valid: int  # ballots for any of its choices
+    rate: float | None  # 满意率 = satisfied / valid; None when nobody voted
+
+    def count(self, choice: str) -> int | None:
+        """Ballots for `choice`; None when the poll did not offer it."""
+        for c in self.counts:
+            if c.choice == choice:
+                return c.count
+        return None
+
+
+@dataclass(frozen=True)
+class PollRow:
+    """A poll as a row of the department's table: one cell per column of `choices`."""
+
+    poll: PollScore
+    cells: tuple[int | None, ...]
+
+
+@dataclass(frozen=True)
+class AssignmentOutcomes:
+    """The assignments a department leads. Each is in exactly one of on_time, late, overdue,
+    pending; `reopened` counts those reopened at least once, whatever they are now."""
+
+    total: int = 0
+    on_time: int = 0  # replied on or before the due date in force at the (latest) reply
+    late: int = 0  # replied after it
+    overdue: int = 0  # still with the department after its due date
+    pending: int = 0  # still with the department and not yet due, or returned as misrouted
+    reopened: int = 0
+
+    @property
+    def replied(self) -> int:
+        return self.on_time + self.late
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """on_time / (on_time + late); None when none was replied to."""
+        return self.on_time / self.replied if self.replied else None
+
+
+@dataclass(frozen=True)
+class VerdictCount:
+    verdict: str  # a Verdict value: 满意 / 基本满意 / 不满意
+    count: int
+
+    @property
+    def label(self) -> str:
+        return str(Verdict(self.verdict).label)
+
+
+@dataclass(frozen=True)
+class ReviewOutcomes:
+    """回头看 of the department's closed assignments."""
+
+    held: int = 0
+    relapsed: int = 0
+    due: int = 0  # scheduled, not yet reviewed
+
+    @property
+    def total(self) -> int:
+        return self.held + self.relapsed + self.due
+
+
+@dataclass(frozen=True)
+class DepartmentScorecard:
+    department_id: int
+    name: str
+    short_name: str
+    polls: tuple[PollScore, ...]  # by hearing date, then poll
+    choices: tuple[str, ...]  # the table's choice columns: the defaults, then any other choice offered
+    satisfied: int  # pooled over the polls
+    valid: int
+    rate: float | None  # overall 满意率 = Σ satisfied / Σ valid; None without ballots
+    assignments: AssignmentOutcomes
+    verdicts: tuple[VerdictCount, ...]  # every verdict, in Verdict order, zeros included
+    reviews: ReviewOutcomes
+    hearing_ids: frozenset[int]  # hearings its polls and assignments come from
+
+    @property
+    def poll_rows(self) -> list[PollRow]:
+        return [PollRow(poll, tuple(poll.count(choice) for choice in self.choices)) for poll in self.polls]
+
+    @property
+    def verdicts_total(self) -> int:
+        return sum(v.count for v in self.verdicts)
+
+
+@dataclass(frozen=True)
+class ScorecardSummary:
+    departments: int
+    hearings: int
+    polls: int
+    satisfied: int
+    valid: int
+    rate: float | None  # pooled over every department's polls
+    assignments: int
+
+
+def _check_year(year: int | None) -> None:
+    if year is not None and not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(f"year is {MIN_YEAR} to {MAX_YEAR}")
+
+
+def _published_polls(year: int | None) -> list[Poll]:
+    polls = Poll.objects.filter(status=Poll.Status.PUBLISHED, department__isnull=False).select_related(
+        "hearing", "department"
+    )
+    if year is not None:
+        polls = polls.filter(hearing__starts_at__year=year)  # in the current time zone (Asia/Shanghai)
+    return list(polls.order_by("hearing__starts_at", "hearing_id", "id"))
+
+
+def _ballot_counts(polls: list[Poll]) -> dict[int, Counter[str]]:
+    """Ballots per choice of each poll, from the stored ballots, in one query."""
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    if not polls:
+        return counts
+    rows = (
+        Ballot.objects.filter(poll_id__in=[poll.pk for poll in polls])
+        .order_by()
+        .values_list("poll_id", "choice")
+        .annotate(n=Count("pk"))
+    )
+    for poll_id, choice, n in rows:
+        counts[poll_id][choice] = n
+    return counts
+
+
+def _poll_score(poll: Poll, counted: Counter[str]) -> PollScore:
+    results = {choice: counted[choice] for choice in poll.choices}
+    return PollScore(
+        poll_id=poll.pk,
+        title=poll.title,
+        hearing_id=poll.hearing_id,
+        hearing_title=poll.hearing.title,
+        hearing_date=timezone.localdate(poll.hearing.starts_at),
+        secret=poll.secret,
+        eligible=poll.eligible,
+        cast=poll.cast,
+        counts=tuple(
+            ChoiceCount(choice=choice, count=results[choice], satisfied=choice in poll.satisfied)
+            for choice in poll.choices
+        ),
+        satisfied=sum(results[choice] for choice in poll.satisfied if choice in results),
+        valid=sum(results.values()),
+        rate=satisfaction_rate(poll, results),
+    )
+
+
+def _assignments(year: int | None) -> list[Assignment]:
+    replies = TimelineEntry.objects.filter(assignment_id=OuterRef("pk"), action=TimelineEntry.Action.REPLIED).order_by(
+        "-at", "-id"
+    )
+    qs = (
+        Assignment.objects.select_related("lead_department")
+        .only(
+            "id",
+            "hearing_id",
+            "status",
+            "due_date",
+            "replied_at",
+            "verdict",
+            "review_due",
+            "review_outcome",
+            "reviewed_at",
+            "lead_department",
+            "lead_department__id",
+            "lead_department__name",
+            "lead_department__short_name",
+        )
+        .annotate(
+            last_reply_at=Subquery(replies.values("at")[:1]),
+            last_reply_due=Subquery(replies.values("due_date")[:1]),
+            was_reopened=Exists(
+                TimelineEntry.objects.filter(assignment_id=OuterRef("pk"), action=TimelineEntry.Action.REOPENED)
+            ),
+        )
+    )
+    if year is not None:
+        qs = qs.filter(hearing__starts_at__year=year)
+    return list(qs.order_by("id"))
+
+
+def assignment_outcome(assignment: Assignment, *, today: date) -> str:
+    """on_time, late, overdue or pending: see AssignmentOutcomes. `assignment` carries the
+    annotations of _assignments (its latest reply's time and the due date then in force)."""
+    if assignment.status in REPLIED_STATUSES:
+        replied_at: datetime | None = getattr(assignment, "last_reply_at", None)
+        due: date | None = getattr(assignment, "last_reply_due", None)
+        if replied_at is None:  # no reply entry (data from before the timeline): the assignment's own
+            replied_at = assignment.replied_at
+        if due is None:
+            due = assignment.due_date
+        if replied_at is None:
+            return "late"  # replied, with no record of when: not shown as on time
+        return "on_time" if timezone.localdate(replied_at) <= due else "late"
+    if assignment.status in OPEN_STATUSES:
+        return "overdue" if assignment.due_date < today else "pending"
+    return "pending"  # returned: back with the moderator, the department's clock is stopped
+
+
+def department_scorecards(*, today: date | None = None, year: int | None = None) -> list[DepartmentScorecard]:
+    """One card per department with a published poll or an assignment it leads (of hearings
+    in `year`, when given), by overall 满意率 (highest first; departments without one last),
+    then by name. `today` decides what is overdue (default: today in Asia/Shanghai)."""
+    _check_year(year)
+    today = today or timezone.localdate()
+    polls = _published_polls(year)
+    counted = _ballot_counts(polls)
+    assignments = _assignments(year)
+
+    departments: dict[int, Department] = {}
+    scores: dict[int, list[PollScore]] = defaultdict(list)
+    for poll in polls:
+        assert poll.department is not None
+        departments[poll.department.pk] = poll.department
+        scores[poll.department.pk].append(_poll_score(poll, counted[poll.pk]))
+
+    led: dict[int, list[Assignment]] = defaultdict(list)
+    for assignment in assignments:
+        departments.setdefault(assignment.lead_department_id, assignment.lead_department)
+        led[assignment.lead_department_id].append(assignment)
+
+    cards = [_card(department, scores[pk], led[pk], today) for pk, department in departments.items()]
+    cards.sort(key=lambda card: (card.rate is None, -(card.rate or 0.0), card.name, card.department_id))
+    return cards
+
+
+def _card(
+    department: Department, polls: list[PollScore], assignments: list[Assignment], today: date
+) -> DepartmentScorecard:
+    outcomes = Counter(assignment_outcome(a, today=today) for a in assignments)
+    verdicts = Counter(a.verdict for a in assignments if a.verdict)
+    satisfied = sum(p.satisfied for p in polls)
+    valid = sum(p.valid for p in polls)
+    extra = [c.choice for p in polls for c in p.counts if c.choice not in DEFAULT_CHOICES]
+    return DepartmentScorecard(
+        department_id=department.pk,
+        name=department.name,
+        short_name=department.short_name,
+        polls=tuple(polls),
+        choices=(*DEFAULT_CHOICES, *dict.fromkeys(extra)),
+        satisfied=satisfied,
+        valid=valid,
+        rate=satisfied / valid if valid else None,
+        assignments=AssignmentOutcomes(
+            total=len(assignments),
+            on_time=outcomes["on_time"],
+            late=outcomes["late"],
+            overdue=outcomes["overdue"],
+            pending=outcomes["pending"],
+            reopened=sum(1 for a in assignments if getattr(a, "was_reopened", False)),
+        ),
+        verdicts=tuple(VerdictCount(verdict=v, count=verdicts[v]) for v in Verdict.values),
+        reviews=ReviewOutcomes(
+            held=sum(1 for a in assignments if a.review_outcome == ReviewOutcome.HELD),
+            relapsed=sum(1 for a in assignments if a.review_outcome == ReviewOutcome.RELAPSED),
+            due=sum(1 for a in assignments if a.review_due is not None and a.reviewed_at is None),
+        ),
+        hearing_ids=frozenset({p.hearing_id for p in polls} | {a.hearing_id for a in assignments}),
+    )
+
+
+def scorecard_summary(cards: list[DepartmentScorecard]) -> ScorecardSummary:
+    satisfied = sum(card.satisfied for card in cards)
+    valid = sum(card.valid for card in cards)
+    return ScorecardSummary(
+        departments=len(cards),
+        hearings=len({pk for card in cards for pk in card.hearing_ids}),
+        polls=sum(len(card.polls) for card in cards),
+        satisfied=satisfied,
+        valid=valid,
+        rate=satisfied / valid if valid else None,
+        assignments=sum(card.assignments.total for card in cards),
+    )
+
+
+def scorecard_years() -> list[int]:
+    """Years (newest first) of the hearings with a published poll of a department or an assignment."""
+    hearings = Hearing.objects.filter(
+        Q(pk__in=Poll.objects.filter(status=Poll.Status.PUBLISHED, department__isnull=False).values("hearing_id"))
+        | Q(pk__in=Assignment.objects.values("hearing_id"))
+    )
+    return sorted({when.year for when in hearings.datetimes("starts_at", "year")}, reverse=True)
