@@ -1,4 +1,7 @@
-"""CSV and XLSX downloads: assignments, and a session's question list (问题清单)."""
+"""CSV and XLSX downloads: assignments, and a session's question list (问题清单).
+
+Headers, sheet titles and the values the system words (status, yes / no) follow the requester's
+language; what people wrote (titles, replies, names) stays as written."""
 
 from __future__ import annotations
 
@@ -9,40 +12,45 @@ from collections.abc import Iterable, Sequence
 from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
 from assignments import selectors
 from assignments.models import Assignment, Status
 from hearings import selectors as hearing_selectors
+from hearings.labels import label, list_separator
 from hearings.models import Hearing, Question
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Row = Sequence[object]
 
-ASSIGNMENT_HEADER = [
-    "编号",
-    "问政会",
-    "问题编号",
-    "标题",
-    "主办单位",
-    "协办单位",
-    "状态",
-    "办理期限",
-    "是否超期",
-    "重新办理次数",
-    "现场承诺",
-    "答复",
-    "代表评价",
-    "是否解决",
-    "回头看日期",
-    "回头看结果",
+# Headers, sheet titles and yes / no in the requester's language (lazy: read per download).
+ASSIGNMENT_HEADER: list[Promise] = [
+    _("编号"),
+    _("问政会"),
+    _("问题编号"),
+    _("标题"),
+    _("主办单位"),
+    _("协办单位"),
+    _("状态"),
+    _("办理期限"),
+    _("是否超期"),
+    _("重新办理次数"),
+    _("现场承诺"),
+    _("答复"),
+    _("代表评价"),
+    _("是否解决"),
+    _("回头看日期"),
+    _("回头看结果"),
 ]
 
-QUESTION_HEADER = [
-    *("编号", "议程", "应询部门", "提问人", "来源", "内容"),
-    *("点赞", "状态", "答复要点", "承诺", "交办件", "交办状态"),
+QUESTION_HEADER: list[Promise] = [
+    *(_("编号"), _("议程"), _("应询部门"), _("提问人"), _("来源"), _("内容")),
+    *(_("点赞"), _("状态"), _("答复要点"), _("承诺"), _("交办件"), _("交办状态")),
 ]
+YES, NO = _("是"), _("否")
+RESOLVED = {True: _("已解决"), False: _("未解决"), None: ""}
 
 
 def _safe(value: object) -> object:
@@ -65,15 +73,15 @@ def assignment_rows(assignments: Iterable[Assignment]) -> list[Row]:
                 " ".join(str(q.pk) for q in sorted(a.questions.all(), key=lambda q: q.pk)),
                 a.title,
                 a.lead_department.name,
-                "、".join(d.name for d in a.co_departments.all()),
+                list_separator().join(d.name for d in a.co_departments.all()),
                 Status(a.status).label,
                 a.due_date.isoformat(),
-                "是" if selectors.is_overdue(a, today=today) else "否",
+                YES if selectors.is_overdue(a, today=today) else NO,
                 a.loop,
                 a.commitment,
                 a.reply,
-                a.verdict,
-                {True: "已解决", False: "未解决", None: ""}[a.resolved],
+                a.get_verdict_display() if a.verdict else "",
+                RESOLVED[a.resolved],
                 a.review_due.isoformat() if a.review_due else "",
                 a.get_review_outcome_display() if a.review_outcome else "",
             ]
@@ -98,7 +106,7 @@ def question_rows(hearing: Hearing) -> list[Row]:
                 q.pk,
                 q.item.title if q.item else "",
                 q.item.department.name if q.item and q.item.department else "",
-                hearing_selectors.question_asker(q),
+                label(hearing_selectors.question_asker(q)),
                 q.get_source_display(),
                 q.text,
                 q.likes,
@@ -106,7 +114,7 @@ def question_rows(hearing: Hearing) -> list[Row]:
                 q.answer_note,
                 q.commitment,
                 " ".join(f"#{a.pk}" for a in assigned),
-                "、".join(str(Status(a.status).label) for a in assigned),
+                list_separator().join(str(Status(a.status).label) for a in assigned),
             ]
         )
     return rows
@@ -117,16 +125,16 @@ def _csv(name: str, header: Row, rows: list[Row]) -> HttpResponse:
     response["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     response.write("\ufeff")  # BOM: Excel opens UTF-8 Chinese text correctly
     writer = csv.writer(response)
-    writer.writerow(header)
+    writer.writerow([str(h) for h in header])
     writer.writerows([[_safe(v) for v in row] for row in rows])
     return response
 
 
-def _xlsx(name: str, title: str, header: Row, rows: list[Row]) -> HttpResponse:
+def _xlsx(name: str, title: str | Promise, header: Row, rows: list[Row]) -> HttpResponse:
     book = Workbook()
     sheet = book.active
-    sheet.title = title
-    sheet.append(list(header))
+    sheet.title = str(title)
+    sheet.append([str(h) for h in header])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:
@@ -142,7 +150,7 @@ def _xlsx(name: str, title: str, header: Row, rows: list[Row]) -> HttpResponse:
 def assignments_response(assignments: Iterable[Assignment], *, fmt: str) -> HttpResponse:
     rows = assignment_rows(assignments)
     if fmt == "xlsx":
-        return _xlsx("assignments", "交办件", ASSIGNMENT_HEADER, rows)
+        return _xlsx("assignments", _("交办件"), ASSIGNMENT_HEADER, rows)
     return _csv("assignments", ASSIGNMENT_HEADER, rows)
 
 
@@ -150,5 +158,5 @@ def questions_response(hearing: Hearing, *, fmt: str) -> HttpResponse:
     rows = question_rows(hearing)
     name = f"hearing-{hearing.pk}-questions"
     if fmt == "xlsx":
-        return _xlsx(name, "问题清单", QUESTION_HEADER, rows)
+        return _xlsx(name, _("问题清单"), QUESTION_HEADER, rows)
     return _csv(name, QUESTION_HEADER, rows)

@@ -16,13 +16,17 @@ from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from assignments import exports, selectors, services
 from assignments.models import Assignment, Attachment, Notice, ReviewOutcome, Status, Verdict
 from assignments.workdays import add_working_days
+from hearings import error_text
 from hearings import selectors as hearing_selectors
 from hearings.errors import BadRequest, DomainError
+from hearings.labels import list_separator
 from hearings.models import Department, Hearing
 
 
@@ -82,6 +86,7 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
         "roles": user_roles,
         "show_internal": bool(user_roles & {"liaison", "moderator"}),
         "verdicts": Verdict.choices,
+        "verdict_unsatisfied": Verdict.UNSATISFIED.value,
         "outcomes": ReviewOutcome.choices,
         "departments": Department.objects.all(),
     }
@@ -224,9 +229,9 @@ def assignment_act(request: HttpRequest, assignment_id: int, action: str) -> Htt
             raise Http404(exc.message) from None
         if exc.code == "forbidden":
             raise PermissionDenied(exc.message) from None
-        messages.error(request, f"未能完成：{exc.message}")
+        messages.error(request, _("未能完成：%(reason)s") % {"reason": error_text.text(exc)})
         return redirect("assignment_detail", assignment_id=assignment_id)
-    messages.success(request, "已保存。")
+    messages.success(request, _("已保存。"))
     return redirect("assignment_detail", assignment_id=assignment_id)
 
 
@@ -256,9 +261,11 @@ def assignment_new(request: HttpRequest) -> HttpResponse:
                     )
                 ]
         except DomainError as exc:
-            messages.error(request, f"未能交办：{exc.message}")
+            messages.error(request, _("未能交办：%(reason)s") % {"reason": error_text.text(exc)})
         else:
-            messages.success(request, f"已生成 {len(made)} 件交办件：" + "、".join(f"#{a.pk}" for a in made))
+            ids = list_separator().join(f"#{a.pk}" for a in made)
+            text = ngettext("已生成 %(n)s 件交办件：%(ids)s", "已生成 %(n)s 件交办件：%(ids)s", len(made))
+            messages.success(request, text % {"n": len(made), "ids": ids})
             return redirect(f"{request.path}?hearing={hearing.pk}")
     return render(
         request,

@@ -192,6 +192,8 @@ AXES_COOLOFF_MESSAGE = _("登录失败次数过多，已暂时锁定，请稍后
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates and numbers as each language writes them (config/formats/<locale>/formats.py, over Django's).
+FORMAT_MODULE_PATH = "config.formats"
 TIME_ZONE = "Asia/Shanghai"
 USE_I18N = True
 USE_TZ = True

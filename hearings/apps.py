@@ -1,7 +1,7 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class HearingsConfig(AppConfig):
     name = "hearings"
-    verbose_name = _("问政会")
+    verbose_name = pgettext_lazy("plural", "问政会")

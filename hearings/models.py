@@ -11,6 +11,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Department(models.Model):
@@ -63,7 +64,7 @@ class Hearing(models.Model):
     class Meta:
         ordering = ["-starts_at", "-id"]
         verbose_name = _("问政会")
-        verbose_name_plural = _("问政会")
+        verbose_name_plural = pgettext_lazy("plural", "问政会")
 
     def __str__(self) -> str:
         return self.title
@@ -124,7 +125,7 @@ class Question(models.Model):
         PENDING = "pending", _("待审核")
         APPROVED = "approved", _("已通过")
         ON_STAGE = "on_stage", _("正在问答")
-        ANSWERED = "answered", _("已答复")
+        ANSWERED = "answered", pgettext_lazy("question", "已答复")
         REJECTED = "rejected", _("未采用")
 
     hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="questions")

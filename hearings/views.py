@@ -26,11 +26,10 @@ from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from hearings import selectors, services
+from hearings import error_text, selectors, services
 from hearings.errors import BadRequest, DomainError
 from hearings.models import Hearing, Question
 from live.schema import AgendaItemOut, PollOut, QuestionOut
@@ -274,13 +273,6 @@ def control_part(request: HttpRequest, hearing_id: int, part: str) -> HttpRespon
 # ------------------------------------------------------------------------------- control actions
 
 ERROR_STATUS = {"bad_request": 400, "forbidden": 403, "not_found": 404}
-ERROR_TEXT = {
-    "bad_request": gettext_lazy("输入有误"),
-    "forbidden": gettext_lazy("无权进行此操作"),
-    "not_found": gettext_lazy("找不到要操作的对象"),
-    "invalid_state": gettext_lazy("当前状态下不能这样做"),
-    "poll_closed": gettext_lazy("测评已结束"),
-}
 
 
 def _short(text: str) -> str:
@@ -434,10 +426,16 @@ def control_action(request: HttpRequest, hearing_id: int, action: str) -> HttpRe
     try:
         message = act(hearing.pk, request.user, request.POST)
     except DomainError as exc:
-        title = str(ERROR_TEXT.get(exc.code, _("操作失败")))
+        # The page reads the refusal in its own language; exc.message (English) is for the wire.
         status = ERROR_STATUS.get(exc.code, 409)
         return _action_result(
-            request, hearing, ok=False, message=title, detail=exc.message, code=exc.code, status=status
+            request,
+            hearing,
+            ok=False,
+            message=error_text.title(exc),
+            detail=error_text.reason(exc),
+            code=exc.code,
+            status=status,
         )
     return _action_result(request, hearing, ok=True, message=message)
 
@@ -455,8 +453,10 @@ def _action_result(
     if not request.htmx:  # type: ignore[attr-defined]
         if ok:
             messages.success(request, message)
+        elif detail:
+            messages.error(request, _("%(title)s：%(reason)s") % {"title": message, "reason": detail})
         else:
-            messages.error(request, f"{message}：{detail}")
+            messages.error(request, message)
         return redirect("hearing_control", hearing.pk)
     context = {"ok": ok, "message": message, "detail": detail, "code": code}
     return render(request, "hearings/_action_result.html", context, status=status)

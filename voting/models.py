@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 DEFAULT_CHOICES = ["满意", "基本满意", "不满意"]
 DEFAULT_SATISFIED = ["满意", "基本满意"]
@@ -70,7 +71,7 @@ class Poll(models.Model):
 
     class Meta:
         ordering = ["id"]
-        verbose_name = _("满意度测评")
+        verbose_name = pgettext_lazy("one poll", "满意度测评")
         verbose_name_plural = _("满意度测评")
         constraints = [
             models.UniqueConstraint(fields=["hearing"], condition=Q(status="open"), name="poll_one_open_per_hearing")

@@ -7,7 +7,7 @@
 // "N of M voted") are patched in place from the socket's counter frames.
 
 import { connect } from "./live.js";
-import { applyCounter, applyEvent, clock, clockSkew, CONNECTION, fromSnapshot, progressText } from "./state.js";
+import { applyCounter, applyEvent, clock, clockSkew, CONNECTION, fromSnapshot, num, progressText } from "./state.js";
 
 const root = document.getElementById("control");
 const $ = (id) => document.getElementById(id);
@@ -163,11 +163,11 @@ document.body.addEventListener("htmx:afterRequest", (ev) => {
 
 function renderCounters() {
   if (!state) return;
-  $("online").textContent = state.counters.online;
-  $("likes").textContent = state.counters.likes;
+  $("online").textContent = num(state.counters.online);
+  $("likes").textContent = num(state.counters.likes);
   for (const q of state.questions) {
     const node = document.querySelector(`[data-likes="${q.id}"]`);
-    if (node) node.textContent = q.likes;
+    if (node) node.textContent = num(q.likes);
   }
   for (const poll of state.polls) {
     const node = $(`poll-${poll.id}-progress`);

@@ -13,10 +13,13 @@ import {
   CONNECTION,
   currentItem,
   el,
+  errorText,
   fmt,
   fromSnapshot,
   HEARING_STATUS,
   ITEM_STATUS,
+  label,
+  num,
   onStage,
   percent,
   POLL_STATUS,
@@ -25,6 +28,7 @@ import {
   reconcile,
   renderOnChange,
   resultBars,
+  timeOfDay,
 } from "./state.js";
 
 const root = document.getElementById("live-view");
@@ -127,7 +131,7 @@ function like(target) {
       flash(
         err.code === "rate_limited"
           ? gettext("点得太快了，请稍后再试。")
-          : fmt(gettext("点赞没有成功：%(message)s"), { message: err.message }),
+          : fmt(gettext("点赞没有成功：%(message)s"), { message: errorText(err) }),
       );
     },
   );
@@ -166,7 +170,7 @@ $("ask-form").addEventListener("submit", (ev) => {
     (err) => {
       $("ask-submit").disabled = false;
       stateNode.classList.add("error");
-      stateNode.textContent = ASK_ERRORS[err.code] ?? fmt(gettext("提交失败：%(message)s"), { message: err.message });
+      stateNode.textContent = ASK_ERRORS[err.code] ?? fmt(gettext("提交失败：%(message)s"), { message: errorText(err) });
     },
   );
 });
@@ -217,7 +221,7 @@ function renderConnection() {
 }
 
 function renderCounters() {
-  $("online").textContent = state.counters.online;
+  $("online").textContent = num(state.counters.online);
   renderLikes();
 }
 
@@ -256,7 +260,7 @@ function render() {
           { class: "stage" },
           el("p", { class: "stage-label" }, gettext("正在回答")),
           el("p", { class: "stage-text" }, q.text),
-          el("footer", {}, fmt(gettext("提问：%(asker)s"), { asker: q.asker })),
+          el("footer", {}, fmt(gettext("提问：%(asker)s"), { asker: label(q.asker) })),
         )
       : null,
   );
@@ -349,10 +353,6 @@ function orderedQuestions() {
   return out;
 }
 
-function timeOf(iso) {
-  return typeof iso === "string" ? iso.slice(11, 16) : ""; // the server's local time, hh:mm
-}
-
 function buildQuestion({ q, depth }) {
   return el(
     "li",
@@ -362,8 +362,9 @@ function buildQuestion({ q, depth }) {
       { class: "q-meta" },
       q.status !== "approved" ? el("span", { class: `badge q-${q.status}` }, QUESTION_STATUS[q.status]) : null,
       q.parent !== null ? el("span", { class: "badge" }, gettext("追问")) : null,
-      el("span", { class: "asker" }, q.asker),
-      el("time", { class: "muted", datetime: q.created_at }, timeOf(q.created_at)),
+      el("span", { class: "asker" }, label(q.asker)),
+      // The hearing's local time (the chamber's clock), not this device's.
+      el("time", { class: "muted", datetime: q.created_at }, timeOfDay(q.created_at, root.dataset.tz)),
     ),
     el("p", { class: "q-text" }, q.text),
     q.answer_note
@@ -410,12 +411,12 @@ function renderLikes() {
   for (const button of document.querySelectorAll("#questions [data-like]")) {
     const target = button.dataset.like;
     const mine = liked.has(target);
-    button.querySelector(".like-count").textContent = String(shownLikes(target));
+    button.querySelector(".like-count").textContent = num(shownLikes(target));
     button.setAttribute("aria-pressed", String(mine));
     button.classList.toggle("liked", mine);
     button.disabled = ended && !mine;
   }
-  $("likes").textContent = String(shownLikes("hearing"));
+  $("likes").textContent = num(shownLikes("hearing"));
   const mine = liked.has("hearing");
   const button = $("like-hearing");
   button.setAttribute("aria-pressed", String(mine));

@@ -15,6 +15,8 @@ import {
   fmt,
   fromSnapshot,
   HEARING_STATUS,
+  label,
+  num,
   onStage,
   percent,
   POLL_STATUS,
@@ -26,7 +28,6 @@ import {
 const root = document.getElementById("live-view");
 const $ = (id) => document.getElementById(id);
 const skew = clockSkew(root.dataset.now);
-const numbers = new Intl.NumberFormat();
 let state = null;
 
 connect({
@@ -52,8 +53,8 @@ connect({
 });
 
 function renderCounters() {
-  $("online").textContent = numbers.format(state.counters.online);
-  $("likes").textContent = numbers.format(state.counters.likes);
+  $("online").textContent = num(state.counters.online);
+  $("likes").textContent = num(state.counters.likes);
 }
 
 function render() {
@@ -108,7 +109,7 @@ function render() {
         "p",
         { class: "stage-asker" },
         q.parent !== null ? el("span", { class: "badge" }, gettext("追问")) : null,
-        fmt(gettext("提问：%(asker)s"), { asker: q.asker }),
+        fmt(gettext("提问：%(asker)s"), { asker: label(q.asker) }),
       ),
     ];
   });
@@ -162,8 +163,8 @@ function renderProgress() {
   if (progress) {
     progress.textContent =
       poll.status === "published"
-        ? fmt(gettext("%(cast)s / %(eligible)s 位代表参加测评"), { cast: poll.cast, eligible: poll.eligible })
-        : `${poll.cast} / ${poll.eligible}`;
+        ? fmt(gettext("%(cast)s / %(eligible)s 位代表参加测评"), { cast: num(poll.cast), eligible: num(poll.eligible) })
+        : `${num(poll.cast)} / ${num(poll.eligible)}`;
   }
   const meter = $(`poll-${poll.id}-meter`);
   if (meter) meter.style.width = `${poll.eligible ? Math.min(100, (100 * poll.cast) / poll.eligible) : 0}%`;

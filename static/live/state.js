@@ -2,15 +2,74 @@
 // A snapshot replaces the state; each state event and counter frame patches it.
 // Also the small DOM and formatting helpers the live pages share.
 
-// Django's JavaScript catalog (/jsi18n/) defines gettext and interpolate; without it the
-// (Chinese) source strings show as they are.
+// Django's JavaScript catalog (/jsi18n/) defines gettext, ngettext and interpolate; without it
+// the (Chinese) source strings show as they are.
 globalThis.gettext ??= (text) => text;
+globalThis.ngettext ??= (singular, plural, count) => (count === 1 ? singular : plural);
+globalThis.pgettext ??= (context, text) => text;
 globalThis.interpolate ??= (format, values) =>
   format.replace(/%\((\w+)\)s/g, (_, name) => String(values[name] ?? ""));
 
 // `format` with %(name)s placeholders filled in.
 export function fmt(format, values) {
   return interpolate(format, values, true);
+}
+
+// ------------------------------------------------------------------ the page's language
+
+// Numbers and times as the page's language writes them (<html lang>: "zh-hans" or "en").
+const LANG = document.documentElement.lang || undefined;
+const NUMBER = new Intl.NumberFormat(LANG);
+const PERCENT = new Intl.NumberFormat(LANG, { style: "percent", minimumFractionDigits: 1, maximumFractionDigits: 1 });
+
+// 65000 → "65,000".
+export function num(n) {
+  return typeof n === "number" ? NUMBER.format(n) : String(n ?? "");
+}
+
+// An ISO time as hours and minutes in `timeZone` (the hearing's, not this device's).
+export function timeOfDay(iso, timeZone) {
+  const at = typeof iso === "string" ? new Date(iso) : null;
+  if (!at || Number.isNaN(at.getTime())) return "";
+  try {
+    return new Intl.DateTimeFormat(LANG, { hour: "numeric", minute: "2-digit", timeZone }).format(at);
+  } catch {
+    return new Intl.DateTimeFormat(LANG, { hour: "numeric", minute: "2-digit" }).format(at);
+  }
+}
+
+// Values the server itself stores in Chinese (default poll choices, the name of a question
+// nobody signed) in the page's language: the page's #data-labels (hearings/labels.py).
+const LABELS = (() => {
+  try {
+    return JSON.parse(document.getElementById("data-labels")?.textContent ?? "{}");
+  } catch {
+    return {};
+  }
+})();
+export function label(value) {
+  return LABELS[value] ?? value;
+}
+
+// What a person reads for a refused action: one line per protocol code (the frame's
+// `message` is the server's English note for developers, never shown).
+const ERRORS = {
+  bad_request: gettext("输入有误"),
+  unknown_action: gettext("页面版本过旧，请刷新后再试"),
+  forbidden: gettext("无权进行此操作"),
+  not_found: gettext("找不到要操作的对象"),
+  invalid_state: gettext("当前状态下不能这样做"),
+  poll_closed: gettext("测评已结束"),
+  already_voted: gettext("已经投过票"),
+  not_eligible: gettext("请先签到"),
+  rate_limited: gettext("操作太频繁，请稍后再试"),
+  too_large: gettext("内容太长"),
+  connection_lost: gettext("网络中断"),
+  connection_refused: gettext("连接被拒绝，请重新登录"),
+  closed: gettext("未连接"),
+};
+export function errorText(err) {
+  return ERRORS[err?.code] ?? gettext("操作失败");
 }
 
 const PUBLIC_STATUSES = new Set(["approved", "on_stage", "answered"]);
@@ -140,12 +199,6 @@ export const CONNECTION = {
   reconnecting: gettext("已断开，重连中…"),
   stopped: gettext("无法连接"),
 };
-// The default poll choices are data, but the English page should still read them.
-const CHOICE_LABELS = { 满意: gettext("满意"), 基本满意: gettext("基本满意"), 不满意: gettext("不满意") };
-export function choiceLabel(choice) {
-  return CHOICE_LABELS[choice] ?? choice;
-}
-
 export function currentItem(state) {
   return state.agenda.find((i) => i.id === state.current_item) ?? null;
 }
@@ -154,8 +207,9 @@ export function onStage(state) {
   return state.questions.find((q) => q.id === state.on_stage) ?? null;
 }
 
+// 0.853 → "85.3%"; no rate yet → "—".
 export function percent(rate) {
-  return rate === null || rate === undefined ? "—" : `${(rate * 100).toFixed(1)}%`;
+  return rate === null || rate === undefined ? "—" : PERCENT.format(rate);
 }
 
 // ------------------------------------------------------------------ keyed lists
@@ -225,7 +279,7 @@ export function featuredPoll(state) {
 }
 
 export function progressText(poll) {
-  return fmt(gettext("已投 %(cast)s / 应投 %(eligible)s"), { cast: poll.cast, eligible: poll.eligible });
+  return fmt(gettext("已投 %(cast)s / 应投 %(eligible)s"), { cast: num(poll.cast), eligible: num(poll.eligible) });
 }
 
 // The results as bars (DOM, no chart library) with each choice's share of valid ballots.
@@ -240,9 +294,14 @@ export function resultBars(poll) {
       return el(
         "li",
         { class: "bar", "data-choice": choice },
-        el("span", { class: "bar-label" }, choiceLabel(choice)),
+        el("span", { class: "bar-label" }, label(choice)),
         el("span", { class: "bar-track" }, el("span", { class: "bar-fill", style: `width: ${share.toFixed(1)}%` })),
-        el("span", { class: "bar-value" }, fmt(gettext("%(n)s 票"), { n }), ` · ${share.toFixed(1)}%`),
+        el(
+          "span",
+          { class: "bar-value" },
+          fmt(ngettext("%(n)s 票", "%(n)s 票", n), { n: num(n) }),
+          ` · ${percent(share / 100)}`,
+        ),
       );
     }),
   );

@@ -11,10 +11,15 @@ import {
   CONNECTION,
   currentItem,
   el,
+  errorText,
+  fmt,
   fromSnapshot,
   HEARING_STATUS,
+  label,
+  num,
   onStage,
   percent,
+  progressText,
   QUESTION_STATUS,
   renderOnChange,
 } from "./state.js";
@@ -25,22 +30,22 @@ const KEY = `wenzheng.vote.${root.dataset.hearing}.${root.dataset.user}`;
 
 // Answers after which a ballot is settled: sending it again cannot change anything.
 const VOTE_ERRORS = {
-  already_voted: "您已在本次测评中投过票，以第一次提交的为准。",
-  not_eligible: "请先签到，签到后才能投票。",
-  poll_closed: "测评已结束，这一票没有计入。",
-  not_found: "找不到这项测评，这一票没有计入。",
-  forbidden: "您不是本场问政会的代表，不能投票。",
-  bad_request: "选项无效，请重新选择。",
+  already_voted: gettext("您已在本次测评中投过票，以第一次提交的为准。"),
+  not_eligible: gettext("请先签到，签到后才能投票。"),
+  poll_closed: gettext("测评已结束，这一票没有计入。"),
+  not_found: gettext("找不到这项测评，这一票没有计入。"),
+  forbidden: gettext("您不是本场问政会的代表，不能投票。"),
+  bad_request: gettext("选项无效，请重新选择。"),
 };
 // After these the poll takes no ballot from this tablet: the choice buttons go away.
 const SETTLED = new Set(["already_voted", "poll_closed", "not_found", "forbidden"]);
 const ASK_ERRORS = {
-  bad_request: "问题内容需在 1 到 500 字之间。",
-  invalid_state: "问政会已结束，不能再提问。",
-  not_found: "要追问的问题已不存在。",
-  forbidden: "您不是本场问政会的代表，不能提问。",
-  rate_limited: "提交太频繁，请稍后再试。",
-  connection_lost: "网络中断，问题可能没有提交成功，请确认后再试。",
+  bad_request: gettext("问题内容需在 1 到 500 字之间。"),
+  invalid_state: gettext("问政会已结束，不能再提问。"),
+  not_found: gettext("要追问的问题已不存在。"),
+  forbidden: gettext("您不是本场问政会的代表，不能提问。"),
+  rate_limited: gettext("提交太频繁，请稍后再试。"),
+  connection_lost: gettext("网络中断，问题可能没有提交成功，请确认后再试。"),
 };
 
 let state = null;
@@ -113,8 +118,8 @@ function submit(pending) {
       } else {
         // Not settled (e.g. the login expired and the server refused the socket): the ballot
         // stays stored, and the next visit of this page sends it.
-        const why = err.code === "connection_refused" ? "连接被拒绝，请重新登录" : err.message;
-        voteError = { poll: pending.poll, code: err.code, text: `暂时无法提交（${why}），这一票已保存在本机。` };
+        const text = fmt(gettext("暂时无法提交（%(why)s），这一票已保存在本机。"), { why: errorText(err) });
+        voteError = { poll: pending.poll, code: err.code, text };
       }
       render();
     },
@@ -162,7 +167,7 @@ const live = connect({
     connection = status;
     if (status === "stopped") {
       $("conn").textContent =
-        detail.code === 4404 ? "找不到这场问政会" : "无权使用本平板页面，请用本场代表账号登录";
+        detail.code === 4404 ? gettext("找不到这场问政会") : gettext("无权使用本平板页面，请用本场代表账号登录");
     }
     render();
   },
@@ -183,7 +188,10 @@ $("checkin").addEventListener("click", () => {
     },
     (err) => {
       checkingIn = false;
-      checkinError = err.code === "invalid_state" ? "问政会已结束，无法签到。" : `签到失败：${err.message}`;
+      checkinError =
+        err.code === "invalid_state"
+          ? gettext("问政会已结束，无法签到。")
+          : fmt(gettext("签到失败：%(message)s"), { message: errorText(err) });
       render();
     },
   );
@@ -205,13 +213,13 @@ $("ask-form").addEventListener("submit", (ev) => {
   ev.preventDefault();
   const text = $("ask-text").value.trim();
   if (!text) {
-    $("ask-state").textContent = "请先输入问题内容。";
+    $("ask-state").textContent = gettext("请先输入问题内容。");
     return;
   }
   const fields = { text };
   if (followUp !== null) fields.parent = followUp;
   $("ask-submit").disabled = true;
-  $("ask-state").textContent = live.connected ? "正在提交…" : "网络中断，恢复后自动提交…";
+  $("ask-state").textContent = live.connected ? gettext("正在提交…") : gettext("网络中断，恢复后自动提交…");
   live.send("ask", fields).then(
     (ack) => {
       $("ask-submit").disabled = false;
@@ -219,12 +227,13 @@ $("ask-form").addEventListener("submit", (ev) => {
       $("ask-count").textContent = "0 / 500";
       followUp = null;
       $("ask-state").textContent =
-        ack.status === "pending" ? "已提交，等待主持人审核后公开。" : "已提交并公开。";
+        ack.status === "pending" ? gettext("已提交，等待主持人审核后公开。") : gettext("已提交并公开。");
       render();
     },
     (err) => {
       $("ask-submit").disabled = false;
-      $("ask-state").textContent = ASK_ERRORS[err.code] ?? `提交失败：${err.message}`;
+      $("ask-state").textContent =
+        ASK_ERRORS[err.code] ?? fmt(gettext("提交失败：%(message)s"), { message: errorText(err) });
     },
   );
 });
@@ -246,35 +255,42 @@ function render() {
   const status = state.hearing.status;
   $("hearing-status").textContent = HEARING_STATUS[status];
   $("hearing-status").className = `badge status-${status}`;
-  if (me.name) $("me-name").textContent = `${me.name} 代表`;
+  if (me.name) $("me-name").textContent = fmt(gettext("%(name)s 代表"), { name: me.name });
 
   const checkin = $("checkin");
   checkin.disabled = me.checked_in || checkingIn || status === "ended";
-  checkin.textContent = me.checked_in ? "✓ 已签到" : "签到";
+  checkin.textContent = me.checked_in ? `✓ ${gettext("已签到")}` : pgettext("button", "签到");
   checkin.classList.toggle("done", me.checked_in);
   $("checkin-state").textContent = me.checked_in
-    ? "您已签到，可以参加满意度测评。"
+    ? gettext("您已签到，可以参加满意度测评。")
     : checkingIn
       ? live.connected
-        ? "正在签到…"
-        : "网络中断，恢复后自动签到…"
-      : (checkinError ?? "签到后才能参加满意度测评。");
+        ? gettext("正在签到…")
+        : gettext("网络中断，恢复后自动签到…")
+      : (checkinError ?? gettext("签到后才能参加满意度测评。"));
 
   const item = currentItem(state);
   section("current-item", item, () =>
     item
       ? [
           el("p", { class: "item-title" }, item.title),
-          item.department ? el("p", { class: "muted" }, `应询部门：${item.department.name}`) : null,
+          item.department
+            ? el("p", { class: "muted" }, fmt(gettext("应询部门：%(name)s"), { name: item.department.name }))
+            : null,
         ]
-      : el("p", { class: "muted" }, status === "ended" ? "问政会已结束" : "尚未开始"),
+      : el("p", { class: "muted" }, status === "ended" ? gettext("问政会已结束") : gettext("尚未开始")),
   );
 
   const q = onStage(state);
   section("on-stage", q && [q.id, q.text, q.asker], () =>
     q
-      ? el("blockquote", { class: "stage" }, el("p", {}, q.text), el("footer", {}, `提问：${q.asker}`))
-      : el("p", { class: "muted" }, "暂无"),
+      ? el(
+          "blockquote",
+          { class: "stage" },
+          el("p", {}, q.text),
+          el("footer", {}, fmt(gettext("提问：%(asker)s"), { asker: label(q.asker) })),
+        )
+      : el("p", { class: "muted" }, gettext("暂无")),
   );
 
   renderPoll();
@@ -303,7 +319,7 @@ function renderPoll() {
       parts.push(
         el(
           "div",
-          { class: "choices", role: "group", "aria-label": "测评选项" },
+          { class: "choices", role: "group", "aria-label": gettext("测评选项") },
           poll.choices.map((choice) =>
             el(
               "button",
@@ -314,39 +330,42 @@ function renderPoll() {
                 disabled: !canVote,
                 onclick: () => vote(poll, choice),
               },
-              choice,
+              label(choice),
             ),
           ),
         ),
       );
-      if (!me.checked_in) parts.push(el("p", { class: "hint" }, "请先签到，签到后才能投票。"));
+      if (!me.checked_in) parts.push(el("p", { class: "hint" }, gettext("请先签到，签到后才能投票。")));
     }
     let voteState = null;
     if (done) {
       voteState = el(
         "p",
         { class: "vote-state recorded", id: "vote-state", "data-state": "recorded" },
-        el("strong", {}, "✓ 已记录"),
-        " 您的投票已计入。",
+        el("strong", {}, `✓ ${gettext("已记录")}`),
+        " ",
+        gettext("您的投票已计入。"),
       );
     } else if (mine) {
       voteState = el(
         "p",
         { class: "vote-state pending", id: "vote-state", "data-state": "pending" },
-        connection === "open" ? "正在提交…" : "网络中断：这一票已保存在本机，恢复连接后自动提交（尚未记录）。",
+        connection === "open"
+          ? gettext("正在提交…")
+          : gettext("网络中断：这一票已保存在本机，恢复连接后自动提交（尚未记录）。"),
       );
     }
     if (voteState) parts.push(voteState);
     if (error) parts.push(el("p", { class: "error", id: "vote-error", role: "alert" }, error.text));
-    if (poll.status === "closed") parts.push(el("p", { class: "muted" }, "投票已结束，等待公布结果。"));
+    if (poll.status === "closed") parts.push(el("p", { class: "muted" }, gettext("投票已结束，等待公布结果。")));
     if (poll.status === "published" && poll.results) {
       parts.push(
         el(
           "ul",
           { class: "results" },
-          poll.choices.map((c) => el("li", {}, el("span", {}, c), el("strong", {}, String(poll.results[c] ?? 0)))),
+          poll.choices.map((c) => el("li", {}, el("span", {}, label(c)), el("strong", {}, num(poll.results[c] ?? 0)))),
         ),
-        el("p", { class: "rate" }, `满意率 ${percent(poll.satisfaction_rate)}`),
+        el("p", { class: "rate" }, gettext("满意率"), " ", percent(poll.satisfaction_rate)),
       );
     }
     return parts;
@@ -357,7 +376,7 @@ function renderPoll() {
 function renderProgress() {
   const poll = state && latestPoll();
   const node = $("poll-progress");
-  if (poll && node) node.textContent = `已投 ${poll.cast} / 应投 ${poll.eligible}`;
+  if (poll && node) node.textContent = progressText(poll);
 }
 
 function renderQuestions() {
@@ -381,9 +400,9 @@ function renderQuestions() {
             "div",
             { class: "q-meta" },
             el("span", { class: `badge q-${q.status}` }, QUESTION_STATUS[q.status]),
-            q.parent ? el("span", { class: "badge" }, "追问") : null,
-            el("span", { class: "muted" }, q.asker),
-            el("span", { class: "muted likes" }, `赞 ${q.likes}`),
+            q.parent ? el("span", { class: "badge" }, gettext("追问")) : null,
+            el("span", { class: "muted" }, label(q.asker)),
+            el("span", { class: "muted likes" }, fmt(gettext("赞 %(n)s"), { n: num(q.likes) })),
           ),
           el("p", { class: "q-text" }, q.text),
           el(
@@ -397,7 +416,7 @@ function renderQuestions() {
                 $("ask-text").focus();
               },
             },
-            q.id === followUp ? "正在追问" : "追问",
+            q.id === followUp ? gettext("正在追问") : gettext("追问"),
           ),
         ),
       ),

@@ -428,7 +428,7 @@ def test_the_panel_shows_errors_and_keeps_what_the_moderator_is_typing(
     result = control.locator("#action-result")
     expect(result).to_have_class(re.compile("failed"))
     expect(result).to_contain_text("当前状态下不能这样做")
-    expect(result).to_contain_text("not pending")
+    expect(result).to_contain_text("这个问题已不在待审核状态")
     proxy.release()
     expect(card).to_have_count(0)
 

@@ -307,7 +307,8 @@ def test_a_refused_action_answers_with_its_error_and_changes_nothing(
     assert response.status_code == 409
     assert 'class="action-result failed"' in html
     assert 'data-code="invalid_state"' in html
-    assert "not pending" in html  # the service's reason
+    assert "这个问题已不在待审核状态。" in html  # the service's reason, in the page's language
+    assert "not pending" not in html  # its developer message stays on the wire
     question.refresh_from_db()
     assert question.status == Question.Status.REJECTED
     assert len(published) == before
