@@ -14,6 +14,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
@@ -104,7 +105,7 @@ def report_workbook(report: HearingReport) -> Workbook:
         (_("代表"), t.deputies),
         (_("签到代表"), t.checked_in),
         (_("问题"), t.questions),
-        (_("已答复"), t.answered),
+        (pgettext("question", "已答复"), t.answered),
         (_("现场承诺"), t.commitments),
         (_("点赞"), t.likes),
         (_("问题点赞"), t.question_likes),

@@ -114,3 +114,32 @@ def wait_until(page: Any, check: Callable[[], Any], *, timeout: float = 10, mess
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out waiting for {message}")
         page.wait_for_timeout(50)
+
+
+def wider_than_viewport(page: Any) -> list[str]:
+    """The elements that make the page scroll sideways (empty when the page fits the viewport):
+    tag, class and right edge in CSS pixels. Content inside a scrolling box (a wide table in its
+    own horizontal scroller) does not count."""
+    result: list[str] = page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const scrolls = (el) => ['auto', 'scroll', 'hidden'].includes(getComputedStyle(el).overflowX);
+          const clipped = (el) => {
+            for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+              if (scrolls(p)) return true;
+            }
+            return false;
+          };
+          const out = [];
+          if (document.documentElement.scrollWidth <= width) return out;
+          for (const el of document.body.querySelectorAll('*')) {
+            if (clipped(el)) continue;
+            const box = el.getBoundingClientRect();
+            if (box.right > width + 0.5 && box.width > 0) {
+              out.push(`${el.tagName.toLowerCase()}.${[...el.classList].join('.')} right=${Math.round(box.right)}`);
+            }
+          }
+          return out.slice(0, 10);
+        }"""
+    )
+    return result

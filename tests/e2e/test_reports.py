@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.helpers import PHONE, call
+from tests.e2e.helpers import PHONE, call, wider_than_viewport
 from tests.reports.session import Session, play_session
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -83,7 +83,7 @@ def test_report_switches_to_english(browser: Any, asgi_server: str, session: Ses
     phone.goto(f"{asgi_server}/hearings/{session.hearing.pk}/report/")
     expect(phone.locator(".report-kind")).to_have_text("Hearing report")
     # Nothing wider than the phone.
-    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert not wider_than_viewport(phone)
     screenshot(phone, "report-en-390x844")
     assert not page.errors and not phone.errors
 
@@ -102,6 +102,6 @@ def test_scorecards_in_both_languages(browser: Any, asgi_server: str, session: S
     screenshot(page, "scorecards-en-1280")
     phone = _page(browser, PHONE, "zh-CN")
     phone.goto(f"{asgi_server}/scorecards/")
-    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    assert not wider_than_viewport(phone)
     screenshot(phone, "scorecards-zh-390x844")
     assert not page.errors and not phone.errors
