@@ -84,6 +84,7 @@ class ListFilters(Schema):
     department: int | None = Field(default=None, ge=1, le=MAX_ID, description="lead or co-department")
     status: StatusName | None = None
     overdue: bool | None = None
+    lead: bool = Field(default=False, description="with department: only assignments it leads")
     limit: int = Field(default=20, ge=1, le=100)
     offset: int = Field(default=0, ge=0, le=MAX_ID)
 
@@ -94,7 +95,11 @@ ERRORS_READ: dict[int, Any] = {400: ErrorOut, 404: ErrorOut}
 @api.get("/assignments/", response={200: AssignmentListOut, 400: ErrorOut}, summary="List assignments", auth=None)
 def list_assignments(request: HttpRequest, filters: Query[ListFilters]) -> AssignmentListOut:
     qs = selectors.assignments_filtered(
-        hearing=filters.hearing, department=filters.department, status=filters.status, overdue=filters.overdue
+        hearing=filters.hearing,
+        department=filters.department,
+        status=filters.status,
+        overdue=filters.overdue,
+        lead=filters.lead,
     )
     count = qs.count()
     page = selectors.with_details(qs)[filters.offset : filters.offset + filters.limit] if filters.offset < count else []

@@ -94,12 +94,16 @@ def assignments_filtered(
     department: int | None = None,
     status: str | None = None,
     overdue: bool | None = None,
+    lead: bool = False,
 ) -> QuerySet[Assignment]:
-    """Public list: by hearing, department (lead or co-department), status, overdue."""
+    """Public list: by hearing, department (lead or co-department; only lead with `lead`),
+    status, overdue."""
     qs = Assignment.objects.all()
     if hearing is not None:
         qs = qs.filter(hearing_id=hearing)
-    if department is not None:
+    if department is not None and lead:
+        qs = qs.filter(lead_department_id=department)
+    elif department is not None:
         qs = qs.filter(
             Q(lead_department_id=department)
             | Q(pk__in=Assignment.co_departments.through.objects.filter(department_id=department).values("assignment"))

@@ -46,6 +46,7 @@ def _filters(request: HttpRequest) -> dict[str, Any]:
         "department": _int(request.GET.get("department")),
         "status": status if status in Status.values else None,
         "overdue": True if overdue in ("1", "true", "on") else None,
+        "lead": request.GET.get("lead") in ("1", "true", "on"),
     }
 
 

@@ -185,4 +185,4 @@ def test_openapi_document_describes_the_api(client: Client, db: Any) -> None:
     assert "422" not in json.dumps(doc)
     assert transition["security"]
     params = {p["name"] for p in paths["/api/v1/assignments/"]["get"]["parameters"]}
-    assert params == {"hearing", "department", "status", "overdue", "limit", "offset"}
+    assert params == {"hearing", "department", "status", "overdue", "lead", "limit", "offset"}

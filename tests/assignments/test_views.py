@@ -38,6 +38,20 @@ def test_public_list_filters_by_status_and_overdue(client: Client, case: Case) -
     assert client.get("/assignments/?hearing=abc&status=nope&department=99999999999999999999").status_code == 200
 
 
+def test_department_filter_takes_co_departments_unless_lead_only(client: Client, case: Case) -> None:
+    led = create(case)
+    helped = create(
+        case, questions=[case.questions[1]], lead_department_id=case.other.pk, co_department_ids=[case.lead.pk]
+    )
+    page = client.get(f"/assignments/?department={case.lead.pk}").content.decode()
+    assert f'id="assignment-{led.pk}"' in page and f'id="assignment-{helped.pk}"' in page
+    page = client.get(f"/assignments/?department={case.lead.pk}&lead=1").content.decode()
+    assert f'id="assignment-{led.pk}"' in page and f'id="assignment-{helped.pk}"' not in page
+    assert 'name="lead" value="1" checked' in page
+    api = client.get(f"/api/v1/assignments/?department={case.lead.pk}&lead=true").json()
+    assert [item["id"] for item in api["results"]] == [led.pk]
+
+
 def test_public_detail_shows_question_commitment_timeline_reply_verdict_but_no_internal_note(
     client: Client, case: Case
 ) -> None:

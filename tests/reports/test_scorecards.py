@@ -543,7 +543,13 @@ def test_co_departments_are_not_counted(clock: Clock, client: Client) -> None:
     link = by_id(root, f"department-{lead.pk}")
     assert link is not None
     hrefs = [a.get("href") for a in link.iter(f"{XHTML}a")]
-    assert f"/assignments/?department={lead.pk}" in hrefs
+    href = f"/assignments/?department={lead.pk}&lead=1"
+    assert href in hrefs
+    # The total links to the list of exactly the assignments it counts (led, not helped with).
+    listed = client.get(href).content.decode().count('<tr id="assignment-')
+    assert listed == card_for(cards, lead).assignments.total == 1
+    helped = client.get(f"/assignments/?department={helper_with_poll.pk}&lead=1").content.decode()
+    assert '<tr id="assignment-' not in helped
 
 
 # ----------------------------------------------------------------------------- the year filter
