@@ -484,9 +484,12 @@ def like_add_many(*, requests: Sequence[LikeRequest]) -> list[LikeResult | Domai
         else:
             keys[index] = (request.hearing_id, request.question_id, request.viewer[:64])
     with transaction.atomic():
-        inserted = _insert_likes(list(dict.fromkeys(keys.values())))
-        _add_to_counters(Question, Counter(q for _, q, _ in inserted if q is not None))
+        # Rows and counters in one order everywhere (like rows sorted; the hearing before its
+        # questions, as the moderator's actions lock them): batches of two processes then
+        # queue on each other instead of deadlocking.
+        inserted = _insert_likes(sorted(set(keys.values()), key=lambda k: (k[0], k[1] or 0, k[2])))
         _add_to_counters(Hearing, Counter(h for h, q, _ in inserted if q is None))
+        _add_to_counters(Question, Counter(q for _, q, _ in inserted if q is not None))
     question_likes = dict(
         Question.objects.filter(pk__in={q for _, q, _ in keys.values() if q is not None}).values_list("pk", "likes")
     )
@@ -527,9 +530,11 @@ def _insert_likes(keys: list[tuple[int, int | None, str]]) -> set[tuple[int, int
 
 
 def _add_to_counters(model: type[Question] | type[Hearing], increments: Counter[int]) -> None:
-    """likes += n for many rows in one statement (a batch touches up to hundreds of questions)."""
+    """likes += n for many rows in one statement (a batch touches up to hundreds of questions),
+    after locking them in id order (an UPDATE's own order follows its plan)."""
     if not increments:
         return
+    list(model.objects.select_for_update().filter(pk__in=increments).order_by("pk").values_list("pk", flat=True))
     table = connection.ops.quote_name(model._meta.db_table)
     values = ", ".join(["(%s, %s)"] * len(increments))
     with connection.cursor() as cursor:

@@ -236,9 +236,14 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
                 )
             results.append(BallotResult(duplicate=False))
     if records:
+        # In deputy order: two processes' batches holding the same deputies (a tablet resending
+        # on a second socket) then queue on the unique constraint instead of deadlocking.
+        records.sort(key=lambda record: record.deputy_id)
         VoteRecord.objects.bulk_create(records)
         if poll.secret:
             random.SystemRandom().shuffle(ballots)  # insertion order must not follow the deputies'
+        else:
+            ballots.sort(key=lambda ballot: ballot.deputy_id or 0)
         Ballot.objects.bulk_create(ballots)
     return results
 

@@ -1,4 +1,4 @@
-"""Satisfaction voting under concurrency, on the real PostgreSQL.
+"""Satisfaction voting (and likes) under concurrency, on the real PostgreSQL.
 
 Ballots take a share lock on their poll and closing takes the exclusive lock: every ballot is
 either counted by the close or refused with poll_closed, never lost, never counted twice.
@@ -19,8 +19,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from hearings import services as hearing_services
 from hearings.errors import AlreadyVoted, PollClosed
-from hearings.models import Hearing
+from hearings.models import Hearing, Question
 from tests.factories import World, make_world
 from voting import services
 from voting.models import Attendance, Ballot, Poll, VoteRecord
@@ -246,3 +247,67 @@ def test_repeated_close_and_publish_return_identical_counts(published):
     assert all(p == publishes[0] for p in publishes)
     assert publishes[0][:5] == ("published", *closes[0])
     assert published.types() == ["poll.closed", "poll.published"]
+
+
+DEADLOCK_BATCH = 1000  # rows per batch: enough that two batches' writes overlap in time
+
+
+def _side_by_side(*calls: Callable[[], T], rounds: int) -> list[list[T]]:
+    """Run `calls` together, each on its own thread and connection, released at once by a
+    barrier, `rounds` times; a deadlock or any other error is raised here."""
+    barrier = threading.Barrier(len(calls))
+
+    def released(call: Callable[[], T]) -> T:
+        barrier.wait(10)
+        return call()
+
+    out = []
+    with ThreadPoolExecutor(len(calls)) as pool:
+        for _ in range(rounds):
+            out.append(_results([pool.submit(_in_thread, partial(released, call)) for call in calls]))
+    return out
+
+
+@pytest.mark.parametrize("secret", [True, False], ids=["secret", "named"])
+def test_batches_of_the_same_deputies_in_opposite_orders_do_not_deadlock(secret: bool) -> None:
+    """Two processes' batches can hold the same deputies (a tablet resending on a second socket)
+    in any order: they must queue on each other, never deadlock (which failed both batches)."""
+    for _ in range(3):
+        world, deputies, poll = _crowd(DEADLOCK_BATCH)
+        Poll.objects.filter(pk=poll.pk).update(secret=secret)
+        requests = [services.BallotRequest(d.pk, CHOICES[i % 3], uuid.uuid4()) for i, d in enumerate(deputies)]
+
+        def cast(order: list[services.BallotRequest], poll_id: int = poll.pk, world: World = world) -> list[Any]:
+            return services.ballots_cast(hearing_id=world.hearing.pk, poll_id=poll_id, requests=order)
+
+        [(forward, backward)] = _side_by_side(partial(cast, requests), partial(cast, requests[::-1]), rounds=1)
+        assert all(isinstance(r, services.BallotResult) for r in forward + backward), forward + backward
+        # Each deputy's ballot is stored once: by one batch, a duplicate in the other.
+        stored = [not a.duplicate for a in forward] + [not b.duplicate for b in backward[::-1]]
+        assert sum(stored) == DEADLOCK_BATCH
+        assert (
+            VoteRecord.objects.filter(poll=poll).count() == Ballot.objects.filter(poll=poll).count() == DEADLOCK_BATCH
+        )
+        Poll.objects.filter(pk=poll.pk).update(status=Poll.Status.CLOSED)
+
+
+def test_like_batches_touching_the_same_questions_in_opposite_orders_do_not_deadlock() -> None:
+    """Two processes' like batches raise the counters of the same questions, in any order."""
+    world = make_world(status=Hearing.Status.LIVE)
+    questions = Question.objects.bulk_create(
+        [
+            Question(hearing=world.hearing, item=world.items[1], text=f"q{i}", status=Question.Status.APPROVED)
+            for i in range(DEADLOCK_BATCH)
+        ]
+    )
+    hid = world.hearing.pk
+
+    def like(viewer: str, order: list[Question]) -> list[Any]:
+        return hearing_services.like_add_many(requests=[hearing_services.LikeRequest(hid, viewer, q.pk) for q in order])
+
+    rounds = _side_by_side(
+        lambda: like(f"a-{uuid.uuid4()}", questions), lambda: like(f"b-{uuid.uuid4()}", questions[::-1]), rounds=16
+    )
+    for results in rounds:
+        assert all(isinstance(r, hearing_services.LikeResult) and not r.duplicate for batch in results for r in batch)
+    assert set(Question.objects.filter(pk__in=[q.pk for q in questions]).values_list("likes", flat=True)) == {32}
