@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import InMemoryChannelLayer
 
 from hearings import services
 from live.consumers import LiveConsumer
@@ -88,7 +89,8 @@ async def test_a_leave_still_finishing_keeps_the_new_rooms_subscription(
     await asyncio.sleep(0.1)  # the leave finishes
     monkeypatch.undo()
     second = arrived[0]
-    assert hub.channel in hub.layer.groups.get(group_name(live.hearing.pk), {})
+    if isinstance(hub.layer, InMemoryChannelLayer):  # Redis keeps its groups server-side
+        assert hub.channel in hub.layer.groups.get(group_name(live.hearing.pk), {})
     # The event comes through the channel layer at once, not from the history a tick later.
     item = live.items[1]
     await db(services.agenda_start)(hearing_id=live.hearing.pk, item_id=item.pk, by=None)
