@@ -11,7 +11,7 @@ rejected questions and internal notes stay out, whoever asks.
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -22,7 +22,8 @@ from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Status
 from hearings import selectors as hearing_selectors
 from hearings.models import AgendaItem, Hearing, Question
-from voting.models import Attendance, Ballot, Poll
+from voting import selectors as voting_selectors
+from voting.models import Attendance, Poll
 
 
 @dataclass(frozen=True)
@@ -179,15 +180,6 @@ def _agenda(hearing: Hearing) -> list[AgendaRow]:
     ]
 
 
-def ballot_counts(poll_ids: list[int]) -> dict[int, Counter[str]]:
-    """Ballots per choice for each poll, counted from the stored ballots in one query."""
-    counts: dict[int, Counter[str]] = defaultdict(Counter)
-    rows = Ballot.objects.filter(poll_id__in=poll_ids).values_list("poll_id", "choice").annotate(n=Count("pk"))
-    for poll_id, choice, n in rows:
-        counts[poll_id][choice] = n
-    return counts
-
-
 def poll_row(poll: Poll, counted: Counter[str]) -> PollRow:
     published = poll.status == Poll.Status.PUBLISHED
     counts: list[ChoiceCount] = []
@@ -225,7 +217,7 @@ def poll_row(poll: Poll, counted: Counter[str]) -> PollRow:
 def _polls(hearing: Hearing) -> list[PollRow]:
     polls = list(Poll.objects.filter(hearing=hearing).select_related("department", "item").order_by("id"))
     published = [poll.pk for poll in polls if poll.status == Poll.Status.PUBLISHED]
-    counted = ballot_counts(published)
+    counted = voting_selectors.ballot_counts(published)
     return [poll_row(poll, counted[poll.pk]) for poll in polls]
 
 

@@ -15,13 +15,13 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from django.db.models import Count, Exists, OuterRef, Q, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from assignments.models import OPEN_STATUSES, Assignment, ReviewOutcome, Status, TimelineEntry, Verdict
 from hearings.models import Department, Hearing
-from voting.models import DEFAULT_CHOICES, Ballot, Poll
-from voting.selectors import satisfaction_rate
+from voting.models import DEFAULT_CHOICES, Poll
+from voting.selectors import ballot_counts, satisfaction_rate
 
 # The ?year= filter accepts these years of a hearing.
 MIN_YEAR = 2000
@@ -165,22 +165,6 @@ def _published_polls(year: int | None) -> list[Poll]:
     return list(polls.order_by("hearing__starts_at", "hearing_id", "id"))
 
 
-def _ballot_counts(polls: list[Poll]) -> dict[int, Counter[str]]:
-    """Ballots per choice of each poll, from the stored ballots, in one query."""
-    counts: dict[int, Counter[str]] = defaultdict(Counter)
-    if not polls:
-        return counts
-    rows = (
-        Ballot.objects.filter(poll_id__in=[poll.pk for poll in polls])
-        .order_by()
-        .values_list("poll_id", "choice")
-        .annotate(n=Count("pk"))
-    )
-    for poll_id, choice, n in rows:
-        counts[poll_id][choice] = n
-    return counts
-
-
 def _poll_score(poll: Poll, counted: Counter[str]) -> PollScore:
     results = {choice: counted[choice] for choice in poll.choices}
     return PollScore(
@@ -261,7 +245,7 @@ def department_scorecards(*, today: date | None = None, year: int | None = None)
     _check_year(year)
     today = today or timezone.localdate()
     polls = _published_polls(year)
-    counted = _ballot_counts(polls)
+    counted = ballot_counts([poll.pk for poll in polls])
     assignments = _assignments(year)
 
     departments: dict[int, Department] = {}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter, defaultdict
+
 from django.db.models import Count
 
 from live.schema import PollOut, PollProgressData
@@ -22,6 +24,18 @@ def polls_voted(hearing_id: int, user_id: int) -> list[int]:
         .order_by("poll_id")
         .values_list("poll_id", flat=True)
     )
+
+
+def ballot_counts(poll_ids: list[int]) -> dict[int, Counter[str]]:
+    """Ballots per choice for each of many polls, counted from the stored ballots in one query
+    (none for no polls)."""
+    counts: dict[int, Counter[str]] = defaultdict(Counter)
+    if not poll_ids:
+        return counts
+    rows = Ballot.objects.filter(poll_id__in=poll_ids).order_by().values_list("poll_id", "choice")
+    for poll_id, choice, n in rows.annotate(n=Count("pk")):
+        counts[poll_id][choice] = n
+    return counts
 
 
 def tally(poll: Poll) -> dict[str, int]:
