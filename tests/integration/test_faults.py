@@ -305,9 +305,10 @@ async def test_redis_restarted_mid_session(stack: Stack, redis_server: PrivateRe
         after_delivery.append(round(time.monotonic() - started, 3))
     assert after_delivery[-1] < 0.5  # broadcast through Redis again, not the history fill
 
-    # The latecomers' rooms, made while Redis was away, subscribed once it came back.
+    # The latecomers' rooms, made while Redis was away, subscribe once it is back: on a later tick
+    # (a tick whose attempt was still in redis-py's backoff when Redis returned tries again next).
     other_group = f"{stack.cfg.redis_prefix}__group__hearing.{other.hearing.pk}"
-    assert r.pubsub_numsub(other_group)[0][1] >= 1
+    await until(lambda: r.pubsub_numsub(other_group)[0][1] >= 1, 15, 0.1)
     other_control = await client(stack, other.hearing.pk, "control", other.moderator)
     clients.append(other_control)
     await other_control.open()
