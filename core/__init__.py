@@ -1,0 +1,1 @@
+"""Shared building blocks below every app (no models, imports no app): client addresses, text validation."""
