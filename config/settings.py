@@ -66,6 +66,33 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Content-Security-Policy and Permissions-Policy on every response (core/security.py). Nothing of
+# ours runs inline script or loads anything from another host, except the livestream, whose
+# (HLS) address each hearing sets and is usually a CDN's. Inline style *attributes* stay allowed
+# (style-src-attr): the server draws bars and meters as style="width: n%", and an attribute
+# cannot load anything or select other elements; <style> elements are refused (style-src).
+# connect-src gets ws:// and wss:// of the request's own host added (older Safari does not let
+# 'self' match a WebSocket).
+CONTENT_SECURITY_POLICY: dict[str, list[str]] = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "style-src-attr": ["'unsafe-inline'"],
+    "img-src": ["'self'", "data:"],  # data: SVG icons in the admin's and the API docs' CSS
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "media-src": ["'self'", "https:"] + ([] if HTTPS else ["http:"]),
+    "object-src": ["'none'"],
+    "frame-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+PERMISSIONS_POLICY = (
+    "camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), hid=(), "
+    "display-capture=(), accelerometer=(), gyroscope=(), magnetometer=(), midi=(), fullscreen=(self)"
+)
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -84,10 +111,13 @@ INSTALLED_APPS = [
     "audit",
     "reports",
     "axes",
+    # Serves the API docs' Swagger UI from our static files (django-ninja's pinned copy), not a CDN.
+    "ninja",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
