@@ -236,3 +236,106 @@ def test_over_https_cookies_are_secure_and_hsts_is_sent() -> None:
     page = client.get("/accounts/login/", secure=True)
     assert page.cookies[django_settings.CSRF_COOKIE_NAME]["secure"]
     assert page["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+
+
+# ------------------------------------------------------------ Content-Security-Policy, Permissions-Policy
+
+
+def csp_of(response: Any) -> dict[str, list[str]]:
+    directives = [part.split() for part in response["Content-Security-Policy"].split(";")]
+    return {name: sources for name, *sources in directives}
+
+
+@pytest.mark.django_db
+def test_every_response_carries_the_content_security_policy_and_permissions_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Pages, the admin, the API, a 404 and a 500 alike (the browser test in
+    tests/e2e/test_csp.py shows the policy breaks no page)."""
+    client = Client(raise_request_exception=False)
+    answers = {
+        "page": client.get("/", secure=True),
+        "login": client.get("/accounts/login/", secure=True),
+        "admin": client.get("/admin/login/", secure=True),
+        "api": client.get("/api/v1/assignments/", secure=True),
+        "404": client.get("/no-such-page/", secure=True),
+    }
+
+    def broken(user: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("hearings.views.selectors.hearing_ids_where", broken)
+    answers["500"] = client.get("/", secure=True)
+    assert [answers[name].status_code for name in ("page", "login", "admin", "api", "404", "500")] == [
+        200,
+        200,
+        200,
+        200,
+        404,
+        500,
+    ]
+    for name, response in answers.items():
+        csp = csp_of(response)
+        assert csp["script-src"] == ["'self'"], name
+        assert csp["style-src"] == ["'self'"], name
+        assert csp["object-src"] == ["'none'"] and csp["frame-ancestors"] == ["'none'"], name
+        assert csp["base-uri"] == ["'self'"] and csp["form-action"] == ["'self'"], name
+        assert csp["connect-src"] == ["'self'", "ws://testserver", "wss://testserver"], name
+        assert "camera=()" in response["Permissions-Policy"], name
+        assert "microphone=()" in response["Permissions-Policy"], name
+        assert "geolocation=()" in response["Permissions-Policy"], name
+    # The standalone 500 page has no <style> of its own (the policy would refuse it).
+    assert b"<style" not in answers["500"].content and b"css/error.css" in answers["500"].content
+
+
+def test_a_foreign_host_still_gets_a_policy_without_its_name_in_it() -> None:
+    response = Client().get("/", secure=True, HTTP_HOST="evil.example")
+    assert response.status_code == 400
+    assert csp_of(response)["connect-src"] == ["'self'"]
+
+
+@pytest.mark.parametrize(("https", "sources"), [("1", ["'self'", "https:"]), ("0", ["'self'", "https:", "http:"])])
+def test_the_livestream_may_come_from_another_host(
+    monkeypatch: pytest.MonkeyPatch, https: str, sources: list[str]
+) -> None:
+    """A hearing's HLS address is usually a CDN's; plain http only where the site is plain http."""
+    s = load_settings(monkeypatch, HTTPS=https)
+    assert s.CONTENT_SECURITY_POLICY["media-src"] == sources
+    assert "'unsafe-inline'" not in s.CONTENT_SECURITY_POLICY["script-src"]
+
+
+@pytest.mark.django_db
+def test_no_template_has_inline_script_or_style_blocks() -> None:
+    """What the policy refuses: <script> with code, <style>, on…= handlers (JSON data blocks
+    are not code and stay allowed)."""
+    import re
+
+    offenders = []
+    for path in sorted((django_settings.BASE_DIR / "templates").rglob("*.html")):
+        text = path.read_text()
+        if re.search(r"<style\b|\son[a-z]+\s*=|javascript:", text):
+            offenders.append(path.name)
+        for tag in re.findall(r"<script\b[^>]*>", text):
+            if "src=" not in tag and "application/json" not in tag:
+                offenders.append(path.name)
+    assert offenders == []
+
+
+# ------------------------------------------------------------------------------------ API docs
+
+
+@pytest.mark.django_db
+def test_the_api_docs_load_swagger_ui_from_our_own_static_files() -> None:
+    import re
+
+    response = Client().get("/api/v1/docs", secure=True)
+    assert response.status_code == 200
+    html = response.content.decode()
+    scripts = re.findall(r"<script\b[^>]*\bsrc=\"([^\"]+)\"", html)
+    styles = re.findall(r"<link\b[^>]*\bhref=\"([^\"]+)\"", html)
+    assert scripts and all(src.startswith(django_settings.STATIC_URL) for src in scripts), scripts
+    assert styles and all(href.startswith(django_settings.STATIC_URL) for href in styles), styles
+    assert "cdn" not in html.lower() and "//" not in "".join(scripts + styles)
+    for src in scripts:
+        assert Client().get(src, secure=True).status_code == 200  # served, not a dead link
+    assert Client().get("/api/v1/openapi.json", secure=True).status_code == 200
