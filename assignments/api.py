@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -72,6 +74,13 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
     # ninja raises these for a body it cannot parse, among others.
     code = CODE_OF.get(exc.status_code, "bad_request")
     return _error(request, exc.status_code if exc.status_code in CODE_OF else 400, code, str(exc))
+
+
+@api.exception_handler(RequestDataTooBig)
+def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
+    # Reading the body refused it (DATA_UPLOAD_MAX_MEMORY_SIZE): the protocol's error, not Django's HTML 400.
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return _error(request, 400, "bad_request", f"request body too large (at most {limit} bytes)")
 
 
 @api.exception_handler(Http404)

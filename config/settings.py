@@ -65,6 +65,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# A request body (forms, the REST API) larger than this is refused (files uploaded are not counted).
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 2_621_440)
 
 # Content-Security-Policy and Permissions-Policy on every response (core/security.py). Nothing of
 # ours runs inline script or loads anything from another host, except the livestream, whose
