@@ -257,6 +257,9 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
+# A report's PDF is typeset once per version of its content and kept this long (seconds).
+REPORT_PDF_CACHE_SECONDS = env_int("REPORT_PDF_CACHE_SECONDS", 24 * 3600)
+
 # Live core tunables (see live/).
 LIVE = {
     "HISTORY": env_int("LIVE_HISTORY", 1000),  # events kept per stream for `resume`

@@ -3,12 +3,17 @@ WeasyPrint) and an XLSX workbook with one sheet per section. Both in the request
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
+import threading
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
+from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -50,15 +55,48 @@ def _stylesheets() -> list[str]:
 
 
 def report_pdf(report: HearingReport, request: HttpRequest) -> HttpResponse:
-    """The report page typeset for A4: the same template as on screen, print media."""
+    """The report page typeset for A4: the same template as on screen, print media.
+
+    Typesetting takes seconds, so each version of the PDF is built once and kept in the cache
+    (Redis when configured). Its key is a hash of the HTML it is typeset from, rendered without
+    its generation time: anything the report shows (the hearing, agenda times, polls, questions,
+    assignments' status, today's overdue marks, the language) changes the key, and nothing else
+    does. Requests for a PDF not yet built wait for the one build under way in this process."""
+    base_url = request.build_absolute_uri("/")
+    key = pdf_cache_key(report, request)
+    pdf: bytes | None = cache.get(key)
+    if pdf is None:
+        with _BUILD_LOCKS[int(key[-8:], 16) % len(_BUILD_LOCKS)]:
+            pdf = cache.get(key)
+            if pdf is None:
+                pdf = typeset_pdf(_pdf_html(report, request), base_url)
+                cache.set(key, pdf, settings.REPORT_PDF_CACHE_SECONDS)
+    return _attachment(pdf, PDF, filename(report, "pdf"))
+
+
+# One build at a time per key in this process (keys share these few locks: a wait, never a wrong PDF).
+_BUILD_LOCKS = [threading.Lock() for _ in range(8)]
+# Stands in for the generation time in the HTML that is hashed for the key.
+_KEYED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def _pdf_html(report: HearingReport, request: HttpRequest) -> str:
+    return render_to_string("reports/report_pdf.html", {"report": report}, request=request)
+
+
+def pdf_cache_key(report: HearingReport, request: HttpRequest) -> str:
+    html = _pdf_html(dataclasses.replace(report, generated_at=_KEYED_AT), request)
+    digest = hashlib.sha256(f"{request.build_absolute_uri('/')}\n{html}".encode()).hexdigest()
+    return f"report-pdf:{report.hearing.pk}:{digest}"
+
+
+def typeset_pdf(html: str, base_url: str) -> bytes:
     from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # imported here: loads pango, only needed for a download
 
-    html = render_to_string("reports/report_pdf.html", {"report": report}, request=request)
-    base_url = request.build_absolute_uri("/")
     document = HTML(string=html, base_url=base_url, url_fetcher=_no_fetch)
     pdf = document.write_pdf(stylesheets=[CSS(filename=path) for path in _stylesheets()], media_type="print")
     assert pdf is not None
-    return _attachment(pdf, PDF, filename(report, "pdf"))
+    return bytes(pdf)
 
 
 def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
