@@ -82,9 +82,7 @@ async def test_question_edit_and_answered(live: World) -> None:
     control = await open_socket(control_path(hid), user=live.moderator)
     await refused_everywhere(control, hid, REFUSED, action="question.edit", question=question.pk, text="{}")
     await refused_everywhere(control, hid, REFUSED, action="question.answered", question=question.pk, note="{}")
-    await refused_everywhere(
-        control, hid, REFUSED, action="question.answered", question=question.pk, commitment="{}"
-    )
+    await refused_everywhere(control, hid, REFUSED, action="question.answered", question=question.pk, commitment="{}")
     assert (await control.action("question.edit", question=question.pk, text=WITH_BIDI[0]))["type"] == "ack"
     reply = await control.action("question.answered", question=question.pk, note=GOOD, commitment=WITH_BIDI[0])
     assert reply["type"] == "ack"
