@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from assignments.models import ApiToken, Assignment, Notice, TimelineEntry
+from hearings.admin import ReadOnlyAdmin
 
 
 class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -16,14 +17,17 @@ class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
 
 @admin.register(Assignment)
-class AssignmentAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    # Transitions go through the pages and the API (services); here: read and search.
+class AssignmentAdmin(ReadOnlyAdmin):
+    # Transitions go through the pages and the API (services, audited and notified); here: read
+    # and search (hearings/admin.py says why).
     list_display = ("id", "title", "hearing", "lead_department", "status", "due_date", "loop", "verdict", "resolved")
     list_filter = ("status", "hearing", "lead_department")
     search_fields = ("title", "commitment", "reply")
-    readonly_fields = [field.name for field in Assignment._meta.fields]
     inlines = [TimelineInline]
 
 

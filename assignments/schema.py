@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field
+
+from core.text import TextRule
 
 StatusName = Literal["assigned", "accepted", "in_progress", "replied", "evaluated", "closed", "returned", "reopened"]
 VerdictName = Literal["满意", "基本满意", "不满意"]
 ActionName = Literal["accept", "return", "progress", "reply", "request_extension"]
 MAX_ID = 2**63 - 1
+# Cleaned by core.text.clean_text (control characters refused, bidi controls removed, invisible-only
+# text refused, trimmed): a refusal is a 400 bad_request, like any invalid body.
+NoteText = Annotated[str, TextRule(max_length=10000, required=False)]
+ReasonText = Annotated[str, TextRule(max_length=2000, required=False)]
 
 
 class DepartmentOut(Schema):
@@ -54,8 +60,8 @@ class TransitionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     action: ActionName
-    note: str = Field(default="", max_length=10000)
-    reason: str = Field(default="", max_length=2000, description="why it is misrouted (return)")
+    note: NoteText = ""
+    reason: ReasonText = Field(default="", description="why it is misrouted (return)")
     due_date: date | None = Field(default=None, description="the requested due date (request_extension)")
 
 

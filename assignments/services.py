@@ -40,7 +40,7 @@ from assignments.models import (
 )
 from assignments.workdays import add_months, add_working_days, working_days_between
 from hearings import selectors as hearing_selectors
-from hearings.errors import BadRequest, Forbidden, InvalidState, NotFound
+from hearings.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings.models import Department, Hearing, Question
 
 log = logging.getLogger(__name__)
@@ -107,13 +107,10 @@ def _require_status(assignment: Assignment, *allowed: Status) -> None:
         raise InvalidState(f"the assignment is {assignment.status}; this needs {names}")
 
 
-def _text(value: str, *, what: str, limit: int = MAX_NOTE, required: bool = False) -> str:
-    cleaned = (value or "").strip()
-    if required and not cleaned:
-        raise BadRequest(f"{what} is required")
-    if len(cleaned) > limit:
-        raise BadRequest(f"{what} has at most {limit} characters")
-    return cleaned
+def _text(value: str, *, what: str, limit: int = MAX_NOTE, required: bool = False, multiline: bool = True) -> str:
+    """Text a person sent, cleaned by core.text.clean_text: "<what> is required", "<what> has at
+    most N characters", "<what> contains a control character (U+…)" … as a BadRequest."""
+    return clean_or_refuse(value or "", what=what, max_length=limit, multiline=multiline, required=required)
 
 
 def _due_date(*, working_days: int | None, due_date: date | None, start: date | None = None) -> date:
@@ -242,7 +239,7 @@ def assignment_create(
     lead, co = _departments(lead_department_id, co_department_ids)
     due = _due_date(working_days=working_days, due_date=due_date)
     questions.sort(key=lambda q: ids.index(q.pk))
-    cleaned_title = _text(title, what="title", limit=MAX_TITLE) or questions[0].text[:60]
+    cleaned_title = _text(title, what="title", limit=MAX_TITLE, multiline=False) or questions[0].text[:60]
     cleaned_commitment = _text(commitment, what="commitment", limit=MAX_REPLY) or "\n".join(
         q.commitment for q in questions if q.commitment
     )

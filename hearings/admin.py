@@ -1,9 +1,52 @@
-from django.contrib import admin
+"""The Django admin: people, departments and hearing set-up are edited here; what happens in a
+hearing (questions, polls, ballots) and afterwards (assignments) is only shown.
 
+Every change to a question, a poll or an assignment goes through its service, which checks the
+rule, writes an audit entry and publishes the live event; the moderator's control panel and the
+assignment pages call them. An edit here would do none of that (a published 满意率 could move
+silently), so those models are read-only for everyone, superusers included: no add, no change, no
+delete, hence no bulk delete either, and an object that would be deleted with them (a hearing, a
+user, a department) cannot be deleted here while they exist.
+
+Text typed in the remaining forms is cleaned like every other client text (core.text).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.http import HttpRequest
+
+from core.text import CleanTextField
 from hearings.models import AgendaItem, Department, Hearing, Question
 
 
-class AgendaItemInline(admin.TabularInline):
+class CleanTextMixin:
+    """Plain CharField and TextField inputs clean with core.text (URL, e-mail and choice fields
+    keep their own form fields)."""
+
+    def formfield_for_dbfield(self, db_field: models.Field[Any, Any], request: HttpRequest, **kwargs: Any) -> Any:
+        if type(db_field) in (models.CharField, models.TextField) and not db_field.choices:
+            kwargs.setdefault("form_class", CleanTextField)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Shown, never changed here (see the module's docstring)."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class AgendaItemInline(CleanTextMixin, admin.TabularInline):
     model = AgendaItem
     extra = 1
     fields = ("position", "title", "kind", "department", "planned_minutes", "status")
@@ -11,7 +54,7 @@ class AgendaItemInline(admin.TabularInline):
 
 
 @admin.register(Hearing)
-class HearingAdmin(admin.ModelAdmin):
+class HearingAdmin(CleanTextMixin, admin.ModelAdmin):
     list_display = ("title", "starts_at", "venue", "status")
     list_filter = ("status",)
     search_fields = ("title", "theme")
@@ -21,16 +64,15 @@ class HearingAdmin(admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(CleanTextMixin, admin.ModelAdmin):
     list_display = ("name", "short_name")
     search_fields = ("name", "short_name")
     filter_horizontal = ("liaisons",)
 
 
 @admin.register(Question)
-class QuestionAdmin(admin.ModelAdmin):
-    # State changes go through the moderator's control panel (services); here: read and search.
+class QuestionAdmin(ReadOnlyAdmin):
+    # Edits, approval, answers: the moderator's control panel (hearings.services).
     list_display = ("id", "hearing", "source", "status", "likes", "text")
     list_filter = ("hearing", "status", "source")
     search_fields = ("text", "asker_name")
-    readonly_fields = ("status", "likes", "merged_into", "parent", "viewer", "approved_at", "staged_at", "answered_at")

@@ -7,6 +7,8 @@ raise before they write, inside their transaction.
 
 from __future__ import annotations
 
+from core.text import TextError, clean_text
+
 
 class DomainError(Exception):
     code = "bad_request"
@@ -42,3 +44,18 @@ class AlreadyVoted(DomainError):
 
 class NotEligible(DomainError):
     code = "not_eligible"
+
+
+def clean_or_refuse(value: str, *, what: str, max_length: int, multiline: bool = True, required: bool = True) -> str:
+    """Text a client sent, cleaned by core.text.clean_text, or BadRequest("<what> <problem>"),
+    e.g. "note contains a control character (U+0000)" (hearings/error_text.py words each for a
+    page). Services call it on every text they store, whoever called them."""
+    try:
+        return clean_text(value, max_length=max_length, multiline=multiline, required=required)
+    except TextError as exc:
+        raise text_refused(what, exc) from None
+
+
+def text_refused(what: str, error: TextError) -> BadRequest:
+    """The refusal of the text field `what`: "<what> <problem>"."""
+    return BadRequest(f"{what} {error.message}")

@@ -17,8 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import audit
+from core.text import TextError, clean_text
 from hearings import selectors
-from hearings.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
+from hearings.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound, clean_or_refuse, text_refused
 from hearings.models import AgendaItem, Hearing, Like, Question
 from live.publish import publish
 from live.schema import (
@@ -32,6 +33,7 @@ from live.schema import (
 
 MAX_QUESTION_LENGTH = 500
 MAX_NAME_LENGTH = 50
+MAX_NOTE_LENGTH = 2000  # an answer note or commitment
 
 
 def _hearing_for_update(hearing_id: int) -> Hearing:
@@ -178,12 +180,15 @@ def agenda_start(*, hearing_id: int, item_id: int, by: AbstractBaseUser | None) 
 
 
 def _clean_text(text: str) -> str:
-    cleaned = text.strip()
-    if not cleaned:
-        raise BadRequest("the question is empty")
-    if len(cleaned) > MAX_QUESTION_LENGTH:
-        raise BadRequest(f"a question has at most {MAX_QUESTION_LENGTH} characters")
-    return cleaned
+    """A question's text, cleaned by core.text.clean_text (trimmed, 1–500 characters)."""
+    try:
+        return clean_text(text, max_length=MAX_QUESTION_LENGTH)
+    except TextError as exc:
+        if exc.problem in ("empty", "invisible"):
+            raise BadRequest("the question is empty") from None
+        if exc.problem == "too_long":
+            raise BadRequest(f"a question has at most {MAX_QUESTION_LENGTH} characters") from None
+        raise text_refused("question", exc) from None
 
 
 @transaction.atomic
@@ -204,6 +209,7 @@ def question_submit(
     deputies' wait only when the hearing says so; a moderator's are approved. Asking
     closes when the hearing ends."""
     cleaned = _clean_text(text)
+    name = clean_or_refuse(asker_name, what="name", max_length=MAX_NAME_LENGTH, multiline=False, required=False)
     if source not in Question.Source.values:
         raise BadRequest("unknown question source")
     hearing = _hearing_for_update(hearing_id)
@@ -239,7 +245,7 @@ def question_submit(
         text=cleaned,
         source=source,
         asker_id=asker.pk if asker is not None and source != Question.Source.PUBLIC else None,
-        asker_name=asker_name.strip()[:MAX_NAME_LENGTH],
+        asker_name=name,
         viewer=viewer[:64],
         status=Question.Status.PENDING if needs_approval else Question.Status.APPROVED,
         approved_at=None if needs_approval else now,
@@ -350,9 +356,9 @@ def _answer(hearing: Hearing, question: Question, *, now: datetime, note: str = 
     question.status = Question.Status.ANSWERED
     question.answered_at = now
     if note:
-        question.answer_note = note.strip()
+        question.answer_note = note
     if commitment:
-        question.commitment = commitment.strip()
+        question.commitment = commitment
     question.save(update_fields=["status", "answered_at", "answer_note", "commitment"])
     public, control = _question_events(question, was_public=True)
     publish(hearing.pk, public=public, control=control)
@@ -369,6 +375,8 @@ def question_answered(
 ) -> Question:
     """on_stage or approved → answered, with an optional answer note and commitment (承诺).
     The stage clears if it held this question."""
+    note = clean_or_refuse(note, what="answer note", max_length=MAX_NOTE_LENGTH, required=False)
+    commitment = clean_or_refuse(commitment, what="commitment", max_length=MAX_NOTE_LENGTH, required=False)
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +22,8 @@ from pydantic import (
     model_validator,
 )
 from pydantic_core import from_json
+
+from core.text import TextRule
 
 MAX_FRAME_BYTES = 16 * 1024
 
@@ -294,27 +295,13 @@ class Like(_Action):
         return self
 
 
-def _storable(value: str) -> str:
-    """Text bound for the database. PostgreSQL text cannot hold NUL (Django's form fields refuse
-    it too): refused here, such a frame is a bad request on every database, not a crash."""
-    if "\x00" in value:
-        raise ValueError("text cannot contain NUL characters")
-    return value
-
-
-Name = Annotated[str, StringConstraints(max_length=50), AfterValidator(_storable)]
-Title = Annotated[str, StringConstraints(max_length=200), AfterValidator(_storable)]
-Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_storable)]
-
-
-def _question_text(value: str) -> str:
-    value = _storable(value).strip()
-    if not 1 <= len(value) <= 500:
-        raise ValueError("a question has 1 to 500 characters")
-    return value
-
-
-QuestionText = Annotated[str, AfterValidator(_question_text)]
+# Every text a client sends is cleaned by core.text.clean_text (control characters refused, NUL
+# among them: PostgreSQL text cannot hold it; bidi controls removed; invisible-only text refused;
+# trimmed); a refusal is a `bad_request`. The limits are the services'.
+Name = Annotated[str, TextRule(max_length=50, multiline=False, required=False)]
+Title = Annotated[str, TextRule(max_length=200, multiline=False, required=False)]
+Note = Annotated[str, TextRule(max_length=2000, required=False)]
+QuestionText = Annotated[str, TextRule(max_length=500)]
 
 
 class Ask(_Action):

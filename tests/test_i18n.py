@@ -618,9 +618,10 @@ def test_every_refusal_a_page_can_show_has_its_own_words() -> None:
 
 
 def test_every_field_a_service_names_has_its_own_words() -> None:
-    tree = ast.parse((BASE / "assignments/services.py").read_text(encoding="utf-8"))
+    trees = [ast.parse((BASE / module).read_text(encoding="utf-8")) for module in SERVICE_MODULES]
     named = {
         kw.value.value
+        for tree in trees
         for node in ast.walk(tree)
         if isinstance(node, ast.Call)
         for kw in node.keywords

@@ -31,12 +31,15 @@ from hearings.errors import (
     NotEligible,
     NotFound,
     PollClosed,
+    clean_or_refuse,
 )
 from hearings.models import AgendaItem, Hearing
 from live.publish import publish
 from live.schema import Event, PollData
 from voting import selectors
 from voting.models import Attendance, Ballot, Poll, VoteRecord
+
+MAX_TITLE_LENGTH = 200
 
 
 def _ballot_key(poll_id: int, ballot_id: UUID) -> str:
@@ -87,6 +90,7 @@ def poll_open(
 ) -> Poll:
     """Open a satisfaction poll for an agenda item (its department) of a live hearing; one
     open poll per hearing at a time."""
+    title = clean_or_refuse(title or "", what="title", max_length=MAX_TITLE_LENGTH, multiline=False, required=False)
     hearing = _hearing_for_update(hearing_id)
     _require_moderator(hearing, by)
     item = AgendaItem.objects.select_related("department").filter(pk=item_id, hearing=hearing).first()
@@ -106,7 +110,7 @@ def poll_open(
         hearing=hearing,
         item=item,
         department=department,
-        title=(title or "").strip()[:200] or default_title,
+        title=title or default_title[:MAX_TITLE_LENGTH],
         secret=secret,
         choices=choices,
         satisfied=satisfied,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import unicodedata
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core.text import TextError, clean_text
 from hearings import services
 from hearings.models import AgendaItem, Hearing, Like, Question
 from live.consumers import ROUTES
@@ -31,6 +33,7 @@ from live.models import LiveEvent
 from live.schema import ACTIONS, MAX_FRAME_BYTES, ErrorCode
 from tests.factories import World, make_world
 from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path
+from tests.text_cases import REFUSED, REFUSED_ONE_LINE
 from voting import services as voting_services
 from voting.models import Attendance, Ballot, Poll, VoteRecord
 
@@ -168,7 +171,24 @@ ODD = [
     '"},{"',
 ]
 odd_text = st.lists(st.one_of(st.sampled_from(ODD), st.text(max_size=8)), max_size=12).map("".join)
-storable_text = odd_text.map(lambda t: t.replace("\x00", ""))  # what the database can hold
+
+
+def acceptable(text: str, *, multiline: bool = True) -> str:
+    """`text` without what core.text refuses (control characters; line ends in one-line text);
+    "" when what is left has nothing visible."""
+    kept = "".join(ch for ch in text if ch in "\t\n\r" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    if not multiline:
+        kept = "".join(ch for ch in kept if ch not in "\n\r\u2028\u2029")
+    try:
+        clean_text(kept, max_length=len(kept) + 10, multiline=multiline, required=False)
+    except TextError:
+        return ""
+    return kept
+
+
+storable_text = odd_text.map(acceptable)  # what the rule accepts for a note
+refused_text = st.sampled_from(sorted(REFUSED.values()))
+refused_one_line = st.sampled_from(sorted(REFUSED_ONE_LINE.values()))
 with_nul = st.builds(lambda a, b: a[:20] + "\x00" + b[:20], odd_text, odd_text)
 huge = st.one_of(st.integers(min_value=2**63), st.integers(max_value=0))
 json_scalar = st.one_of(
@@ -214,11 +234,16 @@ TEXT = st.one_of(
     st.text(alphabet=" \t\n\u3000", min_size=1, max_size=5),
     st.text(min_size=501, max_size=600).filter(lambda t: len(t.strip()) > 500),
     with_nul,  # PostgreSQL cannot store it: refused on every database
+    refused_text,  # control characters, only invisible characters (tests/text_cases.py)
 )
 
 
 def too_long(n: int) -> st.SearchStrategy[str]:
-    return st.text(min_size=n + 1, max_size=n + 40)
+    """Over n characters after trimming and NFC (visible characters only)."""
+    visible = st.characters(exclude_categories=("Z", "C", "M"))
+    return st.text(alphabet=visible, min_size=n + 1, max_size=n + 40).filter(
+        lambda t: len(unicodedata.normalize("NFC", t)) > n
+    )
 
 
 FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
@@ -229,7 +254,7 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "text": TEXT,
         "item": OPTIONAL_ID,
         "parent": OPTIONAL_ID,
-        "name": st.one_of(not_str, too_long(50), with_nul),
+        "name": st.one_of(not_str, too_long(50), with_nul, refused_one_line),
     },
     "checkin": {},
     "vote": {
@@ -245,14 +270,14 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "question.stage": {"question": OPTIONAL_ID},
     "question.answered": {
         "question": st.one_of(ID, st.none()),
-        "note": st.one_of(not_str, too_long(2000), with_nul),
-        "commitment": st.one_of(not_str, too_long(2000), with_nul),
+        "note": st.one_of(not_str, too_long(2000), with_nul, refused_text),
+        "commitment": st.one_of(not_str, too_long(2000), with_nul, refused_text),
     },
     "question.edit": {"question": st.one_of(ID, st.none()), "text": TEXT},
     "question.merge": {"question": st.one_of(ID, st.none()), "into": st.one_of(ID, st.none())},
     "poll.open": {
         "item": st.one_of(ID, st.none()),
-        "title": st.one_of(not_str, too_long(200), with_nul),
+        "title": st.one_of(not_str, too_long(200), with_nul, refused_one_line),
         "secret": not_bool.filter(lambda v: v is not None),
     },
     "poll.close": {"poll": st.one_of(ID, st.none())},
@@ -414,7 +439,10 @@ def refused_frame(arena: Arena, action: str, draw: Callable[..., Any]) -> dict[s
         "question.answered": {"question": draw(far), "note": draw(storable_text), "commitment": draw(storable_text)},
         "question.edit": {"question": draw(far), "text": "x" + draw(storable_text)},
         "question.merge": {"question": draw(far), "into": arena.question.pk},
-        "poll.open": {"item": draw(far), "title": draw(storable_text.map(lambda t: t[:200]))},  # a poll is open
+        "poll.open": {
+            "item": draw(far),
+            "title": draw(odd_text.map(lambda t: acceptable(t[:200], multiline=False))),
+        },  # a poll is open
         "poll.close": {"poll": draw(far)},
         "poll.publish": {"poll": draw(far)},
     }
@@ -447,7 +475,8 @@ def test_well_formed_hostile_actions_are_refused_without_effect(
 @given(data=st.data(), text=odd_text.filter(lambda t: 1 <= len(t.strip()) <= 500))
 def test_odd_text_that_is_accepted_is_stored_as_sent(arena: Arena, data: Any, text: str) -> None:
     """A deputy's question and a moderator's edit with odd characters: refused as a bad request
-    or stored exactly (trimmed) — never an exception, on SQLite as on PostgreSQL."""
+    exactly when core.text refuses it, else stored as it cleans it (trimmed, bidi controls
+    removed, NFC) — never an exception, on SQLite as on PostgreSQL."""
     hid = arena.world.hearing.pk
     reply, raw = arena.send(
         "deputy", json.dumps({"action": "ask", "id": "t", "text": text}, ensure_ascii=data.draw(st.booleans()))
@@ -455,18 +484,28 @@ def test_odd_text_that_is_accepted_is_stored_as_sent(arena: Arena, data: Any, te
     raw.encode("utf-8")
     errors = [r.getMessage() for r in arena.caplog.records if r.levelno >= logging.ERROR]
     assert errors == [], errors
-    if reply["type"] == "error":
-        assert reply["code"] == "bad_request", reply
+    expected = cleaned_or_none(text)
+    if expected is None:
+        assert reply.get("code") == "bad_request", reply
         return
+    assert reply["type"] == "ack", reply
     stored = Question.objects.get(pk=reply["question"], hearing_id=hid)
-    assert stored.text == text.strip()
+    assert stored.text == expected
     edit = "再改：" + data.draw(odd_text.filter(lambda t: len(t.strip()) <= 490))
     reply, raw = arena.send(
         "control", json.dumps({"action": "question.edit", "id": "e", "question": stored.pk, "text": edit})
     )
     raw.encode("utf-8")
+    expected = cleaned_or_none(edit)
     if reply["type"] == "ack":
         stored.refresh_from_db()
-        assert stored.text == edit.strip()
+        assert stored.text == expected
     else:
-        assert reply["code"] in {"bad_request", "invalid_state"}, reply
+        assert reply["code"] == ("bad_request" if expected is None else "invalid_state"), reply
+
+
+def cleaned_or_none(text: str) -> str | None:
+    try:
+        return clean_text(text, max_length=500)
+    except TextError:
+        return None
