@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,16 +19,9 @@ def _fast_password_hasher(settings: Any) -> None:
 def _fresh_limits() -> None:
     """Each test starts with full rate-limit buckets: one test's likes, asks and page visits
     (all from the same loopback address) must not spend the next one's."""
-    from django.core.cache import cache
+    from tests.live.helpers import reset_limits
 
-    from live.consumers import ROUTES
-    from live.viewer import mint_key
-
-    for route in ROUTES.values():
-        if route.limit is not None:
-            route.limit.sender.buckets.clear()
-            route.limit.address.buckets.clear()
-    cache.delete_many([mint_key("127.0.0.1"), mint_key("127.0.0.1", time.time() + 60)])
+    reset_limits()
 
 
 @pytest.fixture

@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
 from django.test import Client
 
 from config.asgi import application
-from live.viewer import COOKIE, new_viewer_id, sign
+from live.consumers import ROUTES
+from live.viewer import COOKIE, mint_key, new_viewer_id, sign
 
 ORIGIN = b"http://127.0.0.1:8000"
+
+
+def reset_limits() -> None:
+    """Full rate-limit buckets: one test's likes, asks and page visits (all from the same
+    loopback address) must not spend the next one's."""
+    for route in ROUTES.values():
+        if route.limit is not None:
+            route.limit.sender.buckets.clear()
+            route.limit.address.buckets.clear()
+    cache.delete_many([mint_key("127.0.0.1"), mint_key("127.0.0.1", time.time() + 60)])
 
 
 def viewer_cookie(viewer: str | None = None) -> str:
