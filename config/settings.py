@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -209,15 +210,26 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/"
-# Login attempts (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one username from
-# one address, that pair is refused (429), right password or not, for the cool-off time.
+# Client addresses (core/clientaddr.py): X-Forwarded-For is believed only from these proxies
+# (addresses or CIDR networks, comma-separated); by default from none.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
+for _proxy in TRUSTED_PROXIES:
+    ipaddress.ip_network(_proxy, strict=False)  # a typo fails at start, not at the first request
+
+# Login attempts (django-axes, core/logins.py): after LOGIN_FAILURE_LIMIT wrong passwords for one
+# username from one address, that pair is refused (429), right password or not, for the cool-off
+# time; after LOGIN_ADDRESS_FAILURE_LIMIT wrong passwords from one address, whatever the
+# usernames, that address is. A successful login clears its own pair's failures only.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+AXES_HANDLER = "core.logins.LoginLimitHandler"
+AXES_CLIENT_IP_CALLABLE = "core.clientaddr.axes_client_ip"
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env_int("LOGIN_ADDRESS_FAILURE_LIMIT", 30)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]  # the order core/logins.py reads
 AXES_RESET_ON_SUCCESS = True
 AXES_COOLOFF_MESSAGE = _("登录失败次数过多，已暂时锁定，请稍后再试。")
 
@@ -266,6 +278,12 @@ LIVE = {
     "TICK_MS": env_int("LIVE_TICK_MS", 250),  # counter frames at most this often
     "ASK_PER_MINUTE": env_int("LIVE_ASK_PER_MINUTE", 3),
     "LIKES_PER_SECOND": env_int("LIVE_LIKES_PER_SECOND", 10),
+    # Per client address (core/clientaddr.py), over all its viewers: floods, not crowds. Thousands
+    # of phones can share one address (carrier NAT, a hall's Wi-Fi), so these let 300 viewers a
+    # minute in from one address, each liking and asking at its own limits.
+    "VIEWERS_PER_MINUTE": env_int("LIVE_ADDRESS_VIEWERS_PER_MINUTE", 600),  # new viewer cookies
+    "ADDRESS_LIKES_PER_SECOND": env_int("LIVE_ADDRESS_LIKES_PER_SECOND", 3000),
+    "ADDRESS_ASK_PER_MINUTE": env_int("LIVE_ADDRESS_ASK_PER_MINUTE", 900),
     # A deputy's or moderator's socket re-checks its role this often (seconds): a role removed
     # (or an account deactivated) mid-session closes the socket with 4403.
     "ROLE_CHECK_SECONDS": env_int("LIVE_ROLE_CHECK_SECONDS", 5),

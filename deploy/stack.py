@@ -48,6 +48,12 @@ PASS_THROUGH = (
     "LIVE_TICK_MS",
     "LIVE_ASK_PER_MINUTE",
     "LIVE_LIKES_PER_SECOND",
+    "LIVE_ADDRESS_VIEWERS_PER_MINUTE",
+    "LIVE_ADDRESS_LIKES_PER_SECOND",
+    "LIVE_ADDRESS_ASK_PER_MINUTE",
+    "LOGIN_FAILURE_LIMIT",
+    "LOGIN_ADDRESS_FAILURE_LIMIT",
+    "LOGIN_COOLOFF_MINUTES",
     "EMAIL_BACKEND",
     "EMAIL_HOST",
     "EMAIL_PORT",
@@ -179,6 +185,9 @@ class Config:
                 # With TLS, nginx ends it and says so in X-Forwarded-Proto (SECURE_PROXY_SSL_HEADER);
                 # without, the loopback stack is plain http: no secure-only cookies, no redirect.
                 "HTTPS": "1" if self.tls else "0",
+                # nginx (on loopback) appends the client's address to X-Forwarded-For; the app
+                # believes that header from it alone (login limits, per-address limits).
+                "TRUSTED_PROXIES": LOOPBACK,
                 "DATABASE_URL": self.database_url,
                 "REDIS_URL": self.redis_url,
                 "REDIS_PREFIX": self.redis_prefix,
@@ -197,7 +206,9 @@ class Config:
                 LOOPBACK,
                 "-p",
                 str(port),
-                "--proxy-headers",
+                # No --proxy-headers: daphne would take the client's address from the leftmost
+                # X-Forwarded-For entry, which the client writes itself; the app reads the header
+                # (TRUSTED_PROXIES, core/clientaddr.py).
                 "--ping-interval",
                 "20",
                 "--ping-timeout",

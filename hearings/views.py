@@ -33,7 +33,7 @@ from hearings import error_text, selectors, services
 from hearings.errors import BadRequest, DomainError
 from hearings.models import Hearing, Question
 from live.schema import AgendaItemOut, PollOut, QuestionOut
-from live.viewer import ensure_viewer_cookie
+from live.viewer import page_viewer, set_viewer_cookie
 from voting import selectors as voting_selectors
 from voting import services as voting_services
 
@@ -91,8 +91,13 @@ def hearing_list(request: HttpRequest) -> HttpResponse:
 
 def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
     # The server's clock in ms: pages count item timers against it, not the device's clock.
-    response = render(request, template, {"server_now_ms": int(time.time() * 1000), **context})
-    ensure_viewer_cookie(request, response)
+    # watch_only: no viewer cookie (its address made too many new ones this minute).
+    viewer, new = page_viewer(request)
+    response = render(
+        request, template, {"server_now_ms": int(time.time() * 1000), "watch_only": viewer is None, **context}
+    )
+    if viewer is not None and new:
+        set_viewer_cookie(request, response, viewer)
     return response
 
 

@@ -19,25 +19,41 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from core.clientaddr import limit_key, scope_address
 from hearings import selectors, services
 from hearings.errors import DomainError
 from hearings.services import LikeRequest
 from live import schema
 from live.batch import batchers
 from live.hub import Room, get_hub
-from live.ratelimit import RateLimiter
+from live.ratelimit import Limit, RateLimiter
 from live.schema import ActionError, ErrorCode, Stream
 from live.snapshot import build as build_snapshot
 from live.snapshot import deputy_me
-from live.viewer import new_viewer_id, viewer_from_cookies
+from live.viewer import viewer_from_cookies
 from voting import services as voting_services
 
 log = logging.getLogger(__name__)
 
 PUBLIC, DEPUTY, CONTROL = "public", "deputy", "control"
 
-_like_limiter = RateLimiter(rate=settings.LIVE["LIKES_PER_SECOND"], burst=settings.LIVE["LIKES_PER_SECOND"])
-_ask_limiter = RateLimiter(rate=settings.LIVE["ASK_PER_MINUTE"] / 60, burst=settings.LIVE["ASK_PER_MINUTE"])
+
+def _per_second(rate: int) -> RateLimiter:
+    return RateLimiter(rate=rate, burst=rate)
+
+
+def _per_minute(rate: int) -> RateLimiter:
+    return RateLimiter(rate=rate / 60, burst=rate)
+
+
+_LIKE = Limit(
+    sender=_per_second(settings.LIVE["LIKES_PER_SECOND"]),
+    address=_per_second(settings.LIVE["ADDRESS_LIKES_PER_SECOND"]),
+)
+_ASK = Limit(
+    sender=_per_minute(settings.LIVE["ASK_PER_MINUTE"]),
+    address=_per_minute(settings.LIVE["ADDRESS_ASK_PER_MINUTE"]),
+)
 
 Handler = Callable[["LiveConsumer", Any], Awaitable[dict[str, Any] | None]]
 
@@ -46,17 +62,21 @@ Handler = Callable[["LiveConsumer", Any], Awaitable[dict[str, Any] | None]]
 class Route:
     roles: frozenset[str]
     handler: Handler
-    limiter: RateLimiter | None = None  # applies to public sockets only
+    limit: Limit | None = None
     queued: bool = False  # handler queues the action and returns at once; replied to later
+    # On the public socket: only a viewer with the live page's cookie (one like per viewer).
+    needs_viewer: bool = False
 
 
 ROUTES: dict[str, Route] = {}
 
 
-def route(name: str, *roles: str, limiter: RateLimiter | None = None, queued: bool = False) -> Callable[[Any], Any]:
+def route(
+    name: str, *roles: str, limit: Limit | None = None, queued: bool = False, needs_viewer: bool = False
+) -> Callable[[Any], Any]:
     def register(handler: Any) -> Any:
         assert name in schema.ACTIONS, name
-        ROUTES[name] = Route(frozenset(roles), handler, limiter, queued)
+        ROUTES[name] = Route(frozenset(roles), handler, limit, queued, needs_viewer)
         return handler
 
     return register
@@ -77,6 +97,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     room: Room | None = None
     priority: bool = False
     role_watch: asyncio.Task[None] | None = None
+    viewer: str | None = None  # the public socket's viewer id (its cookie's), else None
+    sender: str = ""  # who the rate limits count: the viewer, or the signed-in user
+    address: str | None = None  # the client address the public socket's limits count
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -121,7 +144,12 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if access != "ok":
             await self.close(code=4404 if access == "not_found" else 4403)
             return
-        self.viewer = viewer_from_cookies(self.scope.get("cookies", {})) or "c" + new_viewer_id()
+        if self.role == PUBLIC:
+            self.viewer = viewer_from_cookies(self.scope.get("cookies", {}))
+            self.sender = self.viewer or ""
+            self.address = limit_key(scope_address(self.scope))
+        else:
+            self.sender = f"user:{getattr(self.user, 'pk', '')}"
         self.hub = hub
         self.batchers = batchers()
         self.room = await hub.join(self.hearing_id)
@@ -192,7 +220,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             spec = ROUTES.get(name)
             if spec is None or self.role not in spec.roles:
                 raise ActionError(action.id, ErrorCode.FORBIDDEN, f"{name} is not allowed on this endpoint")
-            if spec.limiter is not None and self.role == PUBLIC and not spec.limiter.allow(self.viewer):
+            if spec.needs_viewer and self.role == PUBLIC and self.viewer is None:
+                raise ActionError(action.id, ErrorCode.FORBIDDEN, f"{name} needs the live page's viewer cookie")
+            if spec.limit is not None and not spec.limit.allow(self.sender, self.address):
                 raise ActionError(action.id, ErrorCode.RATE_LIMITED, "too many, slow down")
         except ActionError as exc:
             await self.send(text_data=schema.error_frame(exc.client_id, exc.code, exc.message))
@@ -256,8 +286,9 @@ async def _resume(consumer: LiveConsumer, action: schema.Resume) -> dict[str, An
     return {"seq": consumer.sent_seq}
 
 
-@route("like", PUBLIC, limiter=_like_limiter, queued=True)
+@route("like", PUBLIC, limit=_LIKE, queued=True, needs_viewer=True)
 def _like(consumer: LiveConsumer, action: schema.Like) -> None:
+    assert consumer.viewer is not None
     consumer.batchers.likes.submit(
         consumer.hearing_id,
         LikeRequest(consumer.hearing_id, consumer.viewer, action.question),
@@ -265,7 +296,7 @@ def _like(consumer: LiveConsumer, action: schema.Like) -> None:
     )
 
 
-@route("ask", PUBLIC, DEPUTY, limiter=_ask_limiter)
+@route("ask", PUBLIC, DEPUTY, limit=_ASK, needs_viewer=True)
 async def _ask(consumer: LiveConsumer, action: schema.Ask) -> dict[str, Any] | None:
     deputy = consumer.role == DEPUTY
     question = await call(services.question_submit)(
@@ -274,7 +305,7 @@ async def _ask(consumer: LiveConsumer, action: schema.Ask) -> dict[str, Any] | N
         source="deputy" if deputy else "public",
         asker=consumer.user if deputy else None,
         asker_name="" if deputy else (action.name or ""),
-        viewer=consumer.viewer,
+        viewer="" if deputy else (consumer.viewer or ""),
         item_id=action.item,
         parent_id=action.parent,
     )

@@ -1,8 +1,17 @@
-"""Per-viewer token buckets for public actions (this process; a viewer's socket lives on one)."""
+"""Token buckets for public actions, and an action's limits (this process).
+
+A socket lives on one process, so a viewer's (or deputy's) bucket is exact. A client address's
+sockets are spread over the processes, so its per-address bucket here holds per process: one
+address gets at most the app processes' count times the limit. That bounds a flood at no cost
+to the hot path (a like is one dictionary lookup, not a round trip to Redis); the limit that
+must hold across processes, new viewer ids per address, is counted in the shared cache
+(live/viewer.py).
+"""
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 
 class RateLimiter:
@@ -28,3 +37,17 @@ class RateLimiter:
         for key, (tokens, stamp) in list(self.buckets.items()):
             if tokens + (now - stamp) * self.rate >= self.burst:
                 del self.buckets[key]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """An action's limits: per sender (a viewer or a deputy) and per client address."""
+
+    sender: RateLimiter
+    address: RateLimiter
+
+    def allow(self, sender: str, address: str | None) -> bool:
+        """`address` None: a signed-in sender (a deputy), limited as a person, not by network."""
+        if not self.sender.allow(sender):
+            return False  # a sender over its own limit spends none of its address's tokens
+        return address is None or self.address.allow(address)

@@ -15,6 +15,15 @@ def _fast_password_hasher(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_limits() -> None:
+    """Each test starts with full rate-limit buckets: one test's likes, asks and page visits
+    (all from the same loopback address) must not spend the next one's."""
+    from tests.live.helpers import reset_limits
+
+    reset_limits()
+
+
 @pytest.fixture
 def world(db: Any) -> World:
     return make_world()

@@ -34,7 +34,6 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-from django.core import signing
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLResolver, get_resolver, resolve
@@ -45,7 +44,7 @@ from assignments.models import Assignment, Attachment, TimelineEntry
 from audit.models import AuditEntry
 from hearings import services
 from hearings.models import AgendaItem, Department, Hearing, Like, Question
-from live.viewer import COOKIE, SALT
+from live.viewer import COOKIE, sign
 from tests.factories import make_department, make_user
 from voting import services as voting_services
 from voting.models import Attendance, Poll, VoteRecord
@@ -146,7 +145,7 @@ def make_matrix() -> Matrix:
 
 
 def viewer_cookie() -> str:
-    return signing.get_cookie_signer(salt=COOKIE + SALT).sign("v" + uuid4().hex)
+    return sign("v" + uuid4().hex)
 
 
 def client_for(m: Matrix, role: str, **kwargs: Any) -> Client:

@@ -57,7 +57,9 @@ control-unknown  4404      4404      4404      4404      4404      4404      440
 @pytest.mark.parametrize(("endpoint", "role", "expected"), cells(CONNECT))
 async def test_connect(m: Matrix, endpoint: str, role: str, expected: str) -> None:
     cookies = f"{COOKIE}={viewer_cookie()}" if role == "viewer" else ""
-    sock = await open_socket(path(m, endpoint), user=m.users[role], cookies=cookies, expect_snapshot=False)
+    sock = await open_socket(
+        path(m, endpoint), user=m.users[role], cookies=cookies, viewer=False, expect_snapshot=False
+    )
     if expected == "snapshot":
         assert sock.connected
         frame = await sock.recv()
@@ -81,38 +83,43 @@ async def test_a_foreign_origin_is_refused(m: Matrix, endpoint: str) -> None:
 
 # Who sends each action: the endpoint's own user (public: anyone; deputy: a deputy of the
 # hearing; control: a moderator of it). `ok`: acked; `forbidden`: refused with that code and
-# nothing changed.
+# nothing changed. `watcher`: a public socket without the live page's viewer cookie (watch only).
 ACTIONS = """
-action             public     deputy     control
-resume             ok         ok         ok
-ping               ok         ok         ok
-like               ok         forbidden  forbidden
-ask                ok         ok         forbidden
-checkin            forbidden  ok         forbidden
-vote               forbidden  ok         forbidden
-hearing.start      forbidden  forbidden  ok
-hearing.end        forbidden  forbidden  ok
-agenda.start       forbidden  forbidden  ok
-question.approve   forbidden  forbidden  ok
-question.reject    forbidden  forbidden  ok
-question.stage     forbidden  forbidden  ok
-question.answered  forbidden  forbidden  ok
-question.edit      forbidden  forbidden  ok
-question.merge     forbidden  forbidden  ok
-poll.open          forbidden  forbidden  ok
-poll.close         forbidden  forbidden  ok
-poll.publish       forbidden  forbidden  ok
+action             public     deputy     control    watcher
+resume             ok         ok         ok         ok
+ping               ok         ok         ok         ok
+like               ok         forbidden  forbidden  forbidden
+ask                ok         ok         forbidden  forbidden
+checkin            forbidden  ok         forbidden  forbidden
+vote               forbidden  ok         forbidden  forbidden
+hearing.start      forbidden  forbidden  ok         forbidden
+hearing.end        forbidden  forbidden  ok         forbidden
+agenda.start       forbidden  forbidden  ok         forbidden
+question.approve   forbidden  forbidden  ok         forbidden
+question.reject    forbidden  forbidden  ok         forbidden
+question.stage     forbidden  forbidden  ok         forbidden
+question.answered  forbidden  forbidden  ok         forbidden
+question.edit      forbidden  forbidden  ok         forbidden
+question.merge     forbidden  forbidden  ok         forbidden
+poll.open          forbidden  forbidden  ok         forbidden
+poll.close         forbidden  forbidden  ok         forbidden
+poll.publish       forbidden  forbidden  ok         forbidden
 """
 
 
 def test_routes_are_the_table() -> None:
     expected: dict[str, set[str]] = {}
+    needs_viewer: set[str] = set()
     for action, endpoint, outcome in table(ACTIONS):
         expected.setdefault(action, set())
-        if outcome == "ok":
+        if endpoint == "watcher":
+            if outcome == "forbidden" and "public" in expected[action]:
+                needs_viewer.add(action)
+        elif outcome == "ok":
             expected[action].add(endpoint)
     assert set(expected) == set(schema.ACTIONS)  # every action of the protocol has a row
     assert {name: set(route.roles) for name, route in ROUTES.items()} == expected
+    assert {name for name, route in ROUTES.items() if route.needs_viewer} == needs_viewer
 
 
 def test_connect_table_names_every_role() -> None:
@@ -122,8 +129,10 @@ def test_connect_table_names_every_role() -> None:
 @pytest.mark.parametrize(("action", "endpoint", "expected"), cells(ACTIONS))
 async def test_actions(m: Matrix, action: str, endpoint: str, expected: str) -> None:
     fields = await db(prepare)(m, action)
-    user = {"public": None, "deputy": m.users["deputy"], "control": m.users["mod"]}[endpoint]
-    sock = await open_socket(path(m, endpoint), user=user)
+    user = {"public": None, "watcher": None, "deputy": m.users["deputy"], "control": m.users["mod"]}[endpoint]
+    sock = await open_socket(
+        path(m, "public" if endpoint == "watcher" else endpoint), user=user, viewer=endpoint != "watcher"
+    )
     before = await db(fingerprint)()
     reply = await sock.action(action, **fields)
     if expected == "ok":

@@ -217,9 +217,18 @@ def test_settings_limit_login_attempts_and_keep_the_audit_log(monkeypatch: pytes
     assert "axes" in s.INSTALLED_APPS and "audit" in s.INSTALLED_APPS
     assert s.AXES_FAILURE_LIMIT == 5
     assert s.AXES_COOLOFF_TIME.total_seconds() == 15 * 60
-    assert s.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"]]
-    tuned = load_settings(monkeypatch, LOGIN_FAILURE_LIMIT="10", LOGIN_COOLOFF_MINUTES="60")
+    assert s.AXES_LOCKOUT_PARAMETERS == [["username", "ip_address"], ["ip_address"]]
+    assert s.LOGIN_ADDRESS_FAILURE_LIMIT == 30 and s.TRUSTED_PROXIES == []
+    assert s.AXES_CLIENT_IP_CALLABLE == "core.clientaddr.axes_client_ip"
+    tuned = load_settings(
+        monkeypatch,
+        LOGIN_FAILURE_LIMIT="10",
+        LOGIN_COOLOFF_MINUTES="60",
+        LOGIN_ADDRESS_FAILURE_LIMIT="100",
+        TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8",
+    )
     assert tuned.AXES_FAILURE_LIMIT == 10
+    assert tuned.LOGIN_ADDRESS_FAILURE_LIMIT == 100 and tuned.TRUSTED_PROXIES == ["127.0.0.1", "10.0.0.0/8"]
     assert tuned.AXES_COOLOFF_TIME.total_seconds() == 60 * 60
 
 

@@ -44,6 +44,7 @@ from tests.integration.stack import (
     until,
     wait_all,
 )
+from tests.live.helpers import viewer_cookie
 from voting import services as voting_services
 from voting.models import Ballot, Poll, VoteRecord
 
@@ -119,7 +120,11 @@ def approved_question(world: World) -> Question:
 
 
 async def client(stack: Stack, hearing_id: int, role: str, user: Any = None, **kw: Any) -> LiveClient:
+    """A socket of `role`: a public one carries a viewer cookie (signed with the stack's key, by
+    the live page's own helper), a deputy's or moderator's one the user's session."""
     headers = {"Cookie": await db(session_cookie)(user)} if user is not None else {}
+    if role == "public":
+        headers = {"Cookie": viewer_cookie()}
     return LiveClient(stack.ws_url(f"/ws/hearings/{hearing_id}/{role}/"), headers, **kw)
 
 

@@ -3,15 +3,49 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.core.cache import cache
 from django.test import Client
 
 from config.asgi import application
+from live.consumers import ROUTES
+from live.viewer import COOKIE, mint_key, new_viewer_id, sign
 
 ORIGIN = b"http://127.0.0.1:8000"
+
+
+def reset_limits() -> None:
+    """Full rate-limit buckets: one test's likes, asks and page visits (all from the same
+    loopback address) must not spend the next one's."""
+    for route in ROUTES.values():
+        if route.limit is not None:
+            route.limit.sender.buckets.clear()
+            route.limit.address.buckets.clear()
+    cache.delete_many([mint_key("127.0.0.1"), mint_key("127.0.0.1", time.time() + 60)])
+
+
+def viewer_cookie(viewer: str | None = None) -> str:
+    """A valid viewer cookie (made by the live page's own helper) for `viewer`, else a new id."""
+    return f"{COOKIE}={sign(viewer or new_viewer_id())}"
+
+
+def page_cookie(
+    hearing_id: int, *, cookie: str = "", ip: str = "127.0.0.1", forwarded_for: str | None = None
+) -> tuple[str, Any]:
+    """GET the live page as a browser would; returns the `viewer=...` pair of its Set-Cookie (or
+    "" when it set none) and the response."""
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for is not None else None
+    client = Client(REMOTE_ADDR=ip)
+    if cookie:
+        name, _, value = cookie.partition("=")
+        client.cookies[name] = value
+    response = client.get(f"/hearings/{hearing_id}/", secure=True, headers=headers)
+    morsel = response.cookies.get(COOKIE)
+    return (f"{COOKIE}={morsel.value}" if morsel is not None else ""), response
 
 
 def _session_cookie(user: Any) -> str:
@@ -77,15 +111,32 @@ class Socket:
 
 
 async def open_socket(
-    path: str, *, user: Any = None, cookies: str = "", origin: bytes = ORIGIN, expect_snapshot: bool = True
+    path: str,
+    *,
+    user: Any = None,
+    cookies: str = "",
+    origin: bytes = ORIGIN,
+    expect_snapshot: bool = True,
+    viewer: bool = True,
+    client: str | None = None,
+    forwarded_for: str | None = None,
 ) -> Socket:
+    """A socket on `path`. A public one carries a new valid viewer cookie unless `cookies` has
+    one or `viewer` is False (a watcher without one). `client`: the peer's address;
+    `forwarded_for`: an X-Forwarded-For header."""
     headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
+    if forwarded_for is not None:
+        headers.append((b"x-forwarded-for", forwarded_for.encode()))
     cookie_parts = [c for c in [cookies] if c]
+    if viewer and path.endswith("/public/") and f"{COOKIE}=" not in cookies:
+        cookie_parts.append(viewer_cookie())
     if user is not None:
         cookie_parts.append(await database_sync_to_async(_session_cookie)(user))
     if cookie_parts:
         headers.append((b"cookie", "; ".join(cookie_parts).encode()))
     comm = WebsocketCommunicator(application, path, headers=headers)
+    if client is not None:
+        comm.scope["client"] = [client, 50000]  # read when the application starts, at connect
     connected, code = await comm.connect(timeout=5)
     sock = Socket(comm)
     sock.connected, sock.code = connected, code

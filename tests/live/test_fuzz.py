@@ -32,7 +32,7 @@ from live.consumers import ROUTES
 from live.models import LiveEvent
 from live.schema import ACTIONS, MAX_FRAME_BYTES, ErrorCode
 from tests.factories import World, make_world
-from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path
+from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path, reset_limits
 from tests.text_cases import REFUSED, REFUSED_ONE_LINE
 from voting import services as voting_services
 from voting.models import Attendance, Ballot, Poll, VoteRecord
@@ -478,6 +478,7 @@ def test_odd_text_that_is_accepted_is_stored_as_sent(arena: Arena, data: Any, te
     exactly when core.text refuses it, else stored as it cleans it (trimmed, bidi controls
     removed, NFC) — never an exception, on SQLite as on PostgreSQL."""
     hid = arena.world.hearing.pk
+    reset_limits()  # many examples, one deputy: this is a test of text, not of the ask limit
     reply, raw = arena.send(
         "deputy", json.dumps({"action": "ask", "id": "t", "text": text}, ensure_ascii=data.draw(st.booleans()))
     )
