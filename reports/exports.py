@@ -4,6 +4,7 @@ WeasyPrint) and an XLSX workbook with one sheet per section. Both in the request
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import io
 import threading
@@ -59,9 +60,10 @@ def report_pdf(report: HearingReport, request: HttpRequest) -> HttpResponse:
 
     Typesetting takes seconds, so each version of the PDF is built once and kept in the cache
     (Redis when configured). Its key is a hash of the HTML it is typeset from, rendered without
-    its generation time: anything the report shows (the hearing, agenda times, polls, questions,
-    assignments' status, today's overdue marks, the language) changes the key, and nothing else
-    does. Requests for a PDF not yet built wait for the one build under way in this process."""
+    its generation time, and of the print stylesheets: anything the report shows (the hearing,
+    agenda times, polls, questions, assignments' status, today's overdue marks, the language)
+    changes the key, and nothing else does. Requests for a PDF not yet built wait for the one
+    build under way in this process."""
     base_url = request.build_absolute_uri("/")
     key = pdf_cache_key(report, request)
     pdf: bytes | None = cache.get(key)
@@ -86,8 +88,17 @@ def _pdf_html(report: HearingReport, request: HttpRequest) -> str:
 
 def pdf_cache_key(report: HearingReport, request: HttpRequest) -> str:
     html = _pdf_html(dataclasses.replace(report, generated_at=_KEYED_AT), request)
-    digest = hashlib.sha256(f"{request.build_absolute_uri('/')}\n{html}".encode()).hexdigest()
-    return f"report-pdf:{report.hearing.pk}:{digest}"
+    source = f"{stylesheets_digest()}\n{request.build_absolute_uri('/')}\n{html}"
+    return f"report-pdf:{report.hearing.pk}:{hashlib.sha256(source.encode()).hexdigest()}"
+
+
+@functools.cache
+def stylesheets_digest() -> str:
+    """The print stylesheets' content: a deploy that changes them builds new PDFs."""
+    digest = hashlib.sha256()
+    for path in _stylesheets():
+        digest.update(Path(path).read_bytes())
+    return digest.hexdigest()
 
 
 def typeset_pdf(html: str, base_url: str) -> bytes:

@@ -5,11 +5,10 @@ new one, each language has its own, and concurrent first requests build it once.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+import uuid
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.db import connection
 from django.test import Client
 
@@ -45,12 +44,13 @@ class Typesetter:
 
 
 @pytest.fixture
-def typesetter(monkeypatch: pytest.MonkeyPatch) -> Iterator[Typesetter]:
-    cache.clear()
+def typesetter(monkeypatch: pytest.MonkeyPatch) -> Typesetter:
     fake = Typesetter()
     monkeypatch.setattr(exports, "typeset_pdf", fake)
-    yield fake
-    cache.clear()
+    # Keys of this test only (the cache may be a Redis shared with earlier runs: never clear it).
+    salt = uuid.uuid4().hex
+    monkeypatch.setattr(exports, "stylesheets_digest", lambda: salt)
+    return fake
 
 
 def pdf(session: Session, language: str = "zh-hans") -> bytes:
