@@ -31,6 +31,7 @@ The rule, in order:
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -44,9 +45,9 @@ from pydantic_core import PydanticCustomError, core_schema
 TextProblem: TypeAlias = Literal["not_text", "forbidden_char", "line_break", "invisible", "empty", "too_long"]
 
 # C0 except TAB, LF, CR; DEL; C1; surrogates (a JSON "\ud800" decodes to one in Python).
-_FORBIDDEN = frozenset([*range(0x00, 0x09), 0x0B, 0x0C, *range(0x0E, 0x20), *range(0x7F, 0xA0), *range(0xD800, 0xE000)])
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-_DROP_BIDI = {ord(ch): None for ch in BIDI_CONTROLS}
+_BIDI = re.compile(f"[{''.join(sorted(BIDI_CONTROLS))}]")  # str.translate is 30x slower on CJK text
 _LINE_ENDS = ("\r\n", "\r", "\u2028", "\u2029")
 # Letters and symbols that render as nothing (Hangul fillers, the blank braille pattern).
 _BLANK_GLYPHS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
@@ -72,9 +73,8 @@ def clean_text(value: object, *, max_length: int, multiline: bool = True, requir
     """The text as it is stored, or TextError (the module docstring lists the rule)."""
     if not isinstance(value, str):
         raise TextError("not_text", "is not text")
-    for ch in value:
-        if ord(ch) in _FORBIDDEN:
-            raise TextError("forbidden_char", f"contains a control character (U+{ord(ch):04X})")
+    if forbidden := _FORBIDDEN.search(value):
+        raise TextError("forbidden_char", f"contains a control character (U+{ord(forbidden.group()):04X})")
     text = value
     for end in _LINE_ENDS:
         if end in text:
@@ -83,7 +83,7 @@ def clean_text(value: object, *, max_length: int, multiline: bool = True, requir
         raise TextError("line_break", "must be one line")
     if text and not text.isspace() and not any(_visible(ch) for ch in text):
         raise TextError("invisible", "has no visible characters")
-    text = unicodedata.normalize("NFC", text.translate(_DROP_BIDI)).strip()
+    text = unicodedata.normalize("NFC", _BIDI.sub("", text)).strip()
     if not text and required:
         raise TextError("empty", "is required")
     if len(text) > max_length:
@@ -145,5 +145,6 @@ class CleanTextField(forms.CharField):
         try:
             return clean_text(text, max_length=len(text) * 2 + 8, multiline=self.multiline, required=False)
         except TextError as exc:
-            char = next((f"U+{ord(ch):04X}" for ch in text if ord(ch) in _FORBIDDEN), "")
+            forbidden = _FORBIDDEN.search(text)
+            char = f"U+{ord(forbidden.group()):04X}" if forbidden else ""
             raise ValidationError(FORM_MESSAGES[exc.problem], code=exc.problem, params={"char": char}) from None

@@ -331,10 +331,15 @@ def test_public_question_waits_and_only_the_control_panel_hears(live_world: Worl
 def test_public_question_asker_defaults_and_is_capped(live_world: World) -> None:
     anonymous = services.question_submit(hearing_id=live_world.hearing.pk, text="问", source="public")
     assert selectors.question_asker(anonymous) == "网友"
-    long_name = services.question_submit(
-        hearing_id=live_world.hearing.pk, text="问", source="public", asker_name="名" * 80
-    )
-    assert fresh(long_name).asker_name == "名" * services.MAX_NAME_LENGTH
+    longest = "名" * services.MAX_NAME_LENGTH
+    named = services.question_submit(hearing_id=live_world.hearing.pk, text="问", source="public", asker_name=longest)
+    assert fresh(named).asker_name == longest
+    # Longer is refused, as on the socket, rather than cut without a word.
+    with pytest.raises(BadRequest, match="name has at most 50 characters"):
+        services.question_submit(
+            hearing_id=live_world.hearing.pk, text="问", source="public", asker_name=longest + "名"
+        )
+    assert Question.objects.count() == 2
 
 
 def test_public_question_never_records_a_user(live_world: World) -> None:
