@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -36,7 +36,7 @@ from hearings.models import AgendaItem, Hearing
 from live.publish import publish
 from live.schema import Event, PollData
 from voting import selectors
-from voting.models import Attendance, Ballot, Poll, VoteRecord
+from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
 
 
 def _ballot_key(poll_id: int, ballot_id: UUID) -> str:
@@ -111,6 +111,8 @@ def poll_open(
         choices=choices,
         satisfied=satisfied,
     )
+    if poll.secret:
+        SecretTally.objects.create(poll=poll, counts={})
     audit.record(
         action="poll.open", actor=by, subject=poll, payload={"item": item.pk, "title": poll.title, "secret": secret}
     )
@@ -175,7 +177,7 @@ def ballots_cast(
     The same ballot UUID again is a `duplicate`; another ballot from a deputy who voted is
     `already_voted`; a closed poll refuses with `poll_closed`; only deputies of the hearing
     who checked in vote (`not_eligible`). A burst of a chamber's tablets is one commit.
-    Secret ballots of a batch are written in random order, with no link to the deputy."""
+    A secret poll's ballots only add to its tally row, in the commit of their VoteRecords."""
     try:
         with transaction.atomic():
             return _ballots_cast(hearing_id, poll_id, requests)
@@ -211,6 +213,7 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
     results: list[BallotResult | DomainError] = []
     records: list[VoteRecord] = []
     ballots: list[Ballot] = []
+    secret_counts: Counter[str] = Counter()
     for request in requests:
         key = _ballot_key(poll_id, request.ballot_id)
         known = recorded.get(request.deputy_id)
@@ -229,7 +232,7 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
             recorded[request.deputy_id] = key
             records.append(VoteRecord(poll=poll, deputy_id=request.deputy_id, ballot_key=key))
             if poll.secret:
-                ballots.append(Ballot(poll=poll, choice=request.choice))
+                secret_counts[request.choice] += 1
             else:
                 ballots.append(
                     Ballot(poll=poll, choice=request.choice, deputy_id=request.deputy_id, client_uuid=request.ballot_id)
@@ -241,11 +244,26 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
         records.sort(key=lambda record: record.deputy_id)
         VoteRecord.objects.bulk_create(records)
         if poll.secret:
-            random.SystemRandom().shuffle(ballots)  # insertion order must not follow the deputies'
+            _add_to_tally(poll, secret_counts)
         else:
             ballots.sort(key=lambda ballot: ballot.deputy_id or 0)
-        Ballot.objects.bulk_create(ballots)
+            Ballot.objects.bulk_create(ballots)
     return results
+
+
+def _add_to_tally(poll: Poll, counts: Counter[str]) -> None:
+    """Add a batch's secret ballots to the poll's one tally row, locked until the commit.
+
+    Locked after the batch's VoteRecords are written (a batch holding the tally never waits
+    for another), and updated in place: no row, id or time per ballot (docs/voting.md)."""
+    tally = SecretTally.objects.select_for_update().filter(poll=poll).first()
+    if tally is None:  # a poll made without poll_open: its row comes with the first ballot
+        SecretTally.objects.bulk_create([SecretTally(poll=poll, counts={})], ignore_conflicts=True)
+        tally = SecretTally.objects.select_for_update().get(poll=poll)
+    total = Counter(tally.counts)
+    total.update(counts)
+    tally.counts = {choice: total[choice] for choice in poll.choices if total[choice]}
+    tally.save(update_fields=["counts"])
 
 
 def _poll_for_update(hearing: Hearing, poll_id: int) -> Poll:

@@ -32,7 +32,7 @@ from live.schema import ACTIONS, MAX_FRAME_BYTES, ErrorCode
 from tests.factories import World, make_world
 from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path
 from voting import services as voting_services
-from voting.models import Attendance, Ballot, Poll, VoteRecord
+from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -84,11 +84,12 @@ class Arena:
             **hearing,
             **{
                 model.__name__: model.objects.count()
-                for model in (Question, Like, Poll, Ballot, VoteRecord, Attendance, LiveEvent)
+                for model in (Question, Like, Poll, Ballot, SecretTally, VoteRecord, Attendance, LiveEvent)
             },
             "items": list(AgendaItem.objects.order_by("pk").values_list("status", flat=True)),
             "questions": list(Question.objects.order_by("pk").values_list("status", "text")),
             "polls": list(Poll.objects.order_by("pk").values_list("status", flat=True)),
+            "tallies": list(SecretTally.objects.order_by("pk").values_list("counts", flat=True)),
         }
 
     def send(self, role: str, text: str | None = None, data: bytes | None = None) -> tuple[dict[str, Any], str]:
