@@ -60,18 +60,63 @@ def _poll_event(kind: str, poll: Poll) -> Event:
     return Event(type=kind, data=PollData(poll=selectors.poll_out(poll)))
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class CheckinResult:
+    duplicate: bool  # checked in before
+
+
 def checkin(*, hearing_id: int, deputy: AbstractBaseUser) -> bool:
     """A deputy of the hearing checks in (签到); True when this is the first time."""
+    if not deputy.is_authenticated:
+        raise Forbidden("only a deputy of this hearing checks in")
+    result = checkins(hearing_id=hearing_id, deputy_ids=[deputy.pk])[0]
+    if isinstance(result, DomainError):
+        raise result
+    return not result.duplicate
+
+
+def checkins(*, hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult | DomainError]:
+    """Check in many deputies in one transaction (a chamber's tablets at the opening bell);
+    a result (or the refusal) per deputy, in order. Checking in again is a `duplicate`; only
+    the hearing's deputies check in (`forbidden`), and not once it has ended."""
+    try:
+        with transaction.atomic():
+            return _checkins(hearing_id, deputy_ids)
+    except IntegrityError:
+        # Another process checked one of them in first: decide one by one.
+        if len(deputy_ids) > 1:
+            return [checkins(hearing_id=hearing_id, deputy_ids=[deputy_id])[0] for deputy_id in deputy_ids]
+        with transaction.atomic():  # now stored: a duplicate (or the refusal that applies now)
+            return _checkins(hearing_id, deputy_ids)
+
+
+def _checkins(hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult | DomainError]:
     hearing = Hearing.objects.filter(pk=hearing_id).first()
     if hearing is None:
-        raise NotFound("no such hearing")
-    if not hearing_selectors.is_deputy(hearing, deputy):
-        raise Forbidden("only a deputy of this hearing checks in")
-    if hearing.status == Hearing.Status.ENDED:
-        raise InvalidState("the hearing has ended")
-    _, created = Attendance.objects.get_or_create(hearing=hearing, deputy_id=deputy.pk)
-    return created
+        return [NotFound("no such hearing")] * len(deputy_ids)
+    deputies = set(
+        Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id__in=deputy_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    present = set(
+        Attendance.objects.filter(hearing_id=hearing_id, deputy_id__in=deputy_ids).values_list("deputy_id", flat=True)
+    )
+    results: list[CheckinResult | DomainError] = []
+    new: list[int] = []
+    for deputy_id in deputy_ids:
+        if deputy_id not in deputies:
+            results.append(Forbidden("only a deputy of this hearing checks in"))
+        elif hearing.status == Hearing.Status.ENDED:
+            results.append(InvalidState("the hearing has ended"))
+        else:
+            results.append(CheckinResult(duplicate=deputy_id in present))
+            if deputy_id not in present:
+                present.add(deputy_id)
+                new.append(deputy_id)
+    # In deputy order, so two processes' batches of the same deputies queue, never deadlock.
+    Attendance.objects.bulk_create([Attendance(hearing=hearing, deputy_id=deputy_id) for deputy_id in sorted(new)])
+    return results
 
 
 @transaction.atomic
