@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 import audit
@@ -37,6 +38,8 @@ from live.publish import publish
 from live.schema import Event, PollData
 from voting import selectors
 from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
+
+log = logging.getLogger(__name__)
 
 
 def _ballot_key(poll_id: int, ballot_id: UUID) -> str:
@@ -341,7 +344,26 @@ def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) ->
         payload={"cast": poll.cast, "eligible": poll.eligible, "results": poll.results},
     )
     publish(hearing.pk, public=_poll_event("poll.closed", poll))
+    if poll.secret:
+        transaction.on_commit(_truncate_sqlite_wal)
     return poll
+
+
+def _truncate_sqlite_wal() -> None:
+    """SQLite's write-ahead log keeps a copy of each commit's pages (a secret poll's tally row
+    after every ballot, beside that ballot's VoteRecord) until it is overwritten. Once the poll
+    closes, move it into the database and cut the log to nothing (docs/voting.md)."""
+    if connection.vendor != "sqlite":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = cursor.fetchone()
+    except DatabaseError:
+        log.warning("could not truncate the SQLite WAL after a secret poll closed", exc_info=True)
+        return
+    if busy:
+        log.warning("the SQLite WAL was busy: not truncated after a secret poll closed")
 
 
 @transaction.atomic

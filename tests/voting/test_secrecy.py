@@ -11,6 +11,7 @@ import importlib
 import json
 import uuid
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,12 +127,36 @@ def test_one_at_a_time_secret_votes_leave_nothing_that_recovers_who_chose_what()
         written = [(t, row) for t, rows in after.items() for row in rows if row[1] in voter_xmins]
         assert sorted(t for t, _ in written) == sorted([records] * len(SEQUENCE) + [tallies])
 
+    if connection.vendor == "sqlite":  # the log holds each ballot's commit until the close
+        assert Path(connection.settings_dict["NAME"] + "-wal").stat().st_size > 0
     # A resend is still recognised (duplicate) and writes nothing.
     assert cast(world, poll, world.deputies[0], SEQUENCE[0], ballots[0]) is True
     assert _dump() == after
     closed = services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=None)
     assert closed.results == {choice: SEQUENCE.count(choice) for choice in poll.choices}
     assert closed.cast == len(SEQUENCE)
+    if connection.vendor == "sqlite":
+        _assert_no_earlier_tally_in_the_files(poll)
+
+
+def _assert_no_earlier_tally_in_the_files(poll: Poll) -> None:
+    """The bytes of the SQLite files: while the poll was open, the write-ahead log held the
+    tally row as it was after each ballot (with that ballot's VoteRecord beside it); after the
+    close it is cut to nothing, and the database file keeps no earlier tally (secure_delete)."""
+    database = Path(connection.settings_dict["NAME"])
+    wal = database.with_name(database.name + "-wal")
+    assert wal.stat().st_size == 0
+    earlier, running = set(), Counter[str]()
+    for choice in SEQUENCE[:-1]:
+        running[choice] += 1
+        # As the JSON column stores the counts after each ballot.
+        counts = {c: running[c] for c in poll.choices if running[c]}
+        earlier.add(json.dumps(counts).encode())
+    stored = json.dumps(SecretTally.objects.get(poll=poll).counts).encode()
+    assert stored not in earlier
+    data = database.read_bytes()
+    assert stored in data  # the test reads the right file
+    assert [version for version in earlier if version in data] == []
 
 
 def test_secret_ballots_are_counts_and_the_record_keeps_a_keyed_hash(voting_world: World, poll: Poll):
