@@ -166,15 +166,24 @@ if DATABASE_URL:
     }
     if env_str("DATABASE_TEST_NAME"):  # lets two test runs share one server
         DATABASES["default"]["TEST"] = {"NAME": env_str("DATABASE_TEST_NAME")}
-else:
+
+# How long a SQLite write waits for the one writer's lock before `database is locked`.
+SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 20_000)
+if not DATABASE_URL:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": env_str("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
             "OPTIONS": {
-                # WAL lets readers run beside the one writer; IMMEDIATE makes a
-                # write transaction take the lock up front instead of failing late.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+                # WAL lets readers run beside the one writer; IMMEDIATE makes a write
+                # transaction take the lock up front (waiting up to the busy timeout for it)
+                # instead of failing late; secure_delete zeroes what a write frees, so no
+                # earlier version of a row (a secret poll's counts) lingers in the file.
+                # Django runs each ;-separated statement of init_command.
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA secure_delete=ON; "
+                    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS};"
+                ),
                 "transaction_mode": "IMMEDIATE",
             },
             # A file (threads and test servers share it), one per test process.

@@ -2,7 +2,7 @@
 
 Each action is queued with the function that replies to it; one task per process and key takes what has queued (up to
 MAX_BATCH, after at most MAX_WAIT) and hands it to a service that decides every request by
-the rules (hearings.services.like_add_many, voting.services.ballots_cast). A batch is in
+the rules (hearings.services.like_add_many, voting.services.ballots_cast and checkins). A batch is in
 flight while the next one fills, so a burst costs one commit per batch instead of one per
 action, and each action is acked only once it is stored.
 """
@@ -77,6 +77,10 @@ def _ballots(key: Hashable, requests: Sequence[voting_services.BallotRequest]) -
     return voting_services.ballots_cast(hearing_id=hearing_id, poll_id=poll_id, requests=requests)
 
 
+def _checkins(key: Hashable, requests: Sequence[int]) -> list[Any]:
+    return voting_services.checkins(hearing_id=cast(int, key), deputy_ids=requests)
+
+
 class Batchers:
     def __init__(self) -> None:
         # A like can wait a little for company (fewer, larger transactions under a crowd);
@@ -85,6 +89,9 @@ class Batchers:
         self.ballots: Batcher[voting_services.BallotRequest, voting_services.BallotResult] = Batcher(
             _ballots, wait=0.005
         )
+        # A chamber checks in at the opening bell: one commit for the crowd, not one each (on
+        # SQLite, 300 writers at once outwait the busy timeout).
+        self.checkins: Batcher[int, voting_services.CheckinResult] = Batcher(_checkins, wait=0.005)
 
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batchers] = weakref.WeakKeyDictionary()

@@ -312,10 +312,13 @@ async def _ask(consumer: LiveConsumer, action: schema.Ask) -> dict[str, Any] | N
     return {"question": question.pk, "status": question.status}
 
 
-@route("checkin", DEPUTY)
-async def _checkin(consumer: LiveConsumer, action: schema.Checkin) -> dict[str, Any] | None:
-    created = await call(voting_services.checkin)(hearing_id=consumer.hearing_id, deputy=consumer.user)
-    return {"duplicate": not created}
+@route("checkin", DEPUTY, queued=True)
+def _checkin(consumer: LiveConsumer, action: schema.Checkin) -> None:
+    consumer.batchers.checkins.submit(
+        consumer.hearing_id,
+        consumer.user.pk,
+        consumer.replier(action.id, lambda result: {"duplicate": result.duplicate}),
+    )
 
 
 @route("vote", DEPUTY, queued=True)

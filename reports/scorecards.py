@@ -1,9 +1,10 @@
 """Department scorecards (部门考评): what departments are judged by across hearings.
 
 Reads of stored state only, in a fixed number of queries whatever the number of departments,
-polls or assignments: one for the published polls, one for their ballots (counted per choice
-from the stored Ballot rows, never from Poll.results), one for the assignments with their
-latest reply and whether they were ever reopened.
+polls or assignments: one for the published polls, two for their ballots (per choice, from
+the stored ballots: secret polls' tally rows, named polls' Ballot rows; never from
+Poll.results), one for the assignments with their latest reply and whether they were ever
+reopened.
 
 Only what is public counts: a poll's results count once it is published. An assignment
 counts against its lead department (主办单位) only, never against its co-departments.

@@ -1,8 +1,11 @@
 """Check-in, satisfaction polls (满意度测评) and ballots.
 
-A secret poll (无记名, the default) stores its ballots with no link to the deputy: the
-"has voted" row (VoteRecord) enforces one ballot per deputy and keeps only a keyed hash of
-the ballot UUID, so a tablet's resend is recognised without the ballot being traceable.
+A secret poll (无记名, the default) stores no ballots at all: each ballot adds one to its
+choice's count in the poll's single SecretTally row, in the transaction that writes the
+deputy's "has voted" row (VoteRecord). The VoteRecord enforces one ballot per deputy and keeps
+only a keyed hash of the ballot UUID, so a tablet's resend is recognised without any row, id,
+timestamp or order saying what the deputy chose (docs/voting.md). A named poll (记名) stores
+one Ballot row per deputy.
 """
 
 from __future__ import annotations
@@ -95,8 +98,23 @@ class VoteRecord(models.Model):
         return f"{self.deputy_id} voted in {self.poll_id}"
 
 
+class SecretTally(models.Model):
+    """A secret poll's counts per choice: the only place its ballots are kept.
+
+    One row for all choices, updated in place under a row lock: a row per choice would carry
+    (in PostgreSQL's xmin) the transaction of the last deputy who picked that choice. Counts
+    are {choice: n}; a poll of several questions can nest them ({question: {choice: n}})."""
+
+    poll = models.OneToOneField(Poll, primary_key=True, on_delete=models.CASCADE, related_name="secret_tally")
+    counts = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"{self.poll_id}: {self.counts}"
+
+
 class Ballot(models.Model):
-    """One ballot. Secret: no deputy, no client UUID, no time, a random primary key."""
+    """One ballot of a named poll (记名). Secret polls store none (SecretTally instead); rows
+    of secret polls stored before that was so hold no deputy, no client UUID, no time."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")

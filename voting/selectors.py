@@ -7,7 +7,7 @@ from collections import Counter, defaultdict
 from django.db.models import Count
 
 from live.schema import PollOut, PollProgressData
-from voting.models import Attendance, Ballot, Poll, VoteRecord
+from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
 
 
 def checked_in_count(hearing_id: int) -> int:
@@ -27,22 +27,22 @@ def polls_voted(hearing_id: int, user_id: int) -> list[int]:
 
 
 def ballot_counts(poll_ids: list[int]) -> dict[int, Counter[str]]:
-    """Ballots per choice for each of many polls, counted from the stored ballots in one query
-    (none for no polls)."""
+    """Ballots per choice for each of many polls, from the stored ballots: a secret poll's
+    tally row, a named poll's Ballot rows (none for no polls). Two queries however many."""
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     if not poll_ids:
         return counts
+    for poll_id, secret_counts in SecretTally.objects.filter(poll_id__in=poll_ids).values_list("poll_id", "counts"):
+        counts[poll_id].update({choice: n for choice, n in secret_counts.items() if n})
     rows = Ballot.objects.filter(poll_id__in=poll_ids).order_by().values_list("poll_id", "choice")
     for poll_id, choice, n in rows.annotate(n=Count("pk")):
-        counts[poll_id][choice] = n
+        counts[poll_id][choice] += n
     return counts
 
 
 def tally(poll: Poll) -> dict[str, int]:
     """Counts per choice, every choice present."""
-    counts = dict(
-        Ballot.objects.filter(poll=poll).values_list("choice").annotate(n=Count("id")).values_list("choice", "n")
-    )
+    counts = ballot_counts([poll.pk])[poll.pk]
     return {choice: counts.get(choice, 0) for choice in poll.choices}
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import random
+import logging
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 import audit
@@ -37,7 +38,9 @@ from hearings.models import AgendaItem, Hearing
 from live.publish import publish
 from live.schema import Event, PollData
 from voting import selectors
-from voting.models import Attendance, Ballot, Poll, VoteRecord
+from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE_LENGTH = 200
 
@@ -63,18 +66,63 @@ def _poll_event(kind: str, poll: Poll) -> Event:
     return Event(type=kind, data=PollData(poll=selectors.poll_out(poll)))
 
 
-@transaction.atomic
+@dataclass(frozen=True)
+class CheckinResult:
+    duplicate: bool  # checked in before
+
+
 def checkin(*, hearing_id: int, deputy: AbstractBaseUser) -> bool:
     """A deputy of the hearing checks in (签到); True when this is the first time."""
+    if not deputy.is_authenticated:
+        raise Forbidden("only a deputy of this hearing checks in")
+    result = checkins(hearing_id=hearing_id, deputy_ids=[deputy.pk])[0]
+    if isinstance(result, DomainError):
+        raise result
+    return not result.duplicate
+
+
+def checkins(*, hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult | DomainError]:
+    """Check in many deputies in one transaction (a chamber's tablets at the opening bell);
+    a result (or the refusal) per deputy, in order. Checking in again is a `duplicate`; only
+    the hearing's deputies check in (`forbidden`), and not once it has ended."""
+    try:
+        with transaction.atomic():
+            return _checkins(hearing_id, deputy_ids)
+    except IntegrityError:
+        # Another process checked one of them in first: decide one by one.
+        if len(deputy_ids) > 1:
+            return [checkins(hearing_id=hearing_id, deputy_ids=[deputy_id])[0] for deputy_id in deputy_ids]
+        with transaction.atomic():  # now stored: a duplicate (or the refusal that applies now)
+            return _checkins(hearing_id, deputy_ids)
+
+
+def _checkins(hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult | DomainError]:
     hearing = Hearing.objects.filter(pk=hearing_id).first()
     if hearing is None:
-        raise NotFound("no such hearing")
-    if not hearing_selectors.is_deputy(hearing, deputy):
-        raise Forbidden("only a deputy of this hearing checks in")
-    if hearing.status == Hearing.Status.ENDED:
-        raise InvalidState("the hearing has ended")
-    _, created = Attendance.objects.get_or_create(hearing=hearing, deputy_id=deputy.pk)
-    return created
+        return [NotFound("no such hearing")] * len(deputy_ids)
+    deputies = set(
+        Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id__in=deputy_ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    present = set(
+        Attendance.objects.filter(hearing_id=hearing_id, deputy_id__in=deputy_ids).values_list("deputy_id", flat=True)
+    )
+    results: list[CheckinResult | DomainError] = []
+    new: list[int] = []
+    for deputy_id in deputy_ids:
+        if deputy_id not in deputies:
+            results.append(Forbidden("only a deputy of this hearing checks in"))
+        elif hearing.status == Hearing.Status.ENDED:
+            results.append(InvalidState("the hearing has ended"))
+        else:
+            results.append(CheckinResult(duplicate=deputy_id in present))
+            if deputy_id not in present:
+                present.add(deputy_id)
+                new.append(deputy_id)
+    # In deputy order, so two processes' batches of the same deputies queue, never deadlock.
+    Attendance.objects.bulk_create([Attendance(hearing=hearing, deputy_id=deputy_id) for deputy_id in sorted(new)])
+    return results
 
 
 @transaction.atomic
@@ -115,6 +163,8 @@ def poll_open(
         choices=choices,
         satisfied=satisfied,
     )
+    if poll.secret:
+        SecretTally.objects.create(poll=poll, counts={})
     audit.record(
         action="poll.open", actor=by, subject=poll, payload={"item": item.pk, "title": poll.title, "secret": secret}
     )
@@ -179,7 +229,7 @@ def ballots_cast(
     The same ballot UUID again is a `duplicate`; another ballot from a deputy who voted is
     `already_voted`; a closed poll refuses with `poll_closed`; only deputies of the hearing
     who checked in vote (`not_eligible`). A burst of a chamber's tablets is one commit.
-    Secret ballots of a batch are written in random order, with no link to the deputy."""
+    A secret poll's ballots only add to its tally row, in the commit of their VoteRecords."""
     try:
         with transaction.atomic():
             return _ballots_cast(hearing_id, poll_id, requests)
@@ -215,6 +265,7 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
     results: list[BallotResult | DomainError] = []
     records: list[VoteRecord] = []
     ballots: list[Ballot] = []
+    secret_counts: Counter[str] = Counter()
     for request in requests:
         key = _ballot_key(poll_id, request.ballot_id)
         known = recorded.get(request.deputy_id)
@@ -233,7 +284,7 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
             recorded[request.deputy_id] = key
             records.append(VoteRecord(poll=poll, deputy_id=request.deputy_id, ballot_key=key))
             if poll.secret:
-                ballots.append(Ballot(poll=poll, choice=request.choice))
+                secret_counts[request.choice] += 1
             else:
                 ballots.append(
                     Ballot(poll=poll, choice=request.choice, deputy_id=request.deputy_id, client_uuid=request.ballot_id)
@@ -245,11 +296,26 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
         records.sort(key=lambda record: record.deputy_id)
         VoteRecord.objects.bulk_create(records)
         if poll.secret:
-            random.SystemRandom().shuffle(ballots)  # insertion order must not follow the deputies'
+            _add_to_tally(poll, secret_counts)
         else:
             ballots.sort(key=lambda ballot: ballot.deputy_id or 0)
-        Ballot.objects.bulk_create(ballots)
+            Ballot.objects.bulk_create(ballots)
     return results
+
+
+def _add_to_tally(poll: Poll, counts: Counter[str]) -> None:
+    """Add a batch's secret ballots to the poll's one tally row, locked until the commit.
+
+    Locked after the batch's VoteRecords are written (a batch holding the tally never waits
+    for another), and updated in place: no row, id or time per ballot (docs/voting.md)."""
+    tally = SecretTally.objects.select_for_update().filter(poll=poll).first()
+    if tally is None:  # a poll made without poll_open: its row comes with the first ballot
+        SecretTally.objects.bulk_create([SecretTally(poll=poll, counts={})], ignore_conflicts=True)
+        tally = SecretTally.objects.select_for_update().get(poll=poll)
+    total = Counter(tally.counts)
+    total.update(counts)
+    tally.counts = {choice: total[choice] for choice in poll.choices if total[choice]}
+    tally.save(update_fields=["counts"])
 
 
 def _poll_for_update(hearing: Hearing, poll_id: int) -> Poll:
@@ -282,7 +348,26 @@ def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) ->
         payload={"cast": poll.cast, "eligible": poll.eligible, "results": poll.results},
     )
     publish(hearing.pk, public=_poll_event("poll.closed", poll))
+    if poll.secret:
+        transaction.on_commit(_truncate_sqlite_wal)
     return poll
+
+
+def _truncate_sqlite_wal() -> None:
+    """SQLite's write-ahead log keeps a copy of each commit's pages (a secret poll's tally row
+    after every ballot, beside that ballot's VoteRecord) until it is overwritten. Once the poll
+    closes, move it into the database and cut the log to nothing (docs/voting.md)."""
+    if connection.vendor != "sqlite":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            busy, _, _ = cursor.fetchone()
+    except DatabaseError:
+        log.warning("could not truncate the SQLite WAL after a secret poll closed", exc_info=True)
+        return
+    if busy:
+        log.warning("the SQLite WAL was busy: not truncated after a secret poll closed")
 
 
 @transaction.atomic

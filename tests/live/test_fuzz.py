@@ -35,7 +35,7 @@ from tests.factories import World, make_world
 from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path, reset_limits
 from tests.text_cases import REFUSED, REFUSED_ONE_LINE
 from voting import services as voting_services
-from voting.models import Attendance, Ballot, Poll, VoteRecord
+from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -87,11 +87,12 @@ class Arena:
             **hearing,
             **{
                 model.__name__: model.objects.count()
-                for model in (Question, Like, Poll, Ballot, VoteRecord, Attendance, LiveEvent)
+                for model in (Question, Like, Poll, Ballot, SecretTally, VoteRecord, Attendance, LiveEvent)
             },
             "items": list(AgendaItem.objects.order_by("pk").values_list("status", flat=True)),
             "questions": list(Question.objects.order_by("pk").values_list("status", "text")),
             "polls": list(Poll.objects.order_by("pk").values_list("status", flat=True)),
+            "tallies": list(SecretTally.objects.order_by("pk").values_list("counts", flat=True)),
         }
 
     def send(self, role: str, text: str | None = None, data: bytes | None = None) -> tuple[dict[str, Any], str]:

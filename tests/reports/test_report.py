@@ -19,7 +19,8 @@ from assignments.models import Assignment, TimelineEntry
 from hearings.models import Hearing, Question
 from reports.report import HearingReport, hearing_report
 from tests.reports.session import Session, play_session
-from voting.models import Attendance, Ballot, Poll, VoteRecord
+from tests.voting.helpers import stored_counts
+from voting.models import Attendance, Poll, VoteRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def _report(session: Session) -> HearingReport:
 
 
 def _stored_counts(poll: Poll) -> Counter[str]:
-    return Counter(Ballot.objects.filter(poll=poll).values_list("choice", flat=True))
+    return stored_counts(poll)
 
 
 # ------------------------------------------------------------------------------- numbers

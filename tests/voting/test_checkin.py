@@ -70,3 +70,30 @@ def test_ended_hearing_refuses_checkin(world: World):
 def test_unknown_hearing(world: World):
     with pytest.raises(NotFound):
         services.checkin(hearing_id=world.hearing.pk + 1000, deputy=world.deputies[0])
+
+
+def test_a_batch_of_checkins_decides_each_deputy(world: World, django_assert_max_num_queries):
+    """One transaction for a crowd's check-ins, a result per request in order: new, again in the
+    same batch or before (duplicate), not a deputy here (forbidden)."""
+    hid = world.hearing.pk
+    first, second, third = world.deputies
+    stranger = make_user()
+    services.checkin(hearing_id=hid, deputy=first)
+
+    with django_assert_max_num_queries(8):
+        results = services.checkins(hearing_id=hid, deputy_ids=[second.pk, first.pk, stranger.pk, second.pk, third.pk])
+
+    assert [getattr(r, "duplicate", type(r).__name__) for r in results] == [False, True, "Forbidden", True, False]
+    assert sorted(Attendance.objects.values_list("deputy_id", flat=True)) == sorted(d.pk for d in world.deputies)
+
+
+def test_a_batch_of_checkins_in_an_ended_hearing_changes_nothing(world: World):
+    hid = world.hearing.pk
+    services.checkin(hearing_id=hid, deputy=world.deputies[0])
+    Hearing.objects.filter(pk=hid).update(status=Hearing.Status.ENDED)
+
+    results = services.checkins(hearing_id=hid, deputy_ids=[d.pk for d in world.deputies])
+
+    assert [type(r) for r in results] == [InvalidState] * 3
+    assert list(Attendance.objects.values_list("deputy_id", flat=True)) == [world.deputies[0].pk]
+    assert [type(r) for r in services.checkins(hearing_id=hid + 1000, deputy_ids=[world.deputies[1].pk])] == [NotFound]
