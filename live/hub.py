@@ -415,6 +415,20 @@ class Hub:
                     except Exception as exc:  # Redis away: a stale subscription only brings frames nobody takes
                         log.warning("live hub: hearing %s not unsubscribed (channel layer: %s)", room.hearing_id, exc)
 
+    async def close(self, timeout: float = 2) -> None:
+        """Stop this hub (its event loop is ending): rooms stop ticking, the reader stops.
+        Waits at most `timeout` s for them to finish."""
+        tasks = [room.ticker for room in self.rooms.values() if room.ticker is not None]
+        for room in self.rooms.values():
+            room.closed = True
+        self.rooms.clear()
+        if self.reader is not None:
+            tasks.append(self.reader)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
     async def hub_presence_clear(self, hearing_id: int) -> None:
         try:
             await self.presence.report(hearing_id, 0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -10,6 +11,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from config.asgi import application
+from tests.waiting import settle
 
 ORIGIN = b"http://127.0.0.1:8000"
 
@@ -29,6 +31,7 @@ class Socket:
         self.snapshot: dict[str, Any] = {}
         self.connected = False
         self.code: int | None = None
+        self.closed = False
         self.seen: list[dict[str, Any]] = []
 
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
@@ -74,6 +77,26 @@ class Socket:
 
     async def close(self) -> None:
         await self.comm.disconnect()
+        self.closed = True
+
+
+# Every socket a test opens, for closing what a failed test left open (tests/live/conftest.py).
+opened: weakref.WeakSet[Socket] = weakref.WeakSet()
+
+
+async def close_left_open(timeout: float = 2) -> list[Socket]:
+    """Close the sockets a test left open, each within `timeout` s; those that would not close
+    (a consumer stuck mid-call) are stopped without waiting for them. Returns the stuck ones."""
+    stuck = []
+    for sock in list(opened):
+        if sock.closed or not sock.connected:
+            continue
+        sock.closed = True
+        if not await settle(sock.comm.disconnect(timeout=timeout), timeout + 0.5):
+            sock.comm.stop(exceptions=False)
+            stuck.append(sock)
+    opened.clear()
+    return stuck
 
 
 async def open_socket(
@@ -89,6 +112,7 @@ async def open_socket(
     connected, code = await comm.connect(timeout=5)
     sock = Socket(comm)
     sock.connected, sock.code = connected, code
+    opened.add(sock)
     if connected and expect_snapshot:
         first = await sock.recv()
         assert first["type"] == "snapshot", first
