@@ -42,3 +42,7 @@ class AlreadyVoted(DomainError):
 
 class NotEligible(DomainError):
     code = "not_eligible"
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"

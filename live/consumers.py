@@ -20,9 +20,9 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from hearings import selectors, services
-from hearings.errors import DomainError
+from hearings.errors import DomainError, RateLimited
 from hearings.services import LikeRequest
-from live import schema
+from live import schema, sessions
 from live.batch import batchers
 from live.hub import Room, get_hub
 from live.ratelimit import RateLimiter
@@ -77,6 +77,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     room: Room | None = None
     priority: bool = False
     role_watch: asyncio.Task[None] | None = None
+    session_key: str | None = None  # deputy and control sockets: the login session they belong to
+    session_tag: str | None = None
+    revoked: bool = False  # closed by the server (role or session gone): the client's frames are dropped
+    resumes: RateLimiter | None = None  # this socket's `resume` budget, made on its first resume
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -95,6 +99,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Channels checks old database connections before every message; our handlers reach
         # the database only through database_sync_to_async, which does that check itself.
         if message["type"] == "websocket.receive":  # the hot path: a client's frame
+            if self.revoked:
+                return  # closed for a lost role or an ended session: nothing more happens for it
             await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
             return
         handler = getattr(self, get_handler_name(message), None)
@@ -122,6 +128,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=4404 if access == "not_found" else 4403)
             return
         self.viewer = viewer_from_cookies(self.scope.get("cookies", {})) or "c" + new_viewer_id()
+        if self.role != PUBLIC:
+            self.session_key = getattr(self.scope.get("session"), "session_key", None)
+            self.session_tag = sessions.session_tag(self.session_key)
         self.hub = hub
         self.batchers = batchers()
         self.room = await hub.join(self.hearing_id)
@@ -134,25 +143,35 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.role_watch = asyncio.ensure_future(self.watch_role())
 
     async def watch_role(self) -> None:
-        """Close a deputy's or moderator's socket once its role is gone: pending questions and
-        control events must stop reaching someone removed from the hearing."""
+        """Close a deputy's or moderator's socket once its role or its login session is gone:
+        pending questions and control events must stop reaching someone removed from the
+        hearing or logged out (a logout also closes it at once: live/sessions.py)."""
         user_id = getattr(self.user, "pk", None)
-        while True:
+        while not self.revoked:
             await asyncio.sleep(settings.LIVE["ROLE_CHECK_SECONDS"])
             try:
-                held = await call(selectors.role_still_held)(
-                    hearing_id=self.hearing_id, user_id=user_id, role=self.role
+                allowed = await call(sessions.socket_allowed)(
+                    hearing_id=self.hearing_id, user_id=user_id, role=self.role, session_key=self.session_key
                 )
             except Exception:  # the database away: keep the socket, check again next time
                 log.warning("role check failed", exc_info=True)
                 continue
-            if not held:
-                log.info("closing a %s socket of hearing %s: role removed", self.role, self.hearing_id)
-                if self.room is not None:
-                    await self.hub.leave(self.room, self)
-                    self.room = None
-                await self.close(code=4403)
+            if not allowed:
+                await self.revoke("role removed or session ended")
                 return
+
+    async def revoke(self, reason: str) -> None:
+        """Leave the room and close with 4403; frames the client still sends are dropped."""
+        if self.revoked:
+            return
+        self.revoked = True
+        log.info("closing a %s socket of hearing %s: %s", self.role, self.hearing_id, reason)
+        if self.role_watch is not None and self.role_watch is not asyncio.current_task():
+            self.role_watch.cancel()
+        if self.room is not None:
+            room, self.room = self.room, None
+            await self.hub.leave(room, self)
+        await self.close(code=4403)
 
     async def disconnect(self, code: int) -> None:
         if self.role_watch is not None and self.role_watch is not asyncio.current_task():
@@ -251,6 +270,14 @@ async def _ping(consumer: LiveConsumer, action: schema.Ping) -> dict[str, Any] |
 
 @route("resume", *ALL)
 async def _resume(consumer: LiveConsumer, action: schema.Resume) -> dict[str, Any] | None:
+    # Per socket: a resume may cost up to a snapshot, so a loop of them must not (a flaky
+    # phone's few quick ones pass within the burst).
+    if consumer.resumes is None:
+        consumer.resumes = RateLimiter(
+            rate=settings.LIVE["RESUMES_PER_MINUTE"] / 60, burst=settings.LIVE["RESUME_BURST"]
+        )
+    if not consumer.resumes.allow(""):
+        raise RateLimited("too many resumes, slow down")
     assert consumer.room is not None
     await consumer.room.resume(consumer, action.seq)
     return {"seq": consumer.sent_seq}

@@ -427,6 +427,10 @@ async def test_seq_rises_by_one_per_state_event_on_each_stream(live: World) -> N
 
 async def test_resume_after_gap_replays_missed_events_in_order(live: World) -> None:
     hid = live.hearing.pk
+    # Questions on the floor, as in any real session: the snapshot outweighs the two missed
+    # events (a resume whose events would weigh more gets a snapshot: tests/live/test_resume.py).
+    for n in range(8):
+        await approved_question(live, f"第{n}个问题：" + "营商环境怎么改善？" * 10)
     viewer = await open_socket(public_path(hid))
     base = viewer.snapshot["seq"]
     for item in live.items[:3]:
@@ -457,6 +461,8 @@ async def test_seq_and_history_survive_a_restart(live: World) -> None:
     from live import hub as live_hub
 
     hid = live.hearing.pk
+    for n in range(8):  # a snapshot heavier than the two events to replay (see the test above)
+        await approved_question(live, f"第{n}个问题：" + "营商环境怎么改善？" * 10)
     first = await open_socket(public_path(hid))
     for item in live.items[:2]:
         await db(services.agenda_start)(hearing_id=hid, item_id=item.pk, by=None)
