@@ -100,7 +100,13 @@ async def close_left_open(timeout: float = 2) -> list[Socket]:
 
 
 async def open_socket(
-    path: str, *, user: Any = None, cookies: str = "", origin: bytes = ORIGIN, expect_snapshot: bool = True
+    path: str,
+    *,
+    user: Any = None,
+    cookies: str = "",
+    origin: bytes = ORIGIN,
+    expect_snapshot: bool = True,
+    timeout: float = 5,
 ) -> Socket:
     headers = [(b"origin", origin), (b"host", b"127.0.0.1:8000")]
     cookie_parts = [c for c in [cookies] if c]
@@ -109,12 +115,12 @@ async def open_socket(
     if cookie_parts:
         headers.append((b"cookie", "; ".join(cookie_parts).encode()))
     comm = WebsocketCommunicator(application, path, headers=headers)
-    connected, code = await comm.connect(timeout=5)
+    connected, code = await comm.connect(timeout=timeout)
     sock = Socket(comm)
     sock.connected, sock.code = connected, code
     opened.add(sock)
     if connected and expect_snapshot:
-        first = await sock.recv()
+        first = await sock.recv(timeout=timeout)
         assert first["type"] == "snapshot", first
         sock.snapshot = first
     return sock
