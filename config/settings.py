@@ -293,6 +293,10 @@ LIVE = {
     "VIEWERS_PER_MINUTE": env_int("LIVE_ADDRESS_VIEWERS_PER_MINUTE", 600),  # new viewer cookies
     "ADDRESS_LIKES_PER_SECOND": env_int("LIVE_ADDRESS_LIKES_PER_SECOND", 3000),
     "ADDRESS_ASK_PER_MINUTE": env_int("LIVE_ADDRESS_ASK_PER_MINUTE", 900),
+    # `resume` per socket: a resume can cost up to a snapshot; a flaky phone's few quick ones
+    # pass within the burst.
+    "RESUMES_PER_MINUTE": env_int("LIVE_RESUMES_PER_MINUTE", 20),
+    "RESUME_BURST": env_int("LIVE_RESUME_BURST", 5),
     # A deputy's or moderator's socket re-checks its role this often (seconds): a role removed
     # (or an account deactivated) mid-session closes the socket with 4403.
     "ROLE_CHECK_SECONDS": env_int("LIVE_ROLE_CHECK_SECONDS", 5),

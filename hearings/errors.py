@@ -59,3 +59,7 @@ def clean_or_refuse(value: str, *, what: str, max_length: int, multiline: bool =
 def text_refused(what: str, error: TextError) -> BadRequest:
     """The refusal of the text field `what`: "<what> <problem>"."""
     return BadRequest(f"{what} {error.message}")
+
+
+class RateLimited(DomainError):
+    code = "rate_limited"

@@ -21,9 +21,9 @@ from django.conf import settings
 
 from core.clientaddr import limit_key, scope_address
 from hearings import selectors, services
-from hearings.errors import DomainError
+from hearings.errors import DomainError, RateLimited
 from hearings.services import LikeRequest
-from live import schema
+from live import schema, sessions
 from live.batch import batchers
 from live.hub import Room, get_hub
 from live.ratelimit import Limit, RateLimiter
@@ -100,6 +100,10 @@ class LiveConsumer(AsyncWebsocketConsumer):
     viewer: str | None = None  # the public socket's viewer id (its cookie's), else None
     sender: str = ""  # who the rate limits count: the viewer, or the signed-in user
     address: str | None = None  # the client address the public socket's limits count
+    session_key: str | None = None  # deputy and control sockets: the login session they belong to
+    session_tag: str | None = None
+    revoked: bool = False  # closed by the server (role or session gone): the client's frames are dropped
+    resumes: RateLimiter | None = None  # this socket's `resume` budget, made on its first resume
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -118,6 +122,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
         # Channels checks old database connections before every message; our handlers reach
         # the database only through database_sync_to_async, which does that check itself.
         if message["type"] == "websocket.receive":  # the hot path: a client's frame
+            if self.revoked:
+                return  # closed for a lost role or an ended session: nothing more happens for it
             await self.receive(text_data=message.get("text"), bytes_data=message.get("bytes"))
             return
         handler = getattr(self, get_handler_name(message), None)
@@ -150,6 +156,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.address = limit_key(scope_address(self.scope))
         else:
             self.sender = f"user:{getattr(self.user, 'pk', '')}"
+            self.session_key = getattr(self.scope.get("session"), "session_key", None)
+            self.session_tag = sessions.session_tag(self.session_key)
         self.hub = hub
         self.batchers = batchers()
         self.room = await hub.join(self.hearing_id)
@@ -162,25 +170,35 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.role_watch = asyncio.ensure_future(self.watch_role())
 
     async def watch_role(self) -> None:
-        """Close a deputy's or moderator's socket once its role is gone: pending questions and
-        control events must stop reaching someone removed from the hearing."""
+        """Close a deputy's or moderator's socket once its role or its login session is gone:
+        pending questions and control events must stop reaching someone removed from the
+        hearing or logged out (a logout also closes it at once: live/sessions.py)."""
         user_id = getattr(self.user, "pk", None)
-        while True:
+        while not self.revoked:
             await asyncio.sleep(settings.LIVE["ROLE_CHECK_SECONDS"])
             try:
-                held = await call(selectors.role_still_held)(
-                    hearing_id=self.hearing_id, user_id=user_id, role=self.role
+                allowed = await call(sessions.socket_allowed)(
+                    hearing_id=self.hearing_id, user_id=user_id, role=self.role, session_key=self.session_key
                 )
             except Exception:  # the database away: keep the socket, check again next time
                 log.warning("role check failed", exc_info=True)
                 continue
-            if not held:
-                log.info("closing a %s socket of hearing %s: role removed", self.role, self.hearing_id)
-                if self.room is not None:
-                    await self.hub.leave(self.room, self)
-                    self.room = None
-                await self.close(code=4403)
+            if not allowed:
+                await self.revoke("role removed or session ended")
                 return
+
+    async def revoke(self, reason: str) -> None:
+        """Leave the room and close with 4403; frames the client still sends are dropped."""
+        if self.revoked:
+            return
+        self.revoked = True
+        log.info("closing a %s socket of hearing %s: %s", self.role, self.hearing_id, reason)
+        if self.role_watch is not None and self.role_watch is not asyncio.current_task():
+            self.role_watch.cancel()
+        if self.room is not None:
+            room, self.room = self.room, None
+            await self.hub.leave(room, self)
+        await self.close(code=4403)
 
     async def disconnect(self, code: int) -> None:
         if self.role_watch is not None and self.role_watch is not asyncio.current_task():
@@ -281,6 +299,14 @@ async def _ping(consumer: LiveConsumer, action: schema.Ping) -> dict[str, Any] |
 
 @route("resume", *ALL)
 async def _resume(consumer: LiveConsumer, action: schema.Resume) -> dict[str, Any] | None:
+    # Per socket: a resume may cost up to a snapshot, so a loop of them must not (a flaky
+    # phone's few quick ones pass within the burst).
+    if consumer.resumes is None:
+        consumer.resumes = RateLimiter(
+            rate=settings.LIVE["RESUMES_PER_MINUTE"] / 60, burst=settings.LIVE["RESUME_BURST"]
+        )
+    if not consumer.resumes.allow(""):
+        raise RateLimited("too many resumes, slow down")
     assert consumer.room is not None
     await consumer.room.resume(consumer, action.seq)
     return {"seq": consumer.sent_seq}

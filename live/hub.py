@@ -25,7 +25,7 @@ from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from live import schema
+from live import schema, sessions
 from live.presence import Presence, make_presence
 from live.publish import group_name
 from live.schema import Stream
@@ -58,6 +58,18 @@ def _history(hearing_id: int, stream: str, after: int, upto: int) -> list[tuple[
 
     rows = LiveEvent.objects.filter(hearing_id=hearing_id, stream=stream, seq__gt=after, seq__lte=upto)
     return list(rows.order_by("seq").values_list("seq", "frame"))
+
+
+def _history_size(hearing_id: int, stream: str, after: int, upto: int) -> tuple[int, int]:
+    """How many stored events lie between the seqs, and their frames' total length."""
+    from django.db.models import Count, Sum
+    from django.db.models.functions import Length
+
+    from live.models import LiveEvent
+
+    rows = LiveEvent.objects.filter(hearing_id=hearing_id, stream=stream, seq__gt=after, seq__lte=upto)
+    totals = rows.aggregate(n=Count("seq"), size=Sum(Length("frame")))
+    return int(totals["n"]), int(totals["size"] or 0)
 
 
 def _seqs(hearing_id: int) -> dict[Stream, int]:
@@ -108,7 +120,8 @@ class Room:
         self.online = 0
         self.sent_counters: dict[str, Any] = {}
         self.behind_since: dict[Stream, float] = {}
-        self.snapshots: dict[Stream, tuple[int, float, Any]] = {}
+        self.snapshots: dict[Stream, tuple[int, float, tuple[Any, str]]] = {}
+        self.snapshot_size: dict[Stream, int] = {}  # the latest snapshot frame's length, per stream
         self.snapshot_builds: dict[Stream, asyncio.Task[tuple[int, Any]]] = {}
         self.ticker: asyncio.Task[None] | None = None
         self.subscribed = True  # False while the channel layer (Redis) refuses: retried on the tick
@@ -212,13 +225,38 @@ class Room:
             return True
 
     async def resume(self, sock: Socket, seq: int) -> None:
-        """The client has applied everything up to `seq`: send what follows, or a snapshot."""
+        """The client has applied everything up to `seq`: send what follows, or a snapshot when
+        that is smaller (a resume from far back must not cost more than reconnecting)."""
         async with self.lock:
-            if seq > sock.sent_seq:
+            if seq > sock.sent_seq or await self._snapshot_is_smaller(sock.stream, seq):
                 await self.hub.resnapshot(sock)
                 return
             sock.sent_seq = seq
             await self._catch_up(sock)
+
+    async def _snapshot_is_smaller(self, stream: Stream, seq: int) -> bool:
+        """Would the events after `seq` weigh more than a snapshot? Counted from the ring,
+        newest first, stopping as soon as they do; only what the ring lacks is measured in
+        the stored history (one aggregate query, no frames read)."""
+        size = self.snapshot_size.get(stream)
+        target = self.last[stream]
+        if size is None or seq >= target:
+            return False
+        total = 0
+        oldest = target + 1  # the oldest seq counted so far
+        for ring_seq, frame in reversed(self.ring[stream]):
+            if ring_seq <= seq:
+                return False
+            total += len(frame)
+            oldest = ring_seq
+            if total > size:
+                return True
+        if oldest == seq + 1:
+            return False
+        count, stored = await database_sync_to_async(_history_size)(self.hearing_id, stream, seq, oldest - 1)
+        if count != oldest - 1 - seq:
+            return True  # the history no longer reaches back
+        return total + stored > size
 
     def detach(self, sock: Socket) -> None:
         self.sockets[sock.stream].discard(sock)
@@ -227,8 +265,11 @@ class Room:
         self.fresh.discard(sock)
         self.catching_up.discard(sock)
 
-    async def snapshot(self, stream: Stream, build: Callable[[], Awaitable[tuple[int, Any]]]) -> tuple[int, Any]:
-        """A snapshot at a known seq, built once and shared by a crowd arriving together."""
+    async def snapshot(
+        self, stream: Stream, build: Callable[[], Awaitable[tuple[int, tuple[Any, str]]]]
+    ) -> tuple[int, tuple[Any, str]]:
+        """A snapshot at a known seq, built once and shared by a crowd arriving together.
+        `build` returns (seq, (snapshot, its serialized frame))."""
         cached = self.snapshots.get(stream)
         if cached is not None:
             seq, built_at, value = cached
@@ -240,6 +281,7 @@ class Room:
             self.snapshot_builds[stream] = task
         seq, value = await asyncio.shield(task)
         self.snapshots[stream] = (seq, time.monotonic(), value)
+        self.snapshot_size[stream] = len(value[1])
         return seq, value
 
     # ---------------------------------------------------------------- counters
@@ -358,6 +400,7 @@ class Hub:
         self.reader: asyncio.Task[None] | None = None
         self.presence: Presence = make_presence(self.process_id)
         self.resnapshot_hook: Callable[[Socket], Awaitable[None]] | None = None
+        self.sessions_subscribed = False  # to logouts (live/sessions.py), with the first hearing
         self._join_lock = asyncio.Lock()
 
     async def join(self, hearing_id: int) -> Room:
@@ -387,6 +430,9 @@ class Hub:
             if self.channel is None:
                 self.channel = await self.layer.new_channel("hub.")
                 self.reader = asyncio.ensure_future(self._read())
+            if not self.sessions_subscribed:
+                await self.layer.group_add(sessions.GROUP, self.channel)
+                self.sessions_subscribed = True
             await self.layer.group_add(group_name(hearing_id), self.channel)
         except Exception as exc:
             level = logging.DEBUG if retry else logging.WARNING
@@ -415,6 +461,20 @@ class Hub:
                     except Exception as exc:  # Redis away: a stale subscription only brings frames nobody takes
                         log.warning("live hub: hearing %s not unsubscribed (channel layer: %s)", room.hearing_id, exc)
 
+    async def close(self, timeout: float = 2) -> None:
+        """Stop this hub (its event loop is ending): rooms stop ticking, the reader stops.
+        Waits at most `timeout` s for them to finish."""
+        tasks = [room.ticker for room in self.rooms.values() if room.ticker is not None]
+        for room in self.rooms.values():
+            room.closed = True
+        self.rooms.clear()
+        if self.reader is not None:
+            tasks.append(self.reader)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.wait(tasks, timeout=timeout)
+
     async def hub_presence_clear(self, hearing_id: int) -> None:
         try:
             await self.presence.report(hearing_id, 0)
@@ -429,6 +489,18 @@ class Hub:
         if room is not None and sock.sent_seq < room.last[sock.stream]:
             room.lagging.add(sock)
 
+    async def end_session(self, tag: str) -> None:
+        """A login session ended (logout, in any process): close this process's sockets opened
+        with it. Only deputies' and moderators' sockets carry a session."""
+        for room in list(self.rooms.values()):
+            for sock in list(room.priority):
+                revoke = getattr(sock, "revoke", None)
+                if revoke is not None and getattr(sock, "session_tag", None) == tag:
+                    try:
+                        await revoke("session ended")
+                    except Exception:
+                        log.exception("closing a socket of an ended session failed")
+
     async def _read(self) -> None:
         assert self.layer is not None and self.channel is not None
         while True:
@@ -439,6 +511,9 @@ class Hub:
             except Exception:
                 log.warning("live hub: channel layer receive failed; retrying", exc_info=True)
                 await asyncio.sleep(0.5)
+                continue
+            if message.get("type") == sessions.ENDED:
+                await self.end_session(str(message.get("session")))
                 continue
             room = self.rooms.get(message.get("hearing"))
             if room is None:

@@ -4,7 +4,6 @@ and a socket client that keeps its stream the way PROTOCOL.md asks a careful cli
 from __future__ import annotations
 
 import asyncio
-import inspect
 import json
 import os
 import shutil
@@ -15,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +23,7 @@ from picows import WSFrame, WSListener, WSMsgType, WSTransport, ws_connect
 
 from deploy.stack import Config
 from tests.integration.servers import ROOT, free_port, server_env
+from tests.waiting import wait_until
 
 COUNTERS = (b'{"type":"likes"', b'{"type":"presence"', b'{"type":"poll.progress"')
 
@@ -160,11 +160,19 @@ class Stack:
     def presence(self, hearing_id: int) -> dict[str, float]:
         """Each process's last presence report for the hearing: process id → time of the report.
         A process reports on every tick of a room it holds, and once more (0) when it drops it."""
+        return {k: stamp for k, (_, stamp) in self.presence_reports(hearing_id).items()}
+
+    def presence_reports(self, hearing_id: int) -> dict[str, tuple[int, float]]:
+        """Each process's last presence report: process id → (its count, time of the report)."""
         import redis
 
         client = redis.Redis.from_url(self.redis_url, decode_responses=True)
         entries: dict[str, str] = client.hgetall(f"{self.cfg.redis_prefix}:presence:{hearing_id}")  # type: ignore[assignment]
-        return {k: float(v.partition(":")[2]) for k, v in entries.items()}
+        reports = {}
+        for k, v in entries.items():
+            count, _, stamp = v.partition(":")
+            reports[k] = (int(count), float(stamp))
+        return reports
 
     # ---------------------------------------------------------------- logs
 
@@ -265,6 +273,7 @@ class LiveClient(WSListener):
         self.duplicates = 0
         self.dropped = 0  # out-of-order frames dropped while a resume was in flight
         self.resets = 0  # unsolicited snapshots (the server's "start afresh")
+        self.resumed_by_snapshot = 0  # resumes answered with a snapshot (the missed events weighed more)
         self.resuming = False
         self.counters: dict[str, Any] = {}
         self.waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
@@ -320,6 +329,9 @@ class LiveClient(WSListener):
                 self._first.set_result(message)
                 if self.seq < 0:
                     self.seq = message["seq"]
+            elif self.resuming:
+                self.resumed_by_snapshot += 1
+                self.seq = message["seq"]
             else:
                 self.resets += 1
                 self.seq = message["seq"]
@@ -399,20 +411,9 @@ class LiveClient(WSListener):
         return [event["seq"] for event in self.events]
 
 
-async def until(check: Callable[[], bool | Awaitable[bool]], timeout: float, interval: float = 0.05) -> float:
-    """Poll `check` until it is true; raise TimeoutError after `timeout` s. Returns the seconds waited."""
-    started = time.monotonic()
-    async with asyncio.timeout(timeout):
-        while True:
-            result = check()
-            if await result if inspect.isawaitable(result) else result:
-                return time.monotonic() - started
-            await asyncio.sleep(interval)
-
-
 async def wait_all(clients: list[LiveClient], seq: int, timeout: float = 20) -> float:
     """Until every client has applied `seq` (bounded)."""
-    return await until(lambda: all(c.seq >= seq for c in clients), timeout)
+    return await wait_until(lambda: all(c.seq >= seq for c in clients), timeout, 0.05, what=f"all at seq {seq}")
 
 
 async def open_many(clients: list[LiveClient], concurrency: int, attempts: int = 3) -> list[int]:

@@ -31,6 +31,7 @@ from django.test import Client
 
 from hearings import services
 from hearings.models import Hearing, Like, Question
+from live.presence import STALE_AFTER
 from tests.conftest import require_service
 from tests.factories import World, make_world
 from tests.integration.stack import (
@@ -41,11 +42,11 @@ from tests.integration.stack import (
     http_async,
     open_many,
     require_binary,
-    until,
     wait_all,
 )
 from tests.live.helpers import viewer_cookie
 from tests.voting.helpers import stored_total
+from tests.waiting import wait_until
 from voting import services as voting_services
 from voting.models import Poll, VoteRecord
 
@@ -53,6 +54,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 db = database_sync_to_async
 STORM = 2000
+QUIET = 1.0  # four counter ticks: a room still ticking reports within it
 OUTAGE = 6.0  # seconds Redis stays away
 TRACEBACK = re.compile(r"Traceback|Exception in ASGI application")
 
@@ -140,13 +142,31 @@ async def clients(stack: Stack) -> AsyncIterator[list[LiveClient]]:
     for c in made:
         c.close()
     opened = sum(c.connects for c in made if c.url.startswith(stack.ws_url("/")))  # through nginx
-    await until(lambda: sum(e["request"].startswith("GET /ws/") for e in stack.access_since(offsets)) >= opened, 30)
-    # Every room the test used is dropped by every process: no ticker goes on reporting.
+
+    def logged() -> int:
+        return sum(e["request"].startswith("GET /ws/") for e in stack.access_since(offsets))
+
+    await wait_until(lambda: logged() >= opened, 30, 0.05, what="nginx logged every connection as finished")
+    # Every room the test used is dropped by every process: each process that held one said so
+    # (its last report is 0; a killed process's stays behind, stale, ignored as the online count
+    # ignores it), and then no report comes for a quiet window of several ticks.
     hearings = {int(m.group(1)) for c in made if (m := re.search(r"/ws/hearings/(\d+)/", c.url))}
-    await asyncio.sleep(1.0)
-    reports = {h: stack.presence(h) for h in hearings}
-    await asyncio.sleep(1.0)
-    assert {h: stack.presence(h) for h in hearings} == reports, "a room still ticks after its last socket left"
+
+    def reports() -> dict[int, dict[str, tuple[int, float]]]:
+        return {h: stack.presence_reports(h) for h in hearings}
+
+    async def dropped_and_quiet() -> bool:
+        before = reports()
+        now = time.time()
+        if not all(
+            entries and all(count == 0 or now - stamp > STALE_AFTER for count, stamp in entries.values())
+            for entries in before.values()
+        ):
+            return False
+        await asyncio.sleep(QUIET)
+        return reports() == before
+
+    await wait_until(dropped_and_quiet, 30, 0.1, what="rooms dropped (does one still tick after its last socket left?)")
 
 
 def assert_gapless(clients: list[LiveClient], seq: int) -> None:
@@ -295,11 +315,11 @@ async def test_redis_restarted_mid_session(stack: Stack, redis_server: PrivateRe
     async def ready() -> bool:
         return (await http_async(f"{stack.url}/readyz"))[0] == 200
 
-    await until(ready, 15, 0.1)
+    await wait_until(ready, 15, 0.1)
     ready_after = time.monotonic() - back_at
-    await until(lambda: r.pubsub_numsub(group)[0][1] == 2, 15, 0.1)  # the hubs' subscriptions are back
+    await wait_until(lambda: r.pubsub_numsub(group)[0][1] == 2, 15, 0.1)  # the hubs' subscriptions are back
     resubscribed_after = time.monotonic() - back_at
-    await until(lambda: viewers[-1].counters.get("presence", {}).get("online") == len(sockets), 15)  # summed again
+    await wait_until(lambda: viewers[-1].counters.get("presence", {}).get("online") == len(sockets), 15)  # summed again
     presence_after = time.monotonic() - back_at
 
     votes += await asyncio.gather(*(vote(d, "不满意") for d in deputies[5:]))
@@ -314,7 +334,7 @@ async def test_redis_restarted_mid_session(stack: Stack, redis_server: PrivateRe
     # The latecomers' rooms, made while Redis was away, subscribe once it is back: on a later tick
     # (a tick whose attempt was still in redis-py's backoff when Redis returned tries again next).
     other_group = f"{stack.cfg.redis_prefix}__group__hearing.{other.hearing.pk}"
-    await until(lambda: r.pubsub_numsub(other_group)[0][1] >= 1, 15, 0.1)
+    await wait_until(lambda: r.pubsub_numsub(other_group)[0][1] >= 1, 15, 0.1)
     other_control = await client(stack, other.hearing.pk, "control", other.moderator)
     clients.append(other_control)
     await other_control.open()
@@ -331,7 +351,7 @@ async def test_redis_restarted_mid_session(stack: Stack, redis_server: PrivateRe
     assert await db(Like.objects.filter(hearing_id=hid, question=None).count)() == 20
     assert await db(VoteRecord.objects.filter(poll=poll).count)() == 10
     assert await db(stored_total)(poll) == 10
-    await until(
+    await wait_until(
         lambda: (
             all(
                 v.counters.get("likes", {}).get("hearing") == 20
@@ -379,21 +399,35 @@ async def test_app_process_killed_viewers_resume_on_the_other(stack: Stack, clie
 
     killed_at = time.monotonic()
     stack.kill_app(0)
-    await until(lambda: any(c.is_closed for c in everyone), 10, 0.02)
-    await asyncio.sleep(0.5)  # the rest of that process's sockets close with it
-    lost = [c for c in everyone if c.is_closed]
-    kept = [c for c in everyone if not c.is_closed]
-    assert lost and kept, "least_conn spreads the sockets over both processes"
+    await wait_until(lambda: any(c.is_closed for c in everyone), 10, 0.02)
 
     # Something happens while they are away (from the surviving process, or the moderator's
     # reconnected socket if the moderator was on the killed one).
-    if control in lost:
+    try:
+        if control.is_closed:
+            await control.open()
+        started = await control.call("agenda.start", item=world.items[1].pk)
+    except ConnectionError:  # on the killed process, noticed only now
         await control.open()
-    assert (await control.call("agenda.start", item=world.items[1].pk))["type"] == "ack"
+        started = await control.call("agenda.start", item=world.items[1].pk)
+    assert started["type"] == "ack"
     missed = await db(public_seq)(hid)
-    refused = await open_many([c for c in lost if c is not control], concurrency=50)
+    # Whoever was on the killed process reconnects (whenever its socket noticed) and resumes,
+    # until every socket is back and has the event.
+    refused: list[int] = []
+
+    async def all_back() -> bool:
+        closed = [c for c in everyone if c.is_closed and c is not control]
+        if closed:
+            refused.extend(await open_many(closed, concurrency=50))
+        return not any(c.is_closed for c in everyone) and all(c.seq >= missed for c in sockets)
+
+    await wait_until(all_back, 30, 0.1, what="every socket of the killed process back and resumed")
     resumed_after = time.monotonic() - killed_at
     assert refused == []  # nginx sent every handshake to the live process
+    lost = [c for c in everyone if c.connects > 1]
+    kept = [c for c in everyone if c.connects == 1]
+    assert lost and kept, "least_conn spreads the sockets over both processes"
     assert (await control.call("agenda.start", item=world.items[2].pk))["type"] == "ack"
     final = await db(public_seq)(hid)
     await wait_all(sockets, final)
@@ -497,7 +531,7 @@ async def test_reconnect_storm_of_2000_viewers(stack: Stack, clients: list[LiveC
     final = await db(public_seq)(hid)
     await wait_all(viewers, final, timeout=10)
     next_event = time.monotonic() - started
-    await until(lambda: control.counters.get("presence", {}).get("online") == STORM, 10)
+    await wait_until(lambda: control.counters.get("presence", {}).get("online") == STORM, 10)
     assert_gapless(viewers, final)
     log = stack.access_since(offsets)
     assert [e for e in log if e["status"] >= 500] == []
@@ -538,7 +572,7 @@ async def test_tablet_dropped_mid_vote_resends_and_counts_once(stack: Stack, cli
     for tablet in dropped:
         tablet.send("vote", poll=poll.pk, choice="满意", ballot=ballots[tablet])
         tablet.drop()
-    await asyncio.sleep(0.2)
+    await wait_until(lambda: all(t.is_closed for t in dropped), 10, 0.02, what="the dropped tablets closed")
 
     # Each tablet reconnects (nginx may pick the other process) and resends the same ballot;
     # the first four also resend it on a second socket at the same moment (an old socket the
@@ -573,7 +607,7 @@ async def test_tablet_dropped_mid_vote_resends_and_counts_once(stack: Stack, cli
     assert await db(stored_total)(poll) == 16
     other = await tablets[0].call("vote", poll=poll.pk, choice="不满意", ballot=str(uuid.uuid4()))
     assert other["code"] == "already_voted"
-    await until(lambda: viewer.counters.get(f"poll.progress:{poll.pk}", {}).get("cast") == 16, 5)
+    await wait_until(lambda: viewer.counters.get(f"poll.progress:{poll.pk}", {}).get("cast") == 16, 5)
     assert TRACEBACK.search(stack.app_log_since(offsets)) is None
     report(
         "tablet dropped mid-vote",

@@ -34,11 +34,13 @@ class Peer:
     def __init__(self, ws: Any) -> None:
         self.ws = ws
         self.snapshot: dict[str, Any] = {}
+        self.latest: dict[str, Any] = {}  # the last frame of each type seen, skipped ones too
 
     async def recv_type(self, *types: str, timeout: float = 5) -> dict[str, Any]:
         async with asyncio.timeout(timeout):
             while True:
                 frame = json.loads(await self.ws.recv())
+                self.latest[frame["type"]] = frame
                 if frame["type"] in types:
                     return frame
 
@@ -84,10 +86,11 @@ async def test_event_made_on_one_process_reaches_viewers_of_the_other() -> None:
         for viewer in (viewer_a, viewer_b):
             assert (await viewer.recv_type("agenda.current"))["seq"] == base + 2
 
-        # Online counts are summed across processes: one viewer on each.
-        async with asyncio.timeout(5):
-            while (await viewer_b.recv_type("presence"))["data"]["online"] != 2:
-                pass
+        # Online counts are summed across processes: one viewer on each. (The frame saying so
+        # may have passed while the events were awaited: a counter is sent only when it changes.)
+        async with asyncio.timeout(10):
+            while viewer_b.latest.get("presence", {}).get("data", {}).get("online") != 2:
+                await viewer_b.recv_type("presence", timeout=10)
         for peer in (control, viewer_a, viewer_b):
             await peer.ws.close()
 
@@ -96,6 +99,11 @@ async def test_seq_survives_a_server_restart_and_resume_replays_what_was_missed(
     """Kill the only server, change state while it is down, start a new one: the stream goes on."""
     world = await database_sync_to_async(make_world)(status="live")
     hid = world.hearing.pk
+    for n in range(8):  # questions on the floor: the snapshot outweighs the two events to replay
+        q = await database_sync_to_async(services.question_submit)(
+            hearing_id=hid, text=f"第{n}个问题：" + "营商环境怎么改善？" * 10, source="public"
+        )
+        await database_sync_to_async(services.question_approve)(hearing_id=hid, question_id=q.pk, by=None)
     with daphne_servers(1) as (port,):
         viewer = await connect(port, f"/ws/hearings/{hid}/public/")
         await database_sync_to_async(services.agenda_start)(hearing_id=hid, item_id=world.items[0].pk, by=None)
@@ -113,3 +121,39 @@ async def test_seq_survives_a_server_restart_and_resume_replays_what_was_missed(
         assert [f["data"]["item"] for f in replayed] == [world.items[1].pk, world.items[2].pk]
         assert (await viewer.recv_type("ack"))["id"] == "r"
         await viewer.ws.close()
+
+
+async def closed_with(peer: Peer, timeout: float = 5) -> int | None:
+    """The close code the server sent (bounded), skipping frames still on their way."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                await peer.ws.recv()
+            except websockets.ConnectionClosed as exc:
+                return exc.rcvd.code if exc.rcvd is not None else None
+
+
+async def test_logout_closes_that_sessions_sockets_on_every_process() -> None:
+    """The logout happens in a third process (here, the test's): both servers close that
+    session's sockets at once; the same moderator's other login keeps its socket."""
+    world = await database_sync_to_async(make_world)(status="live")
+    hid = world.hearing.pk
+
+    def login() -> tuple[Client, str]:
+        client = Client()
+        client.force_login(world.moderator)
+        return client, f"sessionid={client.cookies['sessionid'].value}"
+
+    browser, cookie = await database_sync_to_async(login)()
+    _, other_cookie = await database_sync_to_async(login)()
+    with daphne_servers(2) as (port_a, port_b):
+        on_a = await connect(port_a, f"/ws/hearings/{hid}/control/", cookie)
+        on_b = await connect(port_b, f"/ws/hearings/{hid}/control/", cookie)
+        other = await connect(port_b, f"/ws/hearings/{hid}/control/", other_cookie)
+        response = await database_sync_to_async(browser.post)("/accounts/logout/", secure=True)
+        assert response.status_code == 302
+        # Well within the periodic check's 5 s: the logout itself closed them.
+        assert await closed_with(on_a, timeout=3) == 4403
+        assert await closed_with(on_b, timeout=3) == 4403
+        assert (await other.action("ping"))["type"] == "ack"
+        await other.ws.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import weakref
 from typing import Any
 
 from channels.db import database_sync_to_async
@@ -14,6 +15,7 @@ from django.test import Client
 from config.asgi import application
 from live.consumers import ROUTES
 from live.viewer import COOKIE, mint_key, new_viewer_id, sign
+from tests.waiting import settle
 
 ORIGIN = b"http://127.0.0.1:8000"
 
@@ -63,6 +65,7 @@ class Socket:
         self.snapshot: dict[str, Any] = {}
         self.connected = False
         self.code: int | None = None
+        self.closed = False
         self.seen: list[dict[str, Any]] = []
 
     async def recv(self, timeout: float = 3) -> dict[str, Any]:
@@ -108,6 +111,26 @@ class Socket:
 
     async def close(self) -> None:
         await self.comm.disconnect()
+        self.closed = True
+
+
+# Every socket a test opens, for closing what a failed test left open (tests/live/conftest.py).
+opened: weakref.WeakSet[Socket] = weakref.WeakSet()
+
+
+async def close_left_open(timeout: float = 2) -> list[Socket]:
+    """Close the sockets a test left open, each within `timeout` s; those that would not close
+    (a consumer stuck mid-call) are stopped without waiting for them. Returns the stuck ones."""
+    stuck = []
+    for sock in list(opened):
+        if sock.closed or not sock.connected:
+            continue
+        sock.closed = True
+        if not await settle(sock.comm.disconnect(timeout=timeout), timeout + 0.5):
+            sock.comm.stop(exceptions=False)
+            stuck.append(sock)
+    opened.clear()
+    return stuck
 
 
 async def open_socket(
@@ -120,6 +143,7 @@ async def open_socket(
     viewer: bool = True,
     client: str | None = None,
     forwarded_for: str | None = None,
+    timeout: float = 5,
 ) -> Socket:
     """A socket on `path`. A public one carries a new valid viewer cookie unless `cookies` has
     one or `viewer` is False (a watcher without one). `client`: the peer's address;
@@ -137,11 +161,12 @@ async def open_socket(
     comm = WebsocketCommunicator(application, path, headers=headers)
     if client is not None:
         comm.scope["client"] = [client, 50000]  # read when the application starts, at connect
-    connected, code = await comm.connect(timeout=5)
+    connected, code = await comm.connect(timeout=timeout)
     sock = Socket(comm)
     sock.connected, sock.code = connected, code
+    opened.add(sock)
     if connected and expect_snapshot:
-        first = await sock.recv()
+        first = await sock.recv(timeout=timeout)
         assert first["type"] == "snapshot", first
         sock.snapshot = first
     return sock

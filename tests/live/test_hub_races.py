@@ -1,5 +1,8 @@
 """Two races between sockets arriving and the last socket of a hearing leaving a process,
-reproduced by pausing a connect (or a leave) at the exact await where the other side runs."""
+reproduced by pausing a connect (or a leave) at the exact await where the other side runs.
+
+Every wait here is bounded and on a condition, and what a failing test leaves open is closed
+within seconds (tests/live/conftest.py): a failure reports at once, not at the run's timeout."""
 
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ from live.hub import Hub, get_hub
 from live.publish import group_name
 from tests.factories import World, make_world
 from tests.live.helpers import open_socket, public_path
+from tests.waiting import wait_until
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# The backstop: even a consumer stuck where no timeout reaches fails the test in 30 s.
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.timeout(30)]
 
 db = database_sync_to_async
 
@@ -40,23 +45,20 @@ async def test_a_socket_connecting_while_the_room_is_dropped_joins_the_new_room(
         await original(self)
         if not dropped.is_set():
             # The only other socket leaves while this one has its snapshot but is not attached.
-            await first.close()
-            for _ in range(100):
-                if old_room.closed:
-                    break
-                await asyncio.sleep(0.01)
+            await first.comm.disconnect(timeout=10)  # returns once its leave is done
+            await wait_until(lambda: old_room.closed, 3, what="the old room dropped")
             dropped.set()
 
     monkeypatch.setattr(LiveConsumer, "send_snapshot", snapshot_then_lose_the_room)
     second = await open_socket(public_path(live.hearing.pk))
     await asyncio.wait_for(dropped.wait(), 3)
     assert old_room.closed
-    for _ in range(100):  # the consumer attaches to the hearing's new room
+
+    def attached_to_a_new_room() -> bool:
         room = hub.rooms.get(live.hearing.pk)
-        if room is not None and room.size == 1:
-            break
-        await asyncio.sleep(0.01)
-    assert room is not None and room is not old_room and room.size == 1
+        return room is not None and room is not old_room and room.size == 1
+
+    await wait_until(attached_to_a_new_room, 3, what="the newcomer attached to the hearing's new room")
     # The newcomer gets what happens next, through the new room.
     item = live.items[1]
     await db(services.agenda_start)(hearing_id=live.hearing.pk, item_id=item.pk, by=None)
@@ -81,13 +83,13 @@ async def test_a_leave_still_finishing_keeps_the_new_rooms_subscription(
         await original(self, hearing_id)
 
     monkeypatch.setattr(Hub, "hub_presence_clear", clear_while_a_socket_arrives)
-    await first.close()
-    for _ in range(100):
-        if arrived and live.hearing.pk in hub.rooms and hub.rooms[live.hearing.pk].size == 1:
-            break
-        await asyncio.sleep(0.01)
-    await asyncio.sleep(0.1)  # the leave finishes
+    # Returns once the first socket's leave is done (the newcomer arrived within it); a generous
+    # bound, as a shorter one would cancel the leave halfway under load.
+    await first.comm.disconnect(timeout=10)
     monkeypatch.undo()
+    assert len(arrived) == 1 and arrived[0].connected
+    room = hub.rooms.get(live.hearing.pk)
+    assert room is not None and room.size == 1
     second = arrived[0]
     if isinstance(hub.layer, InMemoryChannelLayer):  # Redis keeps its groups server-side
         assert hub.channel in hub.layer.groups.get(group_name(live.hearing.pk), {})

@@ -422,6 +422,10 @@ async def test_seq_rises_by_one_per_state_event_on_each_stream(live: World) -> N
 
 async def test_resume_after_gap_replays_missed_events_in_order(live: World) -> None:
     hid = live.hearing.pk
+    # Questions on the floor, as in any real session: the snapshot outweighs the two missed
+    # events (a resume whose events would weigh more gets a snapshot: tests/live/test_resume.py).
+    for n in range(8):
+        await approved_question(live, f"第{n}个问题：" + "营商环境怎么改善？" * 10)
     viewer = await open_socket(public_path(hid))
     base = viewer.snapshot["seq"]
     for item in live.items[:3]:
@@ -452,6 +456,8 @@ async def test_seq_and_history_survive_a_restart(live: World) -> None:
     from live import hub as live_hub
 
     hid = live.hearing.pk
+    for n in range(8):  # a snapshot heavier than the two events to replay (see the test above)
+        await approved_question(live, f"第{n}个问题：" + "营商环境怎么改善？" * 10)
     first = await open_socket(public_path(hid))
     for item in live.items[:2]:
         await db(services.agenda_start)(hearing_id=hid, item_id=item.pk, by=None)
@@ -530,7 +536,12 @@ async def test_likes_and_presence_are_coalesced_counter_frames(live: World) -> N
 
 async def test_exact_counts_after_1000_concurrent_likes(live: World) -> None:
     questions = [await approved_question(live, f"问题{n}") for n in range(3)]
-    sockets = [await open_socket(public_path(live.hearing.pk), cookies=viewer_cookie(f"crowd{n}")) for n in range(250)]
+    # Bounds for a loaded machine (a slow tick or connect is not a failure); each wait is on its
+    # condition, so a passing run takes no longer.
+    sockets = [
+        await open_socket(public_path(live.hearing.pk), cookies=viewer_cookie(f"crowd{n}"), timeout=30)
+        for n in range(250)
+    ]
     targets: list[dict[str, Any]] = [{"hearing": True}, *({"question": q.pk} for q in questions)]
 
     async def like_all(sock: Any) -> list[dict[str, Any]]:
@@ -549,9 +560,8 @@ async def test_exact_counts_after_1000_concurrent_likes(live: World) -> None:
     assert [(await db(Question.objects.get)(pk=q.pk)).likes for q in questions] == [250, 250, 250]
     assert (await db(Hearing.objects.get)(pk=live.hearing.pk)).likes == 250
     expected = {"questions": {str(q.pk): 250 for q in questions}, "hearing": 250}
-    frame = await sockets[0].recv_type("likes")
-    while frame["data"] != expected:  # counter frames converge on the exact totals
-        frame = await sockets[0].recv_type("likes")
-    assert frame["data"] == expected
+    async with asyncio.timeout(60):  # counter frames converge on the exact totals
+        while (await sockets[0].recv_type("likes", timeout=60))["data"] != expected:
+            pass
     for s in sockets:
         await s.close()
