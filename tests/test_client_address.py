@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
+from django.http import HttpRequest
 from django.test import Client
 
-from core.clientaddr import UNKNOWN, client_address, scope_address
+from core.clientaddr import UNKNOWN, axes_client_ip, client_address, scope_address
 from deploy.stack import TEMPLATE, Config
 from tests.factories import PASSWORD, make_user
 
@@ -137,3 +138,7 @@ def test_the_stack_trusts_its_nginx_and_nginx_sends_the_client_address(tmp_path:
     assert ("--proxy-headers" in command) is (server == "uvicorn")
     nginx = TEMPLATE.read_text()
     assert nginx.count("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;") == 2  # /ws/ and /
+
+
+def test_axes_gets_no_address_rather_than_a_word() -> None:
+    assert axes_client_ip(HttpRequest()) is None  # stored in an IP address column (PostgreSQL checks)
