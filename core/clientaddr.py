@@ -95,6 +95,8 @@ def limit_key(address: str) -> str:
     return address
 
 
-def axes_client_ip(request: HttpRequest) -> str:
-    """AXES_CLIENT_IP_CALLABLE: django-axes counts login failures by this address."""
-    return request_address(request)
+def axes_client_ip(request: HttpRequest) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: django-axes counts login failures by this address (None when
+    there is none, e.g. a login made in code: axes stores addresses in an IP address field)."""
+    address = request_address(request)
+    return None if address == UNKNOWN else address

@@ -4,13 +4,16 @@ address, and an address that tries many usernames."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from axes.models import AccessAttempt
+from django.http import HttpRequest
 from django.test import Client
 
-from core.clientaddr import UNKNOWN, client_address, scope_address
+from core.clientaddr import UNKNOWN, axes_client_ip, client_address, scope_address
+from deploy.stack import TEMPLATE, Config
 from tests.factories import PASSWORD, make_user
 
 PROXY = "127.0.0.1"
@@ -110,3 +113,32 @@ def test_a_successful_login_clears_only_its_own_failures_from_the_address(settin
     # The address counts 3 again, not 5: two more failures are allowed, the third locks it.
     assert [login("other", "wrong", client_ip="198.51.100.88").status_code for _ in range(3)] == [200, 200, 429]
     assert login("deputy-a", PASSWORD, client_ip="198.51.100.88").status_code == 429
+
+
+# ------------------------------------------------------------------------------- the production stack
+
+
+@pytest.mark.parametrize("server", ["uvicorn", "daphne"])
+def test_the_stack_trusts_its_nginx_and_nginx_sends_the_client_address(tmp_path: Path, server: str) -> None:
+    config = Config(
+        dir=str(tmp_path),
+        port=8080,
+        app_ports=[8101],
+        server=server,
+        database_url="postgres://postgres@127.0.0.1:5432/wenzheng_stack",
+        redis_url="redis://127.0.0.1:6379/0",
+        redis_prefix="wenzheng-stack",
+        tls=False,
+        seed=False,
+        migrate=False,
+    )
+    assert config.app_env()["TRUSTED_PROXIES"] == "127.0.0.1"
+    command = config.app_command(8101)
+    # daphne's --proxy-headers would believe the leftmost X-Forwarded-For entry (the client's own).
+    assert ("--proxy-headers" in command) is (server == "uvicorn")
+    nginx = TEMPLATE.read_text()
+    assert nginx.count("proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;") == 2  # /ws/ and /
+
+
+def test_axes_gets_no_address_rather_than_a_word() -> None:
+    assert axes_client_ip(HttpRequest()) is None  # stored in an IP address column (PostgreSQL checks)
