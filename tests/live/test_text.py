@@ -7,13 +7,11 @@ from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
-from django.core import signing
 
 from hearings import services
 from hearings.models import Hearing, Question
-from live.viewer import COOKIE, SALT
 from tests.factories import World, make_world
-from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path
+from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path, viewer_cookie
 from tests.text_cases import GOOD, REFUSED, REFUSED_ONE_LINE, WITH_BIDI
 from voting.models import Poll
 
@@ -25,10 +23,6 @@ db = database_sync_to_async
 @pytest.fixture
 async def live() -> World:
     return await db(make_world)(status="live")
-
-
-def viewer_cookie(viewer: str) -> str:
-    return f"{COOKIE}={signing.get_cookie_signer(salt=COOKIE + SALT).sign(viewer)}"
 
 
 def state(hearing_id: int) -> Any:
