@@ -5,6 +5,11 @@
 // control socket says when something changed, and the sections it concerns are fetched
 // again: the panel follows the live socket, never a timer. Counters (online, likes,
 // "N of M voted") are patched in place from the socket's counter frames.
+//
+// Each list of questions shows one page (CONTROL_PAGE_SIZE cards) and the count of all. A
+// new pending question is added on its own: its card is fetched and appended when it falls
+// on the page shown, else only the count rises; the queue is fetched again (one page) only
+// when a question on it changed or left.
 
 import { connect } from "./live.js";
 import { applyCounter, applyEvent, clock, clockSkew, CONNECTION, fromSnapshot, num, progressText } from "./state.js";
@@ -18,14 +23,13 @@ const PARTS_OF = {
   "hearing.status": ALL,
   "agenda.current": ["agenda", "polls", "questions"],
   "agenda.updated": ["agenda", "polls"],
-  "question.new": ["queue", "questions"],
-  "question.updated": ["queue", "questions"],
   "question.stage": ["questions"],
-  "question.removed": ["queue", "questions"],
   "poll.opened": ["polls"],
   "poll.closed": ["polls"],
   "poll.published": ["polls"],
 };
+const QUESTION_EVENTS = new Set(["question.new", "question.updated", "question.removed"]);
+const PUBLIC = new Set(["approved", "on_stage", "answered"]);
 
 let state = null;
 let selected = null; // id of the question card picked for A / S
@@ -40,6 +44,13 @@ connect({
     renderCounters();
   },
   onEvent(type, data) {
+    if (QUESTION_EVENTS.has(type)) {
+      const id = type === "question.removed" ? data.question : data.question.id;
+      const before = state.questions.find((q) => q.id === id)?.status;
+      applyEvent(state, type, data, "control");
+      questionChanged(type, id, before, data.question?.status);
+      return;
+    }
     applyEvent(state, type, data, "control");
     (PARTS_OF[type] ?? ALL).forEach(refresh);
   },
@@ -55,6 +66,82 @@ connect({
 });
 
 // ---------------------------------------------------------------- refreshing sections
+
+// Which parts a question event concerns. `before` is its status as this page last knew it
+// (undefined: not known), `after` its new one (undefined: it left every list, merged away).
+function questionChanged(type, id, before, after) {
+  if (type === "question.new" && after === "pending") {
+    addPending(id);
+    return;
+  }
+  const onQueue = queueCard(id) !== null;
+  // A card of the shown page changed or left (approved here or in another moderator's panel):
+  // fetch the page again, which also pulls in the next card and the true count.
+  if (onQueue || before === "pending" || before === undefined) {
+    if (onQueue || after !== "pending") refresh("queue");
+  }
+  if (PUBLIC.has(after) || PUBLIC.has(before) || before === undefined) refresh("questions");
+}
+
+function queueSection() {
+  return document.querySelector('[data-part="queue"]');
+}
+
+function queueCard(id) {
+  return queueSection()?.querySelector(`#queue-list > #question-${id}`) ?? null;
+}
+
+// A new pending question: +1 on the count; its card joins the page shown only if the page is
+// the last one and has room (the queue is oldest first, so a new question comes last).
+function addPending(id) {
+  const section = queueSection();
+  if (!section) return;
+  if (inflight.has("queue")) {
+    // The page being fetched may predate this question: fetch it once more when it is done.
+    again.add("queue");
+    return;
+  }
+  const list = $("queue-list");
+  const total = Number(section.dataset.total) + 1;
+  const shown = list.children.length;
+  const fits = Number(section.dataset.offset) + shown === total - 1 && shown < Number(section.dataset.size);
+  section.dataset.total = String(total);
+  renderQueueCount(section);
+  if (!fits) return;
+  fetch(section.dataset.cardSrc.replace(/0\/$/, `${id}/`), { headers: { "HX-Request": "true" } })
+    .then((response) => (response.ok ? response.text() : ""))
+    .then((html) => {
+      // A page fetched meanwhile started after this question arrived: it has the truth.
+      if (!html || queueSection() !== section || queueCard(id) || leaving.has(String(id))) return;
+      list.insertAdjacentHTML("beforeend", html);
+      htmx.process(list.lastElementChild);
+      renderQueueCount(section);
+      markSelected();
+      renderCounters();
+    })
+    .catch(() => refresh("queue"));
+}
+
+function renderQueueCount(section) {
+  const total = Number(section.dataset.total);
+  const offset = Number(section.dataset.offset);
+  $("queue-count").textContent = num(total);
+  const list = $("queue-list");
+  section.querySelector(".empty").hidden = list.children.length > 0;
+  const pager = section.querySelector(".pager");
+  const more = offset + Number(section.dataset.size) < total;
+  pager.querySelector("[data-pager-next]").disabled = !more;
+  if (more) pager.hidden = false;
+}
+
+// The pager's buttons: the part is fetched again at that page, and stays on it.
+root.addEventListener("click", (ev) => {
+  const button = ev.target.closest("[data-page-url]");
+  if (!button || button.disabled) return;
+  const section = button.closest("[data-part]");
+  section.dataset.src = button.dataset.pageUrl;
+  refresh(section.dataset.part);
+});
 
 const inflight = new Set();
 const again = new Set();
@@ -89,12 +176,13 @@ document.body.addEventListener("htmx:beforeSwap", (ev) => {
   const fields = [];
   for (const field of target.querySelectorAll("input[id], textarea[id], select[id]")) {
     const changed =
-      field.type === "checkbox"
+      field.type === "checkbox" || field.type === "radio"
         ? field.checked !== field.defaultChecked
         : field.tagName === "SELECT"
           ? field.selectedIndex !== Math.max(0, [...field.options].findIndex((o) => o.defaultSelected))
           : field.value !== field.defaultValue;
-    if (changed) fields.push([field.id, field.type === "checkbox" ? field.checked : field.value]);
+    const box = field.type === "checkbox" || field.type === "radio";
+    if (changed) fields.push([field.id, box ? field.checked : field.value]);
   }
   const active = document.activeElement;
   const focus =
@@ -104,7 +192,8 @@ document.body.addEventListener("htmx:beforeSwap", (ev) => {
   kept = { fields, focus };
 });
 
-document.body.addEventListener("htmx:afterSwap", () => {
+document.body.addEventListener("htmx:afterSwap", (ev) => {
+  if (ev.detail.target?.dataset?.part === "queue") hideLeaving();
   // Tools first: a field in a closed <details> cannot take the focus back.
   for (const [id, open] of openDetails) {
     const details = $(id);
@@ -115,7 +204,7 @@ document.body.addEventListener("htmx:afterSwap", () => {
     for (const [id, value] of kept.fields) {
       const field = $(id);
       if (!field) continue;
-      if (field.type === "checkbox") field.checked = value;
+      if (field.type === "checkbox" || field.type === "radio") field.checked = value;
       else field.value = value;
     }
     if (kept.focus) {
@@ -132,6 +221,16 @@ document.body.addEventListener("htmx:afterSwap", () => {
       }
     }
     kept = null;
+    // An open merge tool lost its matches with the swap: search again for what was typed.
+    for (const search of ev.detail.target.querySelectorAll?.(".merge-tool[open] input[type=search]") ?? []) {
+      if (document.activeElement !== search) htmx.trigger(search, "search");
+    }
+  }
+  // The choice in a merge tool's matches survives a new search that still lists it.
+  if (ev.detail.target?.classList?.contains("merge-matches")) {
+    const chosen = mergeChoice.get(ev.detail.target.id);
+    const radio = chosen ? ev.detail.target.querySelector(`input[value="${chosen}"]`) : null;
+    if (radio) radio.checked = true;
   }
   markSelected();
   renderCounters();
@@ -146,8 +245,89 @@ document.body.addEventListener(
   true,
 );
 
+const mergeChoice = new Map(); // merge matches' id → the question chosen to merge into
+root.addEventListener("change", (ev) => {
+  const matches = ev.target.closest(".merge-matches");
+  if (matches && ev.target.name === "into") mergeChoice.set(matches.id, ev.target.value);
+});
+root.addEventListener("keydown", (ev) => {
+  // Enter in a merge search searches; it does not submit the merge.
+  if (ev.key === "Enter" && ev.target.matches?.(".merge-tool input[type=search]")) {
+    ev.preventDefault();
+    htmx.trigger(ev.target, "search");
+  }
+});
+// Opening a merge tool puts the cursor in its search (which then lists the latest questions).
+root.addEventListener(
+  "toggle",
+  (ev) => {
+    // Only when the moderator opened it (the summary has the focus), not when a swap reopens it.
+    if (ev.target.classList?.contains("merge-tool") && ev.target.open && ev.target.contains(document.activeElement)) {
+      ev.target.querySelector("input[type=search]")?.focus();
+    }
+  },
+  true,
+);
+
+// ---------------------------------------------------------------- cards that leave the queue
+
+// Approving, rejecting or merging a pending card takes it off the queue at once, before the
+// answer: the next A or R then goes to the next card, never to this one a second time. It
+// comes back if the action is refused; a page fetched before the action took effect cannot
+// show it again either.
+const leaving = new Set(); // ids (strings) of queue cards whose approve / reject / merge is sent or done
+
+function hideLeaving() {
+  for (const id of leaving) {
+    const card = queueCard(id);
+    if (card) card.hidden = true;
+  }
+  // Drop the ids a fresh page no longer lists (done: it left the queue for good).
+  for (const id of [...leaving]) {
+    if (!queueCard(id) && !inflightLeaving.has(id)) leaving.delete(id);
+  }
+}
+const inflightLeaving = new Set();
+
+document.body.addEventListener("htmx:beforeRequest", (ev) => {
+  const elt = ev.detail.elt;
+  if (!elt.matches?.("[data-leaves]")) return;
+  const card = elt.closest("#queue-list > .q-card");
+  if (!card) return;
+  const id = card.dataset.question;
+  if (selected === id) {
+    const next = visibleSibling(card);
+    selected = next ? next.dataset.question : null;
+  }
+  leaving.add(id);
+  inflightLeaving.add(id);
+  card.hidden = true;
+  markSelected();
+});
+
+function visibleSibling(card) {
+  for (let next = card.nextElementSibling; next; next = next.nextElementSibling) if (!next.hidden) return next;
+  for (let prev = card.previousElementSibling; prev; prev = prev.previousElementSibling) if (!prev.hidden) return prev;
+  return null;
+}
+
 // A form that did its job is emptied and closed (its section may not change at all).
 document.body.addEventListener("htmx:afterRequest", (ev) => {
+  const leaver = ev.detail.elt.matches?.("[data-leaves]") ? ev.detail.elt.closest(".q-card") : null;
+  if (leaver) {
+    const id = leaver.dataset.question;
+    inflightLeaving.delete(id);
+    if (!ev.detail.successful || ev.detail.xhr.status >= 400) {
+      // Refused (the error shows in #action-result): the card is back, as the server has it.
+      leaving.delete(id);
+      leaver.hidden = false;
+      refresh("queue");
+    } else {
+      leaver.remove();
+      const section = queueSection();
+      if (section) renderQueueCount(section);
+    }
+  }
   const form = ev.detail.elt;
   if (!ev.detail.successful || form.tagName !== "FORM") return;
   if (ev.detail.xhr.status >= 400) return;
@@ -165,9 +345,11 @@ function renderCounters() {
   if (!state) return;
   $("online").textContent = num(state.counters.online);
   $("likes").textContent = num(state.counters.likes);
-  for (const q of state.questions) {
-    const node = document.querySelector(`[data-likes="${q.id}"]`);
-    if (node) node.textContent = num(q.likes);
+  // Only the cards on the page (a page of each list), not every question of the hearing.
+  const likes = new Map(state.questions.map((q) => [String(q.id), q.likes]));
+  for (const node of document.querySelectorAll("[data-likes]")) {
+    const n = likes.get(node.dataset.likes);
+    if (n !== undefined) node.textContent = num(n);
   }
   for (const poll of state.polls) {
     const node = $(`poll-${poll.id}-progress`);
@@ -194,10 +376,10 @@ tick();
 
 // ---------------------------------------------------------------- keyboard
 
-// N: next agenda item · A: approve the selected (else the first) pending question ·
-// S: put the selected (else the first) waiting question on stage · J / K: select.
+// N: next agenda item · A / R: approve / reject the selected (else the first) pending
+// question · S: put the selected (else the first) waiting question on stage · J / K: select.
 function cards() {
-  return [...document.querySelectorAll(".q-card[data-question]")];
+  return [...document.querySelectorAll(".q-card[data-question]:not([hidden])")];
 }
 
 function markSelected() {
@@ -223,8 +405,14 @@ root.addEventListener("click", (ev) => {
 });
 
 function shortcutButton(name) {
-  const chosen = selected ? document.querySelector(`#question-${selected} [data-shortcut="${name}"]`) : null;
-  return chosen ?? document.querySelector(`[data-shortcut="${name}"]`);
+  const on = `.q-card:not([hidden])`;
+  const chosen = selected
+    ? document.querySelector(`${on}#question-${selected} [data-shortcut="${name}"]`)
+    : null;
+  return (
+    chosen ??
+    document.querySelector(`${on} [data-shortcut="${name}"], [data-shortcut="${name}"]:not(.q-card [data-shortcut])`)
+  );
 }
 
 function nothingTo(text) {
@@ -245,7 +433,7 @@ document.addEventListener("keydown", (ev) => {
     ev.preventDefault();
     return;
   }
-  const name = { n: "next-item", a: "approve", s: "stage" }[key];
+  const name = { n: "next-item", a: "approve", r: "reject", s: "stage" }[key];
   if (!name) return;
   ev.preventDefault();
   const button = shortcutButton(name);
@@ -255,6 +443,7 @@ document.addEventListener("keydown", (ev) => {
       {
         "next-item": gettext("没有下一项议程（问政会需在直播中）。"),
         approve: gettext("没有待审核的问题。"),
+        reject: gettext("没有待审核的问题。"),
         stage: gettext("没有可上台的问题（问政会需在直播中）。"),
       }[name],
     );
