@@ -70,16 +70,16 @@ connect({
 // Which parts a question event concerns. `before` is its status as this page last knew it
 // (undefined: not known), `after` its new one (undefined: it left every list, merged away).
 function questionChanged(type, id, before, after) {
-  if (type === "question.new" && after === "pending") {
-    addPending(id);
+  if (type === "question.new") {
+    if (after === "pending") addPending(id);
+    else refresh("questions");
     return;
   }
-  const onQueue = queueCard(id) !== null;
-  // A card of the shown page changed or left (approved here or in another moderator's panel):
-  // fetch the page again, which also pulls in the next card and the true count.
-  if (onQueue || before === "pending" || before === undefined) {
-    if (onQueue || after !== "pending") refresh("queue");
-  }
+  // A card of the page shown changed or left, or a pending question left the queue (approved
+  // here or in another moderator's panel): fetch the page again, which pulls in the next card
+  // and has the true count.
+  const leftQueue = after !== "pending" && (before === "pending" || before === undefined);
+  if (queueCard(id) !== null || leftQueue) refresh("queue");
   if (PUBLIC.has(after) || PUBLIC.has(before) || before === undefined) refresh("questions");
 }
 
@@ -103,23 +103,36 @@ function addPending(id) {
   }
   const list = $("queue-list");
   const total = Number(section.dataset.total) + 1;
-  const shown = list.children.length;
+  const incoming = incomingTo(section);
+  const shown = list.children.length + incoming.size; // with the cards on their way
   const fits = Number(section.dataset.offset) + shown === total - 1 && shown < Number(section.dataset.size);
   section.dataset.total = String(total);
   renderQueueCount(section);
   if (!fits) return;
+  incoming.add(id);
   fetch(section.dataset.cardSrc.replace(/0\/$/, `${id}/`), { headers: { "HX-Request": "true" } })
     .then((response) => (response.ok ? response.text() : ""))
     .then((html) => {
       // A page fetched meanwhile started after this question arrived: it has the truth.
       if (!html || queueSection() !== section || queueCard(id) || leaving.has(String(id))) return;
-      list.insertAdjacentHTML("beforeend", html);
-      htmx.process(list.lastElementChild);
+      const card = document.createRange().createContextualFragment(html).firstElementChild;
+      if (!card?.classList.contains("status-pending")) return; // moderated meanwhile
+      // In id order (the queue's), whichever card's answer came first.
+      const later = [...list.children].find((other) => Number(other.dataset.question) > id) ?? null;
+      list.insertBefore(card, later);
+      htmx.process(queueCard(id));
       renderQueueCount(section);
       markSelected();
       renderCounters();
     })
-    .catch(() => refresh("queue"));
+    .catch(() => refresh("queue"))
+    .finally(() => incoming.delete(id));
+}
+// Per queue section (a new one has the truth): ids of new pending questions whose card is on its way.
+const incomingCards = new WeakMap();
+function incomingTo(section) {
+  if (!incomingCards.has(section)) incomingCards.set(section, new Set());
+  return incomingCards.get(section);
 }
 
 function renderQueueCount(section) {
@@ -221,10 +234,6 @@ document.body.addEventListener("htmx:afterSwap", (ev) => {
       }
     }
     kept = null;
-    // An open merge tool lost its matches with the swap: search again for what was typed.
-    for (const search of ev.detail.target.querySelectorAll?.(".merge-tool[open] input[type=search]") ?? []) {
-      if (document.activeElement !== search) htmx.trigger(search, "search");
-    }
   }
   // The choice in a merge tool's matches survives a new search that still lists it.
   if (ev.detail.target?.classList?.contains("merge-matches")) {
@@ -235,6 +244,15 @@ document.body.addEventListener("htmx:afterSwap", (ev) => {
   markSelected();
   renderCounters();
   tick();
+});
+
+// An open merge tool lost its matches with a swap: search again for what was typed (once
+// htmx has set up the new content, after the swap).
+document.body.addEventListener("htmx:afterSettle", (ev) => {
+  if (!ev.target?.dataset?.part) return;
+  for (const search of ev.target.querySelectorAll(".merge-tool[open] input[type=search]")) {
+    htmx.trigger(search, "search");
+  }
 });
 
 document.body.addEventListener(
@@ -262,8 +280,9 @@ root.addEventListener(
   "toggle",
   (ev) => {
     // Only when the moderator opened it (the summary has the focus), not when a swap reopens it.
-    if (ev.target.classList?.contains("merge-tool") && ev.target.open && ev.target.contains(document.activeElement)) {
-      ev.target.querySelector("input[type=search]")?.focus();
+    const tool = ev.target;
+    if (tool.classList?.contains("merge-tool") && tool.open && tool.contains(document.activeElement)) {
+      tool.querySelector("input[type=search]")?.focus();
     }
   },
   true,
@@ -276,6 +295,7 @@ root.addEventListener(
 // comes back if the action is refused; a page fetched before the action took effect cannot
 // show it again either.
 const leaving = new Set(); // ids (strings) of queue cards whose approve / reject / merge is sent or done
+const inflightLeaving = new Set(); // … and whose answer has not come yet
 
 function hideLeaving() {
   for (const id of leaving) {
@@ -287,7 +307,6 @@ function hideLeaving() {
     if (!queueCard(id) && !inflightLeaving.has(id)) leaving.delete(id);
   }
 }
-const inflightLeaving = new Set();
 
 document.body.addEventListener("htmx:beforeRequest", (ev) => {
   const elt = ev.detail.elt;
@@ -383,7 +402,7 @@ function cards() {
 }
 
 function markSelected() {
-  for (const card of cards()) {
+  for (const card of document.querySelectorAll(".q-card[data-question]")) {
     const on = card.dataset.question === selected;
     card.classList.toggle("selected", on);
     card.setAttribute("aria-current", String(on));
@@ -405,14 +424,11 @@ root.addEventListener("click", (ev) => {
 });
 
 function shortcutButton(name) {
-  const on = `.q-card:not([hidden])`;
-  const chosen = selected
-    ? document.querySelector(`${on}#question-${selected} [data-shortcut="${name}"]`)
-    : null;
-  return (
-    chosen ??
-    document.querySelector(`${on} [data-shortcut="${name}"], [data-shortcut="${name}"]:not(.q-card [data-shortcut])`)
-  );
+  // Never a card that is leaving the queue (hidden): its action is already on its way.
+  const on = ".q-card:not([hidden])";
+  const chosen = selected ? document.querySelector(`${on}#question-${selected} [data-shortcut="${name}"]`) : null;
+  const first = `${on} [data-shortcut="${name}"], [data-shortcut="${name}"]:not(.q-card [data-shortcut])`;
+  return chosen ?? document.querySelector(first);
 }
 
 function nothingTo(text) {
