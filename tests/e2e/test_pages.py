@@ -370,11 +370,10 @@ def test_keyboard_shortcuts_next_item_approve_and_on_stage(
     # A picks the selected card, else the first in the queue.
     control.locator(f"#question-{second.pk} .q-text").click()
     expect(control.locator(f"#question-{second.pk}")).to_have_class(re.compile("selected"))
+    # A second A at once takes the next card: the approved one left the queue on the first.
+    control.keyboard.press("a")
     control.keyboard.press("a")
     expect(control.locator(f"#control-questions #question-{second.pk}")).to_be_visible()
-    # The queue is a separate part: once it has dropped the approved card, A takes the next one.
-    expect(control.locator(f"#control-queue #question-{second.pk}")).to_have_count(0)
-    control.keyboard.press("a")
     expect(control.locator(f"#control-questions #question-{first.pk}")).to_be_visible()
     expect(control.locator("#control-queue .q-card")).to_have_count(0)
     control.keyboard.press("a")
