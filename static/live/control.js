@@ -12,7 +12,17 @@
 // when a question on it changed or left.
 
 import { connect } from "./live.js";
-import { applyCounter, applyEvent, clock, clockSkew, CONNECTION, fromSnapshot, num, progressText } from "./state.js";
+import {
+  applyCounter,
+  applyEvent,
+  clock,
+  clockSkew,
+  CONNECTION,
+  fmt,
+  fromSnapshot,
+  num,
+  progressText,
+} from "./state.js";
 
 const root = document.getElementById("control");
 const $ = (id) => document.getElementById(id);
@@ -142,6 +152,12 @@ function renderQueueCount(section) {
   const list = $("queue-list");
   section.querySelector(".empty").hidden = list.children.length > 0;
   const pager = section.querySelector(".pager");
+  const shown = list.querySelectorAll(":scope > .q-card:not([hidden])").length;
+  pager.querySelector(".pager-range").textContent = fmt(gettext("第 %(first)s–%(last)s 条，共 %(total)s 条"), {
+    first: num(shown ? offset + 1 : 0),
+    last: num(offset + shown),
+    total: num(total),
+  });
   const more = offset + Number(section.dataset.size) < total;
   pager.querySelector("[data-pager-next]").disabled = !more;
   if (more) pager.hidden = false;
@@ -298,10 +314,12 @@ const leaving = new Set(); // ids (strings) of queue cards whose approve / rejec
 const inflightLeaving = new Set(); // … and whose answer has not come yet
 
 function hideLeaving() {
+  let hid = false;
   for (const id of leaving) {
     const card = queueCard(id);
-    if (card) card.hidden = true;
+    if (card) card.hidden = hid = true;
   }
+  if (hid) renderQueueCount(queueSection());
   // Drop the ids a fresh page no longer lists (done: it left the queue for good).
   for (const id of [...leaving]) {
     if (!queueCard(id) && !inflightLeaving.has(id)) leaving.delete(id);
@@ -322,6 +340,7 @@ document.body.addEventListener("htmx:beforeRequest", (ev) => {
   inflightLeaving.add(id);
   card.hidden = true;
   markSelected();
+  renderQueueCount(queueSection());
 });
 
 function visibleSibling(card) {

@@ -511,6 +511,7 @@ def test_the_panel_stays_usable_with_2000_pending_questions(
     parts, singles = fetched("part/queue"), fetched("question")
     late = call(hearing_services.question_submit, hearing_id=hid, text="新来的问题", source="public")
     expect(control.locator("#queue-count")).to_have_text("1,995")
+    expect(queue.locator(".pager-range")).to_have_text("第 1–50 条，共 1,995 条")
     expect(queue.locator(f"#question-{late.pk}")).to_have_count(0)
 
     # Merging through the search box (whose request, seen after any the new question caused,
