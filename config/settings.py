@@ -302,3 +302,8 @@ LIVE = {
     "ROLE_CHECK_SECONDS": env_int("LIVE_ROLE_CHECK_SECONDS", 5),
     "MAX_FRAME": 16 * 1024,
 }
+
+# The control panel shows each list of questions (pending, waiting, answered) this many cards at
+# a time, paged; its merge search answers with at most this many matches.
+CONTROL_PAGE_SIZE = env_int("CONTROL_PAGE_SIZE", 50)
+CONTROL_MERGE_MATCHES = env_int("CONTROL_MERGE_MATCHES", 20)

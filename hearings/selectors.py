@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from hearings.models import AgendaItem, Hearing, Question
@@ -101,6 +102,80 @@ def questions_for(hearing_id: int, *, public: bool) -> Iterable[Question]:
     if public:
         qs = qs.filter(status__in=PUBLIC_QUESTION_STATUSES)
     return qs.order_by("id")
+
+
+# ------------------------------------------------------------------------------- the control panel's lists
+# Each list is read a page at a time (offset, limit): the panel stays light however many
+# questions a hearing collects.
+
+
+def question_counts(hearing_id: int) -> dict[str, int]:
+    """How many questions of the hearing are in each status (a merged duplicate is not counted)."""
+    rows = (
+        Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True)
+        .values_list("status")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = dict.fromkeys(Question.Status.values, 0)
+    counts.update({status: n for status, n in rows})
+    return counts
+
+
+def _control_questions(hearing_id: int) -> QuerySet[Question]:
+    return Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True).select_related(
+        "asker", "parent__asker"
+    )
+
+
+def control_question(hearing_id: int, question_id: int) -> Question | None:
+    return _control_questions(hearing_id).filter(pk=question_id).first()
+
+
+def pending_page(hearing_id: int, *, offset: int, limit: int) -> list[Question]:
+    """Questions waiting for moderation, the oldest first."""
+    qs = _control_questions(hearing_id).filter(status=Question.Status.PENDING).order_by("id")
+    return list(qs[offset : offset + limit])
+
+
+def waiting_page(hearing_id: int, *, current_item: int | None, offset: int, limit: int) -> list[Question]:
+    """Approved questions not yet on stage: the current item's first, then the rest, each in the
+    order asked."""
+    first = Case(When(item_id=current_item, then=Value(0)), default=Value(1), output_field=IntegerField())
+    qs = _control_questions(hearing_id).filter(status=Question.Status.APPROVED).order_by(first, "id")
+    return list(qs[offset : offset + limit])
+
+
+def answered_page(hearing_id: int, *, offset: int, limit: int) -> list[Question]:
+    """Answered questions, the latest first."""
+    qs = _control_questions(hearing_id).filter(status=Question.Status.ANSWERED).order_by("-id")
+    return list(qs[offset : offset + limit])
+
+
+def question_on_stage(hearing_id: int) -> Question | None:
+    return _control_questions(hearing_id).filter(status=Question.Status.ON_STAGE).first()
+
+
+def merge_targets(hearing_id: int, *, search: str, exclude: int | None, limit: int) -> list[Question]:
+    """Public questions (on stage, waiting, answered: in that order, the latest first) a duplicate
+    can merge into, whose text contains `search` or whose id it is ("17" or "#17")."""
+    qs = Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True, status__in=PUBLIC_QUESTION_STATUSES)
+    if exclude is not None:
+        qs = qs.exclude(pk=exclude)
+    search = search.strip()
+    if search:
+        match = Q(text__icontains=search)
+        number = search.removeprefix("#")
+        if number.isdigit() and len(number) < 12:
+            match |= Q(pk=int(number))
+        qs = qs.filter(match)
+    rank = Case(
+        When(status=Question.Status.ON_STAGE, then=Value(0)),
+        When(status=Question.Status.APPROVED, then=Value(1)),
+        default=Value(2),
+        output_field=IntegerField(),
+    )
+    return list(qs.order_by(rank, "-id")[:limit])
 
 
 def question_likes(hearing_id: int, *, public: bool) -> dict[int, int]:

@@ -11,6 +11,16 @@ urlpatterns = [
     path("hearings/<int:hearing_id>/tablet/", views.hearing_tablet, name="hearing_tablet"),
     path("hearings/<int:hearing_id>/control/", views.hearing_control, name="hearing_control"),
     path("hearings/<int:hearing_id>/control/part/<slug:part>/", views.control_part, name="control_part"),
+    path(
+        "hearings/<int:hearing_id>/control/question/<int:question_id>/",
+        views.control_question,
+        name="control_question",
+    ),
+    path(
+        "hearings/<int:hearing_id>/control/merge-targets/",
+        views.control_merge_targets,
+        name="control_merge_targets",
+    ),
     path("hearings/<int:hearing_id>/control/do/<slug:action>/", views.control_action, name="control_action"),
     # The live pages' strings in the visitor's language; pages add ?l=<language> so a cached
     # catalog never outlives a language switch.

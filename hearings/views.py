@@ -23,6 +23,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
@@ -140,10 +141,13 @@ def _moderated_hearing(request: HttpRequest, hearing_id: int) -> Hearing:
 @login_required
 def hearing_control(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = _moderated_hearing(request, hearing_id)
-    return _page(request, "hearings/control.html", {"hearing": hearing, "board": _board(hearing)})
+    return _page(request, "hearings/control.html", {"hearing": hearing, "board": _board(hearing, request.GET)})
 
 
 # ------------------------------------------------------------------------------- control board
+# Every list of questions is a page of settings.CONTROL_PAGE_SIZE cards with the count of all:
+# the panel weighs the same with 20 pending questions or 2,000. The page each list shows is a
+# query parameter (its offset) of the part's URL, so a part fetched again stays on its page.
 
 
 @dataclass
@@ -152,6 +156,34 @@ class QuestionRow:
     created: datetime
     item: AgendaItemOut | None
     parent: QuestionOut | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a list of questions."""
+
+    rows: list[QuestionRow]
+    offset: int
+    size: int
+    total: int
+    prev_url: str
+    next_url: str
+
+    @property
+    def first(self) -> int:
+        return self.offset + 1 if self.rows else 0
+
+    @property
+    def last(self) -> int:
+        return self.offset + len(self.rows)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.offset > 0
+
+    @property
+    def has_next(self) -> bool:
+        return self.offset + self.size < self.total
 
 
 @dataclass(frozen=True)
@@ -186,14 +218,14 @@ class Board:
     agenda: list[AgendaItemOut]
     current: AgendaItemOut | None
     next_item: AgendaItemOut | None
-    pending: list[QuestionRow]
+    pending: Page
     on_stage: QuestionRow | None
-    waiting: list[QuestionRow]
-    answered: list[QuestionRow]
-    merge_targets: list[QuestionOut]
+    waiting: Page
+    answered: Page
     polls: list[PollRow]
     open_poll: PollRow | None
     rejected: int
+    src: dict[str, str]  # the URL each paged part is fetched again from
 
 
 def poll_bars(poll: PollOut) -> list[Bar]:
@@ -206,7 +238,37 @@ def poll_bars(poll: PollOut) -> list[Bar]:
     ]
 
 
-def _board(hearing: Hearing) -> Board:
+# The query parameter holding each list's offset, and the part that shows the list.
+PAGED_LISTS = {"queue": "queue", "waiting": "questions", "answered": "questions"}
+
+
+def _offsets(query: QueryDict) -> dict[str, int]:
+    offsets = {}
+    for name in PAGED_LISTS:
+        try:
+            offsets[name] = max(0, int(query.get(name, "0")))
+        except ValueError:
+            offsets[name] = 0
+    return offsets
+
+
+def _part_url(hearing: Hearing, part: str, offsets: dict[str, int]) -> str:
+    url = reverse("control_part", args=[hearing.pk, part])
+    query = urlencode({name: offset for name, offset in offsets.items() if PAGED_LISTS[name] == part and offset})
+    return f"{url}?{query}" if query else url
+
+
+def _question_row(question: Question, items: dict[int, AgendaItemOut]) -> QuestionRow:
+    parent = question.parent
+    return QuestionRow(
+        question=selectors.question_out(question),
+        created=question.created_at,
+        item=items.get(question.item_id) if question.item_id else None,
+        parent=selectors.question_out(parent) if parent is not None else None,
+    )
+
+
+def _board(hearing: Hearing, query: QueryDict) -> Board:
     agenda = selectors.agenda_out(hearing.pk)
     items = {item.id: item for item in agenda}
     current = next((item for item in agenda if item.status == "current"), None)
@@ -216,23 +278,33 @@ def _board(hearing: Hearing) -> Board:
     else:
         next_item = next((item for item in agenda if item.status == "pending"), None)
 
-    models = list(selectors.questions_for(hearing.pk, public=False))
-    outs = {q.pk: selectors.question_out(q) for q in models}
-    rows = [
-        QuestionRow(
-            question=outs[q.pk],
-            created=q.created_at,
-            item=items.get(q.item_id) if q.item_id else None,
-            parent=outs.get(q.parent_id) if q.parent_id else None,
+    size = max(1, settings.CONTROL_PAGE_SIZE)
+    counts = selectors.question_counts(hearing.pk)
+    totals = {"queue": counts["pending"], "waiting": counts["approved"], "answered": counts["answered"]}
+    # A page past the end (its last questions left) shows the last page there is.
+    offsets = {
+        name: min(offset - offset % size, max(0, totals[name] - 1) // size * size)
+        for name, offset in _offsets(query).items()
+    }
+    read: dict[str, Callable[[int], list[Question]]] = {
+        "queue": lambda offset: selectors.pending_page(hearing.pk, offset=offset, limit=size),
+        "waiting": lambda offset: selectors.waiting_page(
+            hearing.pk, current_item=current.id if current else None, offset=offset, limit=size
+        ),
+        "answered": lambda offset: selectors.answered_page(hearing.pk, offset=offset, limit=size),
+    }
+    pages = {}
+    for name, offset in offsets.items():
+        part = PAGED_LISTS[name]
+        pages[name] = Page(
+            rows=[_question_row(q, items) for q in read[name](offset)],
+            offset=offset,
+            size=size,
+            total=totals[name],
+            prev_url=_part_url(hearing, part, {**offsets, name: max(0, offset - size)}),
+            next_url=_part_url(hearing, part, {**offsets, name: offset + size}),
         )
-        for q in models
-    ]
-    by_status: dict[str, list[QuestionRow]] = {status: [] for status in Question.Status.values}
-    for row in rows:
-        by_status[row.question.status].append(row)
-    # Waiting questions of the current item first, then the rest, each in the order asked.
-    current_id = current.id if current else None
-    waiting = sorted(by_status["approved"], key=lambda row: (row.question.item != current_id, row.question.id))
+    on_stage = selectors.question_on_stage(hearing.pk)
 
     polls = [
         PollRow(poll, items.get(poll.item) if poll.item else None, poll_bars(poll))
@@ -243,14 +315,14 @@ def _board(hearing: Hearing) -> Board:
         agenda=agenda,
         current=current,
         next_item=next_item,
-        pending=by_status["pending"],
-        on_stage=next(iter(by_status["on_stage"]), None),
-        waiting=waiting,
-        answered=list(reversed(by_status["answered"])),
-        merge_targets=[row.question for row in rows if row.question.status != "rejected"],
+        pending=pages["queue"],
+        on_stage=_question_row(on_stage, items) if on_stage else None,
+        waiting=pages["waiting"],
+        answered=pages["answered"],
         polls=polls,
         open_poll=next((row for row in polls if row.poll.status == "open"), None),
-        rejected=len(by_status["rejected"]),
+        rejected=counts["rejected"],
+        src={part: _part_url(hearing, part, offsets) for part in ("queue", "questions")},
     )
 
 
@@ -272,7 +344,42 @@ def control_part(request: HttpRequest, hearing_id: int, part: str) -> HttpRespon
     if template is None:
         raise Http404("no such part")
     hearing = _moderated_hearing(request, hearing_id)
-    return render(request, template, {"hearing": hearing, "board": _board(hearing)})
+    return render(request, template, {"hearing": hearing, "board": _board(hearing, request.GET)})
+
+
+@login_required
+@require_GET
+@never_cache
+def control_question(request: HttpRequest, hearing_id: int, question_id: int) -> HttpResponse:
+    """One question's card, as its list shows it: the panel adds a new question with it
+    instead of fetching the whole list again."""
+    hearing = _moderated_hearing(request, hearing_id)
+    question = selectors.control_question(hearing.pk, question_id)
+    if question is None or question.status == Question.Status.REJECTED:
+        raise Http404("no such question")
+    items = {item.id: item for item in selectors.agenda_out(hearing.pk)}
+    pending = question.status == Question.Status.PENDING
+    template = "hearings/_queue_question.html" if pending else "hearings/_control_question.html"
+    return render(request, template, {"hearing": hearing, "row": _question_row(question, items)})
+
+
+@login_required
+@require_GET
+@never_cache
+def control_merge_targets(request: HttpRequest, hearing_id: int) -> HttpResponse:
+    """The public questions a duplicate may merge into, matching what the moderator typed
+    (text or id): at most settings.CONTROL_MERGE_MATCHES of them, as choices for the merge form."""
+    hearing = _moderated_hearing(request, hearing_id)
+    try:
+        question = _optional_id(request.GET, "question")
+    except BadRequest:
+        question = None
+    search = request.GET.get("q", "")[:100]
+    matches = selectors.merge_targets(
+        hearing.pk, search=search, exclude=question, limit=max(1, settings.CONTROL_MERGE_MATCHES)
+    )
+    context = {"question": question or 0, "matches": [selectors.question_out(q) for q in matches], "search": search}
+    return render(request, "hearings/_merge_matches.html", context)
 
 
 # ------------------------------------------------------------------------------- control actions

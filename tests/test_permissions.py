@@ -96,6 +96,7 @@ class Matrix:
             a=self.assignment.pk,
             f=self.attachment.pk,
             b=self.attachment.assignment_id,
+            q=self.assignment.questions.values_list("pk", flat=True).first(),
         )
 
 
@@ -215,6 +216,8 @@ path                               anon     viewer   deputy   deputy2  liaison  
 /hearings/{h}/tablet/              login    login    200      403      403      403       403      403      403
 /hearings/{h}/control/             login    login    403      403      403      403       200      403      403
 /hearings/{h}/control/part/queue/  login    login    403      403      403      403       200      403      403
+/hearings/{h}/control/question/{q}/ login   login    403      403      403      403       200      403      403
+/hearings/{h}/control/merge-targets/ login  login    403      403      403      403       200      403      403
 /assignments/                      200      200      200      200      200      200       200      200      200
 /assignments/export.csv            200      200      200      200      200      200       200      200      200
 /assignments/{a}/                  200      200      200      200      200      200       200      200      200

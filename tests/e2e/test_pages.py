@@ -370,11 +370,10 @@ def test_keyboard_shortcuts_next_item_approve_and_on_stage(
     # A picks the selected card, else the first in the queue.
     control.locator(f"#question-{second.pk} .q-text").click()
     expect(control.locator(f"#question-{second.pk}")).to_have_class(re.compile("selected"))
+    # A second A at once takes the next card: the approved one left the queue on the first.
+    control.keyboard.press("a")
     control.keyboard.press("a")
     expect(control.locator(f"#control-questions #question-{second.pk}")).to_be_visible()
-    # The queue is a separate part: once it has dropped the approved card, A takes the next one.
-    expect(control.locator(f"#control-queue #question-{second.pk}")).to_have_count(0)
-    control.keyboard.press("a")
     expect(control.locator(f"#control-questions #question-{first.pk}")).to_be_visible()
     expect(control.locator("#control-queue .q-card")).to_have_count(0)
     control.keyboard.press("a")
@@ -439,8 +438,119 @@ def test_the_panel_shows_errors_and_keeps_what_the_moderator_is_typing(
     twin = call(hearing_services.question_submit, hearing_id=hid, text="又来一个问题？", source="public")
     twin_card = control.locator(f"#question-{twin.pk}")
     twin_card.get_by_text("合并重复").click()
-    twin_card.locator(f"#merge-into-{twin.pk}").select_option(str(later.pk))
+    twin_card.locator(f"#merge-search-{twin.pk}").fill("又来")
+    twin_card.get_by_label(f"#{later.pk}").check()
     twin_card.get_by_role("button", name="合并", exact=True).click()
     expect(result).to_contain_text("已合并到：又来一个问题")
     expect(twin_card).to_have_count(0)
     assert Question.objects.get(pk=twin.pk).merged_into_id == later.pk
+
+
+def test_the_panel_stays_usable_with_2000_pending_questions(
+    pages: Pages, asgi_server: str, world: World, screenshot: Shoot
+) -> None:
+    hid = world.hearing.pk
+    call(hearing_services.hearing_start, hearing_id=hid, by=None)
+    Question.objects.bulk_create(
+        [Question(hearing_id=hid, text=f"第{i}个问题：营业执照办理要多久？", source="public") for i in range(2000)]
+    )
+    pending = list(Question.objects.filter(hearing_id=hid).order_by("id").values_list("pk", flat=True))
+    kept = Question.objects.create(hearing_id=hid, text="路灯坏了谁来修？", source="public", status="approved")
+    control = pages.new({"width": 1280, "height": 900})
+    requests: list[str] = []
+    control.on("request", lambda request: requests.append(request.url))
+
+    def fetched(kind: str) -> int:
+        return sum(f"/control/{kind}/" in url for url in requests)
+
+    login(control, asgi_server, world.moderator, f"/hearings/{hid}/control/")
+    connected(control)
+    assert len(control.content().encode()) < 1_000_000
+    queue = control.locator("#control-queue")
+    cards = queue.locator(".q-card:visible")
+    expect(control.locator("#queue-count")).to_have_text("2,000")
+    expect(cards).to_have_count(50)
+    expect(cards.first).to_have_id(f"question-{pending[0]}")
+    expect(queue.locator(".pager-range")).to_have_text("第 1–50 条，共 2,000 条")
+    screenshot(control, "control-2000-pending-1280", full_page=False)
+
+    # The keyboard flow, without waiting between keys: each card leaves at once, so the next
+    # key takes the next card. A, A; J J selects the 2nd card shown, A approves it and the
+    # selection moves on, R rejects that one.
+    for key in "aa":
+        control.keyboard.press(key)
+    control.keyboard.press("j")
+    control.keyboard.press("j")
+    expect(control.locator(".q-card.selected")).to_have_id(f"question-{pending[3]}")
+    control.keyboard.press("a")
+    expect(control.locator(".q-card.selected")).to_have_id(f"question-{pending[4]}")
+    control.keyboard.press("r")
+    control.keyboard.press("r")
+    wait_until(
+        control,
+        lambda: (
+            list(Question.objects.filter(pk__in=pending[:6]).order_by("id").values_list("status", flat=True))
+            == ["approved", "approved", "pending", "approved", "rejected", "rejected"]
+        ),
+        message="A, A, (J J) A, R, R on the right cards",
+    )
+    # The cards that left are replaced from the next page; the count is of all pending.
+    expect(control.locator("#queue-count")).to_have_text("1,995")
+    expect(cards).to_have_count(50)
+    expect(cards.first).to_have_id(f"question-{pending[2]}")
+    expect(queue.locator(f"#question-{pending[50]}")).to_be_visible()
+    expect(control.locator(f"#control-questions #question-{pending[0]}")).to_be_visible()
+
+    # Approved in another moderator's panel: it leaves this queue too.
+    call(hearing_services.question_approve, hearing_id=hid, question_id=pending[2], by=None)
+    expect(queue.locator(f"#question-{pending[2]}")).to_have_count(0)
+    expect(control.locator("#queue-count")).to_have_text("1,994")
+    expect(cards).to_have_count(50)
+
+    # A new question beyond the page shown: only the count rises, nothing is fetched again.
+    parts, singles = fetched("part/queue"), fetched("question")
+    late = call(hearing_services.question_submit, hearing_id=hid, text="新来的问题", source="public")
+    expect(control.locator("#queue-count")).to_have_text("1,995")
+    expect(queue.locator(".pager-range")).to_have_text("第 1–50 条，共 1,995 条")
+    expect(queue.locator(f"#question-{late.pk}")).to_have_count(0)
+
+    # Merging through the search box (whose request, seen after any the new question caused,
+    # shows that there were none).
+    card = queue.locator(f"#question-{pending[7]}")
+    card.get_by_text("合并重复").click()
+    search = control.locator(f"#merge-search-{pending[7]}")
+    expect(search).to_be_focused()
+    wait_until(control, lambda: fetched("merge-targets"), message="the latest public questions")
+    assert (fetched("part/queue"), fetched("question")) == (parts, singles)
+    search.press_sequentially("路灯")
+    expect(card.locator(".merge-match")).to_have_count(1)
+    card.scroll_into_view_if_needed()
+    screenshot(control, "control-merge-search-1280", full_page=False)
+    card.get_by_label(f"#{kept.pk}").check()
+    card.get_by_role("button", name="合并", exact=True).click()
+    expect(control.locator("#action-result")).to_contain_text("已合并到：路灯坏了谁来修？")
+    expect(card).to_have_count(0)
+    wait_until(control, lambda: Question.objects.get(pk=pending[7]).merged_into_id == kept.pk, message="merged")
+    expect(control.locator("#queue-count")).to_have_text("1,994")
+
+    # On the last page, a new question joins it on its own: one card fetched, not the page.
+    last = control.locator("#control-queue [data-pager-next]")
+    control.goto(f"{asgi_server}/hearings/{hid}/control/?queue=1950")
+    connected(control)
+    expect(cards).to_have_count(44)
+    expect(last).to_be_disabled()
+    parts, singles = fetched("part/queue"), fetched("question")
+    newest = call(hearing_services.question_submit, hearing_id=hid, text="最新的问题", source="public")
+    expect(queue.locator(f"#question-{newest.pk}")).to_be_visible()
+    expect(control.locator("#queue-count")).to_have_text("1,995")
+    expect(cards).to_have_count(45)
+    assert (fetched("part/queue"), fetched("question")) == (parts, singles + 1)
+    # A page full up: the next page opens.
+    for n in range(6):
+        call(hearing_services.question_submit, hearing_id=hid, text=f"又一个问题{n}", source="public")
+    expect(control.locator("#queue-count")).to_have_text("2,001")
+    expect(cards).to_have_count(50)
+    expect(last).to_be_enabled()
+    last.click()
+    expect(cards).to_have_count(1)
+    expect(queue.locator(".pager-range")).to_have_text("第 2,001–2,001 条，共 2,001 条")

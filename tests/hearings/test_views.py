@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import uuid
 from typing import Any
 
 import pytest
-from django.db import OperationalError, connections
+from django.db import OperationalError, connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from hearings import services
 from hearings.models import AgendaItem, Hearing, Question
@@ -269,6 +271,138 @@ def test_control_queue_lists_pending_questions_and_the_questions_part_the_rest(
     assert f'id="question-{pending.pk}"' not in questions
     assert 'data-shortcut="approve"' in queue
     assert 'data-shortcut="stage"' in questions
+
+
+# --------------------------------------------------------------------------- control panel: a flooded queue
+
+
+def flood(world: World, n: int, **fields: Any) -> list[Question]:
+    """`n` pending questions at once, as a swarm of sockets would leave them."""
+    Question.objects.bulk_create(
+        [
+            Question(hearing=world.hearing, text=f"第{i}个问题：路灯什么时候修好？", source="public", **fields)
+            for i in range(n)
+        ]
+    )
+    return list(Question.objects.filter(hearing=world.hearing, **fields).order_by("id"))
+
+
+def queue_cards(html: str) -> list[int]:
+    queue = html[html.index('id="control-queue"') :]
+    queue = queue[: queue.index("</section>")]
+    return [int(n) for n in re.findall(r'<li class="q-card status-pending" id="question-(\d+)"', queue)]
+
+
+def test_the_control_page_stays_small_with_2000_pending_questions(
+    client: Client, live_world: World, settings: Any
+) -> None:
+    world = live_world
+    pending = flood(world, 2000)
+    client.force_login(world.moderator)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(control_url(world), secure=True)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert len(response.content) < 1_000_000, len(response.content)
+    # The oldest page of the queue, and the count of all.
+    assert queue_cards(html) == [q.pk for q in pending[: settings.CONTROL_PAGE_SIZE]]
+    assert 'id="queue-count">2,000<' in html
+    assert 'data-total="2000"' in html
+    assert 'name="into"' not in html  # no list of every question to merge into
+    # The page reads a page of each list, whatever the number of questions.
+    few_queries = len(queries)
+    flood(world, 500)
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(control_url(world), secure=True).status_code == 200
+    assert len(queries) == few_queries <= 20
+
+
+def test_the_queue_is_paged_and_a_page_past_the_end_shows_the_last(
+    client: Client, live_world: World, settings: Any
+) -> None:
+    world = live_world
+    settings.CONTROL_PAGE_SIZE = 10
+    pending = [q.pk for q in flood(world, 25)]
+    client.force_login(world.moderator)
+    part = control_url(world, "part/queue/")
+    assert queue_cards(client.get(part, secure=True).content.decode()) == pending[:10]
+    second = client.get(part + "?queue=10", secure=True).content.decode()
+    assert queue_cards(second) == pending[10:20]
+    assert f'data-src="{part}?queue=10"' in second  # fetched again, it stays on its page
+    assert f'data-page-url="{part}?queue=20"' in second
+    assert f'data-page-url="{part}"' in second  # back to the first page
+    assert "第 11–20 条，共 25 条" in second
+    assert queue_cards(client.get(part + "?queue=900", secure=True).content.decode()) == pending[20:]
+    assert queue_cards(client.get(part + "?queue=nonsense", secure=True).content.decode()) == pending[:10]
+
+
+def test_waiting_and_answered_lists_are_paged_too(client: Client, live_world: World, settings: Any) -> None:
+    world = live_world
+    settings.CONTROL_PAGE_SIZE = 10
+    waiting = flood(world, 30, status="approved")
+    answered = flood(world, 30, status="answered")
+    client.force_login(world.moderator)
+    html = client.get(control_url(world, "part/questions/") + "?answered=10", secure=True).content.decode()
+    shown = [int(n) for n in re.findall(r'<li class="q-card status-\w+" id="question-(\d+)"', html)]
+    assert shown == [q.pk for q in waiting[:10]] + [q.pk for q in reversed(answered)][10:20]
+    assert "?waiting=10&amp;answered=10" in html  # the next page of waiting keeps answered's page
+
+
+def test_a_card_comes_on_its_own_for_a_new_question(client: Client, live_world: World) -> None:
+    world = live_world
+    hid = world.hearing.pk
+    pending = services.question_submit(hearing_id=hid, text="新来的问题", source="public")
+    approved = services.question_submit(hearing_id=hid, text="已公开的问题", source="moderator")
+    rejected = services.question_submit(hearing_id=hid, text="不采用的问题", source="public")
+    services.question_reject(hearing_id=hid, question_id=rejected.pk, by=None)
+    url = control_url(world, f"question/{pending.pk}/")
+    assert client.get(url, secure=True).status_code == 302
+    client.force_login(world.other_moderator)
+    assert client.get(url, secure=True).status_code == 403
+    client.force_login(world.moderator)
+    card = client.get(url, secure=True).content.decode()
+    assert card.startswith(f'<li class="q-card status-pending" id="question-{pending.pk}"')
+    assert 'data-shortcut="approve"' in card
+    card = client.get(control_url(world, f"question/{approved.pk}/"), secure=True).content.decode()
+    assert f'id="question-{approved.pk}"' in card
+    assert 'data-shortcut="stage"' in card
+    for gone in (rejected.pk, 10**9):
+        assert client.get(control_url(world, f"question/{gone}/"), secure=True).status_code == 404
+    other = make_world(status="live")
+    foreign = services.question_submit(hearing_id=other.hearing.pk, text="别场的问题", source="public")
+    assert client.get(control_url(world, f"question/{foreign.pk}/"), secure=True).status_code == 404
+
+
+def test_merge_targets_are_searched_by_text_or_id_and_bounded(client: Client, live_world: World, settings: Any) -> None:
+    world = live_world
+    hid = world.hearing.pk
+    flood(world, 2000)
+    public = flood(world, 40, status="approved")
+    duplicate = services.question_submit(hearing_id=hid, text="路灯什么时候修好", source="public")
+    url = control_url(world, "merge-targets/")
+    assert client.get(url, secure=True).status_code == 302
+    client.force_login(world.other_moderator)
+    assert client.get(url, secure=True).status_code == 403
+    client.force_login(world.moderator)
+
+    def matches(**params: Any) -> list[int]:
+        response = client.get(url, {"question": duplicate.pk, **params}, secure=True)
+        assert response.status_code == 200
+        return [int(n) for n in re.findall(r'name="into" value="(\d+)"', response.content.decode())]
+
+    # The latest public questions; never a pending one, never the duplicate itself.
+    assert matches() == [q.pk for q in reversed(public)][: settings.CONTROL_MERGE_MATCHES]
+    assert matches(q="路灯") == [q.pk for q in reversed(public)][: settings.CONTROL_MERGE_MATCHES]
+    assert matches(q="第7个") == [public[7].pk]
+    assert matches(q=f"#{public[3].pk}") == [public[3].pk]
+    assert matches(q=str(duplicate.pk)) == []
+    assert matches(q="没有这句话") == []
+    settings.CONTROL_MERGE_MATCHES = 5
+    assert len(matches(q="路灯")) == 5
+    # The chosen match goes with the merge form: merging by it works.
+    response = act(client, world, "question-merge", question=duplicate.pk, into=public[7].pk)
+    assert response.status_code == 200
+    assert Question.objects.get(pk=duplicate.pk).merged_into_id == public[7].pk
 
 
 # --------------------------------------------------------------------------- control panel: actions
