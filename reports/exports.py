@@ -7,6 +7,7 @@ import dataclasses
 import functools
 import hashlib
 import io
+import logging
 import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -27,6 +28,8 @@ from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 from assignments.exports import XLSX, _safe
 from reports.report import HearingReport
+
+log = logging.getLogger(__name__)
 
 PDF = "application/pdf"
 
@@ -66,14 +69,26 @@ def report_pdf(report: HearingReport, request: HttpRequest) -> HttpResponse:
     build under way in this process."""
     base_url = request.build_absolute_uri("/")
     key = pdf_cache_key(report, request)
-    pdf: bytes | None = cache.get(key)
+    pdf = _cached_pdf(key)
     if pdf is None:
         with _BUILD_LOCKS[int(key[-8:], 16) % len(_BUILD_LOCKS)]:
-            pdf = cache.get(key)
+            pdf = _cached_pdf(key)
             if pdf is None:
                 pdf = typeset_pdf(_pdf_html(report, request), base_url)
-                cache.set(key, pdf, settings.REPORT_PDF_CACHE_SECONDS)
+                try:
+                    cache.set(key, pdf, settings.REPORT_PDF_CACHE_SECONDS)
+                except Exception:  # the cache away (Redis down): the PDF is served, built again next time
+                    log.warning("report PDF not cached: the cache did not answer", exc_info=True)
     return _attachment(pdf, PDF, filename(report, "pdf"))
+
+
+def _cached_pdf(key: str) -> bytes | None:
+    try:
+        pdf: bytes | None = cache.get(key)
+    except Exception:  # the cache away (Redis down): build it
+        log.warning("report PDF cache not read: the cache did not answer", exc_info=True)
+        return None
+    return pdf
 
 
 # One build at a time per key in this process (keys share these few locks: a wait, never a wrong PDF).

@@ -220,3 +220,21 @@ async def test_the_page_s_forwarded_for_is_ignored_from_an_untrusted_peer(live: 
 async def test_the_page_s_forwarded_for_is_honoured_from_a_trusted_proxy(live: World) -> None:
     made = [await db(page_cookie)(live.hearing.pk, forwarded_for=f"198.51.100.{n}, 10.1.2.3") for n in range(3)]
     assert all(cookie for cookie, _ in made)  # three clients, through two trusted proxies
+
+
+def test_the_live_page_loads_and_mints_when_the_cache_is_away(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis down: the per-address count cannot be kept, so it is skipped — the page still loads
+    with a viewer cookie (the fault test found the page answering 500 through an outage)."""
+    from django.core.cache import cache
+    from django.test import Client
+
+    def away(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("Redis is away")
+
+    world = make_world(status="live")
+    monkeypatch.setattr(cache, "add", away)
+    monkeypatch.setattr(cache, "incr", away)
+    assert may_mint("203.0.113.9")
+    response = Client().get(f"/hearings/{world.hearing.pk}/", secure=True)
+    assert response.status_code == 200
+    assert COOKIE in response.cookies
