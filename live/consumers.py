@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -174,8 +175,13 @@ class LiveConsumer(AsyncWebsocketConsumer):
         pending questions and control events must stop reaching someone removed from the
         hearing or logged out (a logout also closes it at once: live/sessions.py)."""
         user_id = getattr(self.user, "pk", None)
+        period = settings.LIVE["ROLE_CHECK_SECONDS"]
+        # A chamber's tablets connect within seconds of each other: a random first offset spreads
+        # their checks over the period instead of queueing 500 at once before the ballots.
+        delay = period * random.uniform(0.5, 1.0)
         while not self.revoked:
-            await asyncio.sleep(settings.LIVE["ROLE_CHECK_SECONDS"])
+            await asyncio.sleep(delay)
+            delay = period
             try:
                 allowed = await call(sessions.socket_allowed)(
                     hearing_id=self.hearing_id, user_id=user_id, role=self.role, session_key=self.session_key
