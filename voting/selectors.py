@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 
 from django.db.models import Count
 
+from hearings.models import Hearing
 from live.schema import PollOut, PollProgressData
 from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
+
+
+def deputies_and_present(hearing_id: int, user_ids: Iterable[int]) -> tuple[set[int], set[int]]:
+    """Of `user_ids`: those who are deputies of the hearing, and those who checked in."""
+    ids = list(user_ids)
+    deputies = set(
+        Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id__in=ids).values_list(
+            "user_id", flat=True
+        )
+    )
+    present = set(
+        Attendance.objects.filter(hearing_id=hearing_id, deputy_id__in=ids).values_list("deputy_id", flat=True)
+    )
+    return deputies, present
 
 
 def checked_in_count(hearing_id: int) -> int:

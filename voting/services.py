@@ -100,14 +100,7 @@ def _checkins(hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult 
     hearing = Hearing.objects.filter(pk=hearing_id).first()
     if hearing is None:
         return [NotFound("no such hearing")] * len(deputy_ids)
-    deputies = set(
-        Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id__in=deputy_ids).values_list(
-            "user_id", flat=True
-        )
-    )
-    present = set(
-        Attendance.objects.filter(hearing_id=hearing_id, deputy_id__in=deputy_ids).values_list("deputy_id", flat=True)
-    )
+    deputies, present = selectors.deputies_and_present(hearing_id, deputy_ids)
     results: list[CheckinResult | DomainError] = []
     new: list[int] = []
     for deputy_id in deputy_ids:
@@ -254,14 +247,7 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
     recorded = dict(
         VoteRecord.objects.filter(poll=poll, deputy_id__in=deputy_ids).values_list("deputy_id", "ballot_key")
     )
-    deputies = set(
-        Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id__in=deputy_ids).values_list(
-            "user_id", flat=True
-        )
-    )
-    present = set(
-        Attendance.objects.filter(hearing_id=hearing_id, deputy_id__in=deputy_ids).values_list("deputy_id", flat=True)
-    )
+    deputies, present = selectors.deputies_and_present(hearing_id, deputy_ids)
     results: list[BallotResult | DomainError] = []
     records: list[VoteRecord] = []
     ballots: list[Ballot] = []
