@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from assignments.models import ApiToken, Assignment, Notice, TimelineEntry
-from hearings.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]

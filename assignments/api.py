@@ -20,7 +20,7 @@ from pydantic import Field
 from assignments import selectors, services
 from assignments.models import Assignment
 from assignments.schema import MAX_ID, AssignmentListOut, AssignmentOut, ErrorOut, StatusName, TransitionIn
-from hearings.errors import DomainError
+from core.errors import DomainError
 from hearings.models import Department
 
 STATUS_OF = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "invalid_state": 409}

@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from assignments.models import OPEN_STATUSES, Assignment, Status, TimelineEntry
+from assignments.models import OPEN_STATUSES, ApiToken, Assignment, Status, TimelineEntry
 from assignments.schema import AssignmentOut, DepartmentOut, TimelineOut
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Question
@@ -22,8 +22,6 @@ def token_digest(token: str) -> str:
 
 
 def department_for_token(token: str) -> Department | None:
-    from assignments.models import ApiToken
-
     row = ApiToken.objects.select_related("department").filter(digest=token_digest(token), revoked=False).first()
     if row is None:
         return None

@@ -13,6 +13,7 @@ change raises a DomainError and changes nothing.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +30,7 @@ import audit
 from assignments import selectors
 from assignments.models import (
     OPEN_STATUSES,
+    ApiToken,
     Assignment,
     Attachment,
     Notice,
@@ -39,8 +41,8 @@ from assignments.models import (
     Verdict,
 )
 from assignments.workdays import add_months, add_working_days, working_days_between
+from core.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings import selectors as hearing_selectors
-from hearings.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings.models import Department, Hearing, Question
 
 log = logging.getLogger(__name__)
@@ -594,10 +596,6 @@ def assignment_evaluate(*, assignment_id: int, by: By, verdict: str, comment: st
 
 def api_token_issue(*, department: Department) -> str:
     """A new API token for the department; only its digest is stored, so it is shown once."""
-    import secrets
-
-    from assignments.models import ApiToken
-
     token = "wz_" + secrets.token_urlsafe(32)
     ApiToken.objects.create(department=department, digest=selectors.token_digest(token), prefix=token[:10])
     return token

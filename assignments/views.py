@@ -23,9 +23,9 @@ from django.views.decorators.http import require_POST
 from assignments import exports, selectors, services
 from assignments.models import Assignment, Attachment, Notice, ReviewOutcome, Status, Verdict
 from assignments.workdays import add_working_days
+from core.errors import BadRequest, DomainError
 from hearings import error_text
 from hearings import selectors as hearing_selectors
-from hearings.errors import BadRequest, DomainError
 from hearings.labels import list_separator
 from hearings.models import Department, Hearing
 

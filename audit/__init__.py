@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 def record(*, action: str, actor: Any, subject: Model | str, payload: dict[str, Any] | None = None) -> AuditEntry:
     """Append one entry: `actor` is a user, a model acting on its own (a department's API
     token) or None (the system); `subject` a model instance or a "kind:id" string."""
-    from audit.chain import append
+    # The package is imported while apps load; its models only once they have.
+    from audit.chain import append  # noqa: PLC0415
 
     return append(action=action, actor=actor, subject=subject, payload=payload or {})

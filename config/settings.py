@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,8 +44,6 @@ def _local_secret_key() -> str:
     """A key made once for this checkout (not committed); production sets SECRET_KEY."""
     path = BASE_DIR / ".secret_key"
     if not path.exists():
-        import secrets
-
         path.write_text(secrets.token_urlsafe(50))
         path.chmod(0o600)
     return path.read_text().strip()
@@ -110,6 +109,10 @@ INSTALLED_APPS = [
     "hearings",
     "voting",
     "live",
+    "chamber",
+    "realtime",
+    "console",
+    "demo",
     "assignments",
     "audit",
     "reports",

@@ -2,16 +2,16 @@ from django.contrib import admin
 from django.urls import include, path
 
 from assignments.api import api as assignments_api
-from hearings import views as hearing_views
+from core import health
 
 urlpatterns = [
-    path("healthz", hearing_views.healthz, name="healthz"),
-    path("readyz", hearing_views.readyz, name="readyz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", assignments_api.urls),
     path("", include("assignments.urls")),
     path("", include("reports.urls")),
-    path("", include("hearings.urls")),
+    path("", include("console.urls")),
 ]

@@ -19,6 +19,7 @@ from django.contrib import admin
 from django.db import models
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from core.text import CleanTextField
 from hearings.models import AgendaItem, Department, Hearing, Question
 
@@ -31,19 +32,6 @@ class CleanTextMixin:
         if type(db_field) in (models.CharField, models.TextField) and not db_field.choices:
             kwargs.setdefault("form_class", CleanTextField)
         return super().formfield_for_dbfield(db_field, request, **kwargs)  # type: ignore[misc]
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Shown, never changed here (see the module's docstring)."""
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class AgendaItemInline(CleanTextMixin, admin.TabularInline):

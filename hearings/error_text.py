@@ -17,7 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
-from hearings.errors import DomainError
+from core.errors import DomainError
 
 TITLES: dict[str, Promise] = {
     "bad_request": _("输入有误"),
@@ -31,7 +31,7 @@ TITLES: dict[str, Promise] = {
 }
 FAILED = _("操作失败")
 
-# The `what` of a text a service refused (hearings.errors.clean_or_refuse), as a sentence names it.
+# The `what` of a text a service refused (core.errors.clean_or_refuse), as a sentence names it.
 FIELDS: dict[str, Promise] = {
     "title": pgettext_lazy("field in a sentence", "标题"),
     "commitment": pgettext_lazy("field in a sentence", "现场承诺"),
@@ -40,7 +40,7 @@ FIELDS: dict[str, Promise] = {
     "reason": pgettext_lazy("field in a sentence", "理由"),
     "reply": pgettext_lazy("field in a sentence", "答复内容"),
     "comment": pgettext_lazy("field in a sentence", "评价意见"),
-    # hearings.errors.clean_or_refuse's `what` in the hearing and voting services
+    # core.errors.clean_or_refuse's `what` in the hearing and voting services
     "question": pgettext_lazy("field in a sentence", "问题内容"),
     "name": pgettext_lazy("field in a sentence", "提问人姓名"),
     "answer note": pgettext_lazy("field in a sentence", "答复要点"),
@@ -104,7 +104,7 @@ _REASONS: list[tuple[str, Promise]] = [
     (r"the assignment is \w+; this needs .+", _("交办件当前的状态不能办理这一步。")),
     (r"(?P<what>.+) is required", _("请填写%(what)s。")),
     (r"(?P<what>.+) has at most (?P<limit>\d+) characters", _("%(what)s最多 %(limit)s 字。")),
-    # any text (core.text.clean_text, through hearings.errors.clean_or_refuse)
+    # any text (core.text.clean_text, through core.errors.clean_or_refuse)
     (r"(?P<what>.+) contains a control character \(U\+[0-9A-F]{4}\)", _("%(what)s不能包含控制字符。")),
     (r"(?P<what>.+) must be one line", _("%(what)s只能填写一行。")),
     (r"(?P<what>.+) has no visible characters", _("%(what)s没有可见的文字。")),

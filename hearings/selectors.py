@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -200,8 +201,6 @@ def socket_access(*, hearing_id: int, user: User | None, role: str) -> str:
 
 def role_still_held(*, hearing_id: int, user_id: int | None, role: str) -> bool:
     """Does an open deputy or control socket's user still hold its role (and an active account)?"""
-    from django.contrib.auth import get_user_model
-
     if user_id is None or not get_user_model().objects.filter(pk=user_id, is_active=True).exists():
         return False
     through = Hearing.deputies.through if role == "deputy" else Hearing.moderators.through

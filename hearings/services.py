@@ -17,9 +17,9 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import audit
+from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound, clean_or_refuse, text_refused
 from core.text import TextError, clean_text
-from hearings import selectors
-from hearings.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound, clean_or_refuse, text_refused
+from hearings import guards, selectors
 from hearings.models import AgendaItem, Hearing, Like, Question
 from live.publish import publish
 from live.schema import (
@@ -34,28 +34,6 @@ from live.schema import (
 MAX_QUESTION_LENGTH = 500
 MAX_NAME_LENGTH = 50
 MAX_NOTE_LENGTH = 2000  # an answer note or commitment
-
-
-def _hearing_for_update(hearing_id: int) -> Hearing:
-    try:
-        return Hearing.objects.select_for_update().get(pk=hearing_id)
-    except Hearing.DoesNotExist:
-        raise NotFound("no such hearing") from None
-
-
-def _require_moderator(hearing: Hearing, by: AbstractBaseUser | None) -> None:
-    if by is not None and not selectors.is_moderator(hearing, by):
-        raise Forbidden("only a moderator of this hearing may do this")
-
-
-def _require_live(hearing: Hearing) -> None:
-    if hearing.status != Hearing.Status.LIVE:
-        raise InvalidState(f"the hearing is {hearing.status}, not live")
-
-
-def _require_not_ended(hearing: Hearing) -> None:
-    if hearing.status == Hearing.Status.ENDED:
-        raise InvalidState("the hearing has ended")
 
 
 def _question_for_update(hearing: Hearing, question_id: int) -> Question:
@@ -83,25 +61,26 @@ def _question_events(question: Question, *, was_public: bool) -> tuple[Event | N
 @transaction.atomic
 def hearing_start(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
     """draft → live. A hearing starts once."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     if hearing.status != Hearing.Status.DRAFT:
         raise InvalidState(f"the hearing is {hearing.status}; only a draft hearing can start")
     hearing.status = Hearing.Status.LIVE
     hearing.started_at = timezone.now()
     hearing.save(update_fields=["status", "started_at"])
     audit.record(action="hearing.start", actor=by, subject=hearing, payload={"status": hearing.status})
-    publish(hearing.pk, public=Event(type="hearing.status", data=HearingStatusData(status="live")))
+    publish(hearing, public=Event(type="hearing.status", data=HearingStatusData(status="live")))
     return hearing
 
 
 @transaction.atomic
 def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
-    """live → ended. The current item is done, the question on stage answered and an open
-    poll closed; an ended hearing changes no more."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
-    _require_live(hearing)
+    """live → ended. The current item is done and the question on stage answered; an ended
+    hearing changes no more. The chamber's `hearing_end` (chamber/services.py), which the
+    moderator's command runs, closes an open poll first."""
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
+    guards.require_live(hearing)
     now = timezone.now()
     current = AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT).first()
     if current is not None:
@@ -109,7 +88,7 @@ def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
         current.ended_at = now
         current.save(update_fields=["status", "ended_at"])
         publish(
-            hearing.pk,
+            hearing,
             public=Event(
                 type="agenda.current",
                 data=AgendaCurrentData(item=None, previous=current.pk, agenda=selectors.agenda_out(hearing.pk)),
@@ -118,17 +97,11 @@ def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
     staged = Question.objects.filter(hearing=hearing, status=Question.Status.ON_STAGE).first()
     if staged is not None:
         _answer(hearing, staged, now=now)
-    # A poll still open closes with the hearing: no ballot counts after the end.
-    from voting import services as voting_services
-    from voting.models import Poll
-
-    for poll_id in Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).values_list("pk", flat=True):
-        voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll_id, by=None)
     hearing.status = Hearing.Status.ENDED
     hearing.ended_at = now
     hearing.save(update_fields=["status", "ended_at"])
     audit.record(action="hearing.end", actor=by, subject=hearing, payload={"status": hearing.status})
-    publish(hearing.pk, public=Event(type="hearing.status", data=HearingStatusData(status="ended")))
+    publish(hearing, public=Event(type="hearing.status", data=HearingStatusData(status="ended")))
     return hearing
 
 
@@ -140,12 +113,12 @@ def agenda_start(*, hearing_id: int, item_id: int, by: AbstractBaseUser | None) 
     """Make `item` the one current item of a live hearing; the current one becomes done.
 
     Any item may be started, a done one too (going back)."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     item = AgendaItem.objects.select_for_update().filter(pk=item_id, hearing=hearing).first()
     if item is None:
         raise NotFound("no such agenda item in this hearing")
-    _require_live(hearing)
+    guards.require_live(hearing)
     if item.status == AgendaItem.Status.CURRENT:
         raise InvalidState("this item is already current")
     now = timezone.now()
@@ -165,7 +138,7 @@ def agenda_start(*, hearing_id: int, item_id: int, by: AbstractBaseUser | None) 
         payload={"hearing": hearing.pk, "previous": previous and previous.pk},
     )
     publish(
-        hearing.pk,
+        hearing,
         public=Event(
             type="agenda.current",
             data=AgendaCurrentData(
@@ -212,13 +185,13 @@ def question_submit(
     name = clean_or_refuse(asker_name, what="name", max_length=MAX_NAME_LENGTH, multiline=False, required=False)
     if source not in Question.Source.values:
         raise BadRequest("unknown question source")
-    hearing = _hearing_for_update(hearing_id)
+    hearing = guards.hearing_for_update(hearing_id)
     if hearing.status == Hearing.Status.ENDED:
         raise InvalidState("the hearing has ended")
     if source == Question.Source.DEPUTY and not selectors.is_deputy(hearing, asker):
         raise Forbidden("only a deputy of this hearing asks as a deputy")
     if source == Question.Source.MODERATOR:
-        _require_moderator(hearing, asker)
+        guards.require_moderator(hearing, asker)
     parent = None
     if parent_id is not None:
         parent = Question.objects.filter(pk=parent_id, hearing=hearing, merged_into__isnull=True).first()
@@ -252,17 +225,17 @@ def question_submit(
     )
     payload = QuestionData(question=selectors.question_out(question))
     new = Event(type="question.new", data=payload)
-    publish(hearing.pk, public=None if needs_approval else new, control=new)
+    publish(hearing, public=None if needs_approval else new, control=new)
     return question
 
 
 @transaction.atomic
 def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser | None) -> Question:
     """pending → approved: from now on the public sees it."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
-    _require_not_ended(hearing)
+    guards.require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
         raise InvalidState(f"the question is {question.status}, not pending")
     question.status = Question.Status.APPROVED
@@ -270,24 +243,24 @@ def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser 
     question.save(update_fields=["status", "approved_at"])
     audit.record(action="question.approve", actor=by, subject=question, payload={"hearing": hearing.pk})
     public, control = _question_events(question, was_public=False)
-    publish(hearing.pk, public=public, control=control)
+    publish(hearing, public=public, control=control)
     return question
 
 
 @transaction.atomic
 def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser | None) -> Question:
     """pending → rejected; the public never sees it."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
-    _require_not_ended(hearing)
+    guards.require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
         raise InvalidState(f"the question is {question.status}, not pending")
     question.status = Question.Status.REJECTED
     question.save(update_fields=["status"])
     audit.record(action="question.reject", actor=by, subject=question, payload={"hearing": hearing.pk})
     _, control = _question_events(question, was_public=False)
-    publish(hearing.pk, public=None, control=control)
+    publish(hearing, public=None, control=control)
     return question
 
 
@@ -295,10 +268,10 @@ def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser |
 def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractBaseUser | None) -> Question:
     """Fix a typo in a pending or approved question."""
     cleaned = _clean_text(text)
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
-    _require_not_ended(hearing)
+    guards.require_not_ended(hearing)
     if question.status not in (Question.Status.PENDING, Question.Status.APPROVED):
         raise InvalidState(f"a question that is {question.status} is no longer edited")
     audit.record(action="question.edit", actor=by, subject=question, payload={"from": question.text, "to": cleaned})
@@ -306,7 +279,7 @@ def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractB
     question.save(update_fields=["text"])
     was_public = question.status == Question.Status.APPROVED
     public, control = _question_events(question, was_public=was_public)
-    publish(hearing.pk, public=public, control=control)
+    publish(hearing, public=public, control=control)
     return question
 
 
@@ -315,10 +288,10 @@ def question_stage(*, hearing_id: int, question_id: int | None, by: AbstractBase
     """Put an approved question on stage (None: clear the stage). At most one is on stage;
     one that was there and not answered goes back to approved. Publishes `question.stage`
     with both ids."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id) if question_id is not None else None
-    _require_live(hearing)
+    guards.require_live(hearing)
     if question is not None and question.status != Question.Status.APPROVED:
         raise InvalidState(f"the question is {question.status}; only an approved question goes on stage")
     previous = Question.objects.select_for_update().filter(hearing=hearing, status=Question.Status.ON_STAGE).first()
@@ -340,7 +313,7 @@ def question_stage(*, hearing_id: int, question_id: int | None, by: AbstractBase
     # One event says it all (clients set `question` on_stage and `previous` back to approved):
     # a stage change is what every phone of the crowd receives, so it costs one frame, not three.
     publish(
-        hearing.pk,
+        hearing,
         public=Event(
             type="question.stage",
             data=QuestionStageData(
@@ -361,10 +334,10 @@ def _answer(hearing: Hearing, question: Question, *, now: datetime, note: str = 
         question.commitment = commitment
     question.save(update_fields=["status", "answered_at", "answer_note", "commitment"])
     public, control = _question_events(question, was_public=True)
-    publish(hearing.pk, public=public, control=control)
+    publish(hearing, public=public, control=control)
     if was_on_stage:
         publish(
-            hearing.pk,
+            hearing,
             public=Event(type="question.stage", data=QuestionStageData(question=None, previous=question.pk)),
         )
 
@@ -377,10 +350,10 @@ def question_answered(
     The stage clears if it held this question."""
     note = clean_or_refuse(note, what="answer note", max_length=MAX_NOTE_LENGTH, required=False)
     commitment = clean_or_refuse(commitment, what="commitment", max_length=MAX_NOTE_LENGTH, required=False)
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
-    _require_not_ended(hearing)
+    guards.require_not_ended(hearing)
     if question.status not in (Question.Status.ON_STAGE, Question.Status.APPROVED):
         raise InvalidState(f"the question is {question.status}; only an approved or staged one is answered")
     _answer(hearing, question, now=timezone.now(), note=note, commitment=commitment)
@@ -394,13 +367,13 @@ def question_answered(
 def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: AbstractBaseUser | None) -> Question:
     """Merge a duplicate into another question of the hearing. The duplicate leaves every
     list; its likers count for the kept question, once each."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     if question_id == into_id:
         raise BadRequest("a question cannot merge into itself")
     duplicate = _question_for_update(hearing, question_id)
     target = _question_for_update(hearing, into_id)
-    _require_not_ended(hearing)
+    guards.require_not_ended(hearing)
     if duplicate.status == Question.Status.ON_STAGE:
         raise InvalidState("the question on stage cannot be merged away")
     if target.status == Question.Status.REJECTED:
@@ -429,13 +402,13 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
         child_public, child_control = _question_events(
             child, was_public=child.status in selectors.PUBLIC_QUESTION_STATUSES
         )
-        publish(hearing.pk, public=child_public, control=child_control)
+        publish(hearing, public=child_public, control=child_control)
     removed = Event(type="question.removed", data=QuestionRemovedData(question=duplicate.pk, merged_into=target.pk))
-    publish(hearing.pk, public=removed if was_public else None, control=removed)
+    publish(hearing, public=removed if was_public else None, control=removed)
     target_public, target_control = _question_events(
         target, was_public=target.status in selectors.PUBLIC_QUESTION_STATUSES
     )
-    publish(hearing.pk, public=target_public, control=target_control)
+    publish(hearing, public=target_public, control=target_control)
     return target
 
 

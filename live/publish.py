@@ -15,7 +15,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Model
 
 from live.models import LiveEvent
 from live.schema import Event, Stream, state_frame
@@ -31,23 +31,24 @@ def group_name(hearing_id: int) -> str:
     return f"hearing.{hearing_id}"
 
 
-def publish(hearing_id: int, *, public: Event | None, control: Event | None = None) -> Frames:
+def publish(hearing: Model, *, public: Event | None, control: Event | None = None) -> Frames:
     """Number and store one state change; send it after commit.
 
-    `public` goes to public and deputy sockets (None: they are not told, e.g. a pending
-    question); `control` to moderators (defaults to the public event).
+    `hearing` is the hearing row the service has locked (select_for_update): its seq columns
+    are advanced here. `public` goes to public and deputy sockets (None: they are not told,
+    e.g. a pending question); `control` to moderators (defaults to the public event).
     """
-    from hearings.models import Hearing
-
+    hearing_id: int = hearing.pk
+    hearings = type(hearing)._default_manager
     if not connection.in_atomic_block:
         raise RuntimeError("publish() must run inside the service's transaction")
     control = control or public
     if control is None:
         raise ValueError("nothing to publish")
-    Hearing.objects.filter(pk=hearing_id).update(
+    hearings.filter(pk=hearing_id).update(
         public_seq=F("public_seq") + (1 if public is not None else 0), control_seq=F("control_seq") + 1
     )
-    public_seq, control_seq = Hearing.objects.filter(pk=hearing_id).values_list("public_seq", "control_seq").get()
+    public_seq, control_seq = hearings.filter(pk=hearing_id).values_list("public_seq", "control_seq").get()
     frames: Frames = []
     if public is not None:
         frames.append((Stream.PUBLIC, public_seq, state_frame(public.type, public_seq, public.data)))

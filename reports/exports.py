@@ -117,7 +117,8 @@ def stylesheets_digest() -> str:
 
 
 def typeset_pdf(html: str, base_url: str) -> bytes:
-    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # imported here: loads pango, only needed for a download
+    # Imported here: WeasyPrint loads pango, needed only when a PDF is built.
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # noqa: PLC0415
 
     document = HTML(string=html, base_url=base_url, url_fetcher=_no_fetch)
     pdf = document.write_pdf(stylesheets=[CSS(filename=path) for path in _stylesheets()], media_type="print")

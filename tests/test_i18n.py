@@ -32,9 +32,9 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from assignments import services as assignment_services
 from assignments.models import Assignment, Notice, TimelineEntry
+from core.errors import DomainError
 from hearings import error_text
 from hearings import services as hearing_services
-from hearings.errors import DomainError
 from hearings.labels import LABELS
 from hearings.models import AgendaItem, Department, Hearing, Question
 from tests.factories import make_user
@@ -573,7 +573,7 @@ def test_the_javascript_catalog_in_english_has_every_string_the_scripts_use(sett
 
 
 SERVICE_MODULES = ["hearings/services.py", "voting/services.py", "assignments/services.py"]
-VIEW_MODULES = ["hearings/views.py", "assignments/views.py"]
+VIEW_MODULES = ["console/views.py", "assignments/views.py"]
 ERROR_CLASSES = {"DomainError", "BadRequest", "NotFound", "Forbidden", "InvalidState", "PollClosed", "AlreadyVoted",
                  "NotEligible"}  # fmt: skip
 

@@ -518,7 +518,7 @@ def _project_routes() -> set[str]:
     routes = set()
     for pattern in get_resolver().url_patterns:
         if isinstance(pattern, URLResolver):
-            if getattr(pattern.urlconf_name, "__name__", "") in ("hearings.urls", "assignments.urls"):
+            if getattr(pattern.urlconf_name, "__name__", "") in ("console.urls", "assignments.urls"):
                 routes |= {str(pattern.pattern) + str(sub.pattern) for sub in pattern.url_patterns}
         else:
             routes.add(str(pattern.pattern))
@@ -536,7 +536,7 @@ def test_every_page_and_action_has_a_row(m: Matrix) -> None:
 
 def test_tables_name_every_action() -> None:
     from assignments.views import ACTIONS
-    from hearings.views import CONTROL_ACTIONS as VIEW_ACTIONS
+    from console.views import CONTROL_ACTIONS as VIEW_ACTIONS
 
     assert {row for row, _, _ in table(CONTROL_ACTIONS)} == set(VIEW_ACTIONS)
     assert {row for row, _, _ in table(ASSIGNMENT_ACTIONS)} == set(ACTIONS)

@@ -1,7 +1,7 @@
 """Who may do what over the WebSocket: every role against every endpoint, every action on
 every endpoint, as tables (roles and outcomes: see tests/test_permissions.py).
 
-The action table is written out here, not read from live.consumers.ROUTES: a change to
+The action table is written out here, not read from realtime.consumers.ROUTES: a change to
 ROUTES that is not also made here fails `test_routes_are_the_table`, and every cell is also
 tried on a real socket.
 """
@@ -14,8 +14,8 @@ import pytest
 from channels.db import database_sync_to_async
 
 from live import schema
-from live.consumers import ROUTES
 from live.viewer import COOKIE
+from realtime.consumers import ROUTES
 from tests.live.helpers import open_socket
 from tests.test_permissions import ROLES, Matrix, cells, fingerprint, make_matrix, prepare, table, viewer_cookie
 

@@ -273,7 +273,7 @@ def test_every_response_carries_the_content_security_policy_and_permissions_poli
     def broken(user: Any) -> Any:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr("hearings.views.selectors.hearing_ids_where", broken)
+    monkeypatch.setattr("console.views.selectors.hearing_ids_where", broken)
     answers["500"] = client.get("/", secure=True)
     assert [answers[name].status_code for name in ("page", "login", "admin", "api", "404", "500")] == [
         200,

@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
+from core.errors import BadRequest, clean_or_refuse
 from core.text import BIDI_CONTROLS, CleanTextField, TextError, TextRule, clean_text
 from hearings import error_text
-from hearings.errors import BadRequest, clean_or_refuse
 from tests.text_cases import GOOD, REFUSED, REFUSED_ONE_LINE, WITH_BIDI
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from hearings.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 from voting.models import Attendance, Ballot, Poll, VoteRecord
 
 

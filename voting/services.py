@@ -22,8 +22,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 import audit
-from hearings import selectors as hearing_selectors
-from hearings.errors import (
+from core.errors import (
     AlreadyVoted,
     BadRequest,
     DomainError,
@@ -34,6 +33,7 @@ from hearings.errors import (
     PollClosed,
     clean_or_refuse,
 )
+from hearings import guards
 from hearings.models import AgendaItem, Hearing
 from live.publish import publish
 from live.schema import Event, PollData
@@ -48,18 +48,6 @@ MAX_TITLE_LENGTH = 200
 def _ballot_key(poll_id: int, ballot_id: UUID) -> str:
     message = f"{poll_id}:{ballot_id}".encode()
     return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
-
-
-def _hearing_for_update(hearing_id: int) -> Hearing:
-    hearing = Hearing.objects.select_for_update().filter(pk=hearing_id).first()
-    if hearing is None:
-        raise NotFound("no such hearing")
-    return hearing
-
-
-def _require_moderator(hearing: Hearing, by: AbstractBaseUser | None) -> None:
-    if by is not None and not hearing_selectors.is_moderator(hearing, by):
-        raise Forbidden("only a moderator of this hearing may do this")
 
 
 def _poll_event(kind: str, poll: Poll) -> Event:
@@ -132,8 +120,8 @@ def poll_open(
     """Open a satisfaction poll for an agenda item (its department) of a live hearing; one
     open poll per hearing at a time."""
     title = clean_or_refuse(title or "", what="title", max_length=MAX_TITLE_LENGTH, multiline=False, required=False)
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     item = AgendaItem.objects.select_related("department").filter(pk=item_id, hearing=hearing).first()
     if item is None:
         raise NotFound("no such agenda item in this hearing")
@@ -161,7 +149,7 @@ def poll_open(
     audit.record(
         action="poll.open", actor=by, subject=poll, payload={"item": item.pk, "title": poll.title, "secret": secret}
     )
-    publish(hearing.pk, public=_poll_event("poll.opened", poll))
+    publish(hearing, public=_poll_event("poll.opened", poll))
     return poll
 
 
@@ -315,8 +303,8 @@ def _poll_for_update(hearing: Hearing, poll_id: int) -> Poll:
 def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
     """open → closed. Eligible, cast and the tally are fixed now; closing again returns the
     same counts and sends nothing."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     _lock_poll(poll_id, shared=False)  # waits for the ballots in flight; later ones wait for us
     poll = _poll_for_update(hearing, poll_id)
     if poll.status != Poll.Status.OPEN:
@@ -333,7 +321,7 @@ def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) ->
         subject=poll,
         payload={"cast": poll.cast, "eligible": poll.eligible, "results": poll.results},
     )
-    publish(hearing.pk, public=_poll_event("poll.closed", poll))
+    publish(hearing, public=_poll_event("poll.closed", poll))
     if poll.secret:
         transaction.on_commit(_truncate_sqlite_wal)
     return poll
@@ -359,8 +347,8 @@ def _truncate_sqlite_wal() -> None:
 @transaction.atomic
 def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
     """closed → published: the results and 满意率 become public. Idempotent."""
-    hearing = _hearing_for_update(hearing_id)
-    _require_moderator(hearing, by)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
     poll = _poll_for_update(hearing, poll_id)
     if poll.status == Poll.Status.OPEN:
         raise InvalidState("close the poll before publishing it")
@@ -375,5 +363,5 @@ def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) 
         subject=poll,
         payload={"cast": poll.cast, "eligible": poll.eligible, "results": poll.results},
     )
-    publish(hearing.pk, public=_poll_event("poll.published", poll))
+    publish(hearing, public=_poll_event("poll.published", poll))
     return poll

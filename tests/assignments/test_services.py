@@ -12,7 +12,7 @@ from django.utils import timezone
 from assignments import selectors, services
 from assignments.models import Assignment, Attachment, Notice, Status, TimelineEntry
 from assignments.workdays import add_months, add_working_days
-from hearings.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
+from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
 from hearings.models import Hearing, Question
 from tests.assignments.helpers import Case, advance, answered, create, make_overdue
 from tests.factories import make_user

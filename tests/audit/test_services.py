@@ -8,9 +8,10 @@ import pytest
 
 from assignments import services as assignment_services
 from audit.chain import verify
+from chamber import services as chamber_services
 from audit.models import AuditEntry
+from core.errors import Forbidden, InvalidState
 from hearings import services
-from hearings.errors import Forbidden, InvalidState
 from hearings.models import Hearing, Question
 from tests.assignments.helpers import Case, advance, create, make_case
 from tests.factories import World, make_world
@@ -96,7 +97,7 @@ def test_poll_results_are_recorded_with_their_counts() -> None:
 def test_closing_a_hearing_closes_its_poll_on_record_as_the_system() -> None:
     world = make_world(status=Hearing.Status.LIVE)
     voting_services.poll_open(hearing_id=world.hearing.pk, item_id=world.items[1].pk, by=world.moderator)
-    services.hearing_end(hearing_id=world.hearing.pk, by=world.moderator)
+    chamber_services.hearing_end(hearing_id=world.hearing.pk, by=world.moderator)
     assert [(action, kind) for action, kind, *_ in entries()] == [
         ("poll.open", "user"),
         ("poll.close", "system"),

@@ -2,7 +2,7 @@
 
 The server runs in a subprocess on the same database as the test (transactional tests, so
 what the test writes is committed and visible to it). Events that the test's own service
-calls publish reach the server's sockets through its database catch-up (live/hub.py), since
+calls publish reach the server's sockets through its database catch-up (realtime/hub.py), since
 the in-memory channel layer does not cross processes.
 """
 

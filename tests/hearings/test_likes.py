@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from core.errors import BadRequest, DomainError, InvalidState, NotFound
 from hearings import services
-from hearings.errors import BadRequest, DomainError, InvalidState, NotFound
 from hearings.models import Hearing, Like, Question
 from tests.conftest import Published
 from tests.factories import World, make_world

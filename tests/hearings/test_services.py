@@ -17,8 +17,8 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.db import IntegrityError, transaction
 
+from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
 from hearings import selectors, services
-from hearings.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
 from hearings.models import AgendaItem, Hearing, Like, Question
 from live import publish as live_publish
 from live.models import LiveEvent
@@ -1112,14 +1112,3 @@ def test_merge_moves_follow_ups_to_the_kept_question(live_world: World, publishe
     child.refresh_from_db()
     assert child.parent_id == kept.pk
     assert any(f'"id":{child.pk},' in frame and f'"parent":{kept.pk}' in frame for *_, frame in published)
-
-
-def test_ending_the_hearing_closes_an_open_poll(live_world: World) -> None:
-    from voting import services as voting_services
-    from voting.models import Poll
-
-    hid = live_world.hearing.pk
-    poll = voting_services.poll_open(hearing_id=hid, item_id=live_world.items[1].pk, by=None)
-    services.hearing_end(hearing_id=hid, by=live_world.moderator)
-    poll.refresh_from_db()
-    assert poll.status == Poll.Status.CLOSED and poll.cast == 0

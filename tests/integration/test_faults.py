@@ -31,7 +31,7 @@ from django.test import Client
 
 from hearings import services
 from hearings.models import Hearing, Like, Question
-from live.presence import STALE_AFTER
+from realtime.presence import STALE_AFTER
 from tests.conftest import require_service
 from tests.factories import World, make_world
 from tests.integration.stack import (

@@ -19,8 +19,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 
+from core.errors import AlreadyVoted, PollClosed
 from hearings import services as hearing_services
-from hearings.errors import AlreadyVoted, PollClosed
 from hearings.models import Hearing, Question
 from tests.factories import World, make_world
 from tests.voting.helpers import stored_total

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from live import hub as live_hub
+from realtime import hub as live_hub
 from tests.live.helpers import close_left_open
 
 

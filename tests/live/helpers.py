@@ -13,8 +13,8 @@ from django.core.cache import cache
 from django.test import Client
 
 from config.asgi import application
-from live.consumers import ROUTES
 from live.viewer import COOKIE, mint_key, new_viewer_id, sign
+from realtime.consumers import ROUTES
 from tests.waiting import settle
 
 ORIGIN = b"http://127.0.0.1:8000"

@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from core.text import TextError, clean_text
 from hearings import services
 from hearings.models import AgendaItem, Hearing, Like, Question
-from live.consumers import ROUTES
 from live.models import LiveEvent
 from live.schema import ACTIONS, MAX_FRAME_BYTES, ErrorCode
+from realtime.consumers import ROUTES
 from tests.factories import World, make_world
 from tests.live.helpers import Socket, control_path, deputy_path, open_socket, public_path, reset_limits
 from tests.text_cases import REFUSED, REFUSED_ONE_LINE

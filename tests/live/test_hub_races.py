@@ -14,9 +14,9 @@ from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer
 
 from hearings import services
-from live.consumers import LiveConsumer
-from live.hub import Hub, get_hub
 from live.publish import group_name
+from realtime.consumers import LiveConsumer
+from realtime.hub import Hub, get_hub
 from tests.factories import World, make_world
 from tests.live.helpers import open_socket, public_path
 from tests.waiting import wait_until

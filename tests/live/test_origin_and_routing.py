@@ -1,6 +1,6 @@
 """Sockets through the real ASGI application (config.asgi): the Origin check compares scheme,
 host and port (core/origin.py), and a socket path that is not an endpoint closes with 4404
-without an exception (live/routing.py)."""
+without an exception (realtime/routing.py)."""
 
 from __future__ import annotations
 

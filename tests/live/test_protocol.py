@@ -453,7 +453,7 @@ async def test_resume_from_the_future_or_too_far_back_gets_a_snapshot(live: Worl
 
 
 async def test_seq_and_history_survive_a_restart(live: World) -> None:
-    from live import hub as live_hub
+    from realtime import hub as live_hub
 
     hid = live.hearing.pk
     for n in range(8):  # a snapshot heavier than the two events to replay (see the test above)

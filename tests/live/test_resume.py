@@ -11,8 +11,8 @@ from channels.db import database_sync_to_async
 
 from hearings import services
 from hearings.models import Hearing
-from live import hub as live_hub
 from live.models import LiveEvent
+from realtime import hub as live_hub
 from tests.factories import World, make_world
 from tests.live.helpers import Socket, open_socket, public_path
 

@@ -12,9 +12,9 @@ from channels.db import database_sync_to_async
 
 from hearings import services
 from hearings.models import Hearing, Like, Question
-from live.consumers import ROUTES
-from live.ratelimit import Limit, RateLimiter
 from live.viewer import COOKIE, may_mint
+from realtime.consumers import ROUTES
+from realtime.ratelimit import Limit, RateLimiter
 from tests.factories import World, make_world
 from tests.live.helpers import deputy_path, open_socket, page_cookie, public_path
 

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from hearings.errors import AlreadyVoted, BadRequest, DomainError, Forbidden, NotEligible, NotFound, PollClosed
+from core.errors import AlreadyVoted, BadRequest, DomainError, Forbidden, NotEligible, NotFound, PollClosed
 from hearings.models import Hearing
 from tests.factories import World, make_user, make_world
 from tests.voting.helpers import cast, stored, stored_counts

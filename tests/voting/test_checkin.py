@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hearings.errors import Forbidden, InvalidState, NotFound
+from core.errors import Forbidden, InvalidState, NotFound
 from hearings.models import Hearing
 from tests.factories import World, make_user
 from voting import selectors, services

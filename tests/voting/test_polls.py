@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hearings.errors import BadRequest, Forbidden, InvalidState, NotFound
+from core.errors import BadRequest, Forbidden, InvalidState, NotFound
 from hearings.models import AgendaItem, Hearing
 from tests.factories import World, make_user, make_world
 from tests.voting.helpers import cast, event_poll, stored

@@ -24,11 +24,18 @@ from uuid import uuid4
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.db.models import Count, Sum
+from django.db.models.functions import Length
 
-from live import schema, sessions
-from live.presence import Presence, make_presence
+from hearings import selectors
+from hearings.models import Hearing
+from live import schema
+from live.models import LiveEvent
 from live.publish import group_name
 from live.schema import Stream
+from realtime import sessions
+from realtime.presence import Presence, make_presence
+from voting import selectors as voting_selectors
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,6 @@ class Socket(Protocol):
 
 
 def _history(hearing_id: int, stream: str, after: int, upto: int) -> list[tuple[int, str]]:
-    from live.models import LiveEvent
 
     rows = LiveEvent.objects.filter(hearing_id=hearing_id, stream=stream, seq__gt=after, seq__lte=upto)
     return list(rows.order_by("seq").values_list("seq", "frame"))
@@ -62,10 +68,6 @@ def _history(hearing_id: int, stream: str, after: int, upto: int) -> list[tuple[
 
 def _history_size(hearing_id: int, stream: str, after: int, upto: int) -> tuple[int, int]:
     """How many stored events lie between the seqs, and their frames' total length."""
-    from django.db.models import Count, Sum
-    from django.db.models.functions import Length
-
-    from live.models import LiveEvent
 
     rows = LiveEvent.objects.filter(hearing_id=hearing_id, stream=stream, seq__gt=after, seq__lte=upto)
     totals = rows.aggregate(n=Count("seq"), size=Sum(Length("frame")))
@@ -73,7 +75,6 @@ def _history_size(hearing_id: int, stream: str, after: int, upto: int) -> tuple[
 
 
 def _seqs(hearing_id: int) -> dict[Stream, int]:
-    from hearings.models import Hearing
 
     public, control = Hearing.objects.values_list("public_seq", "control_seq").get(pk=hearing_id)
     return {Stream.PUBLIC: public, Stream.CONTROL: control}
@@ -81,9 +82,6 @@ def _seqs(hearing_id: int) -> dict[Stream, int]:
 
 def _counters(hearing_id: int) -> dict[str, Any]:
     """Everything the tick compares, in one thread hop."""
-    from hearings import selectors
-    from hearings.models import Hearing
-    from voting import selectors as voting_selectors
 
     likes, public_seq, control_seq = Hearing.objects.values_list("likes", "public_seq", "control_seq").get(
         pk=hearing_id
@@ -400,7 +398,7 @@ class Hub:
         self.reader: asyncio.Task[None] | None = None
         self.presence: Presence = make_presence(self.process_id)
         self.resnapshot_hook: Callable[[Socket], Awaitable[None]] | None = None
-        self.sessions_subscribed = False  # to logouts (live/sessions.py), with the first hearing
+        self.sessions_subscribed = False  # to logouts (realtime/sessions.py), with the first hearing
         self._join_lock = asyncio.Lock()
 
     async def join(self, hearing_id: int) -> Room:

@@ -3,7 +3,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.sessions import CookieMiddleware
 from django.urls import re_path
 
-from live.consumers import ControlConsumer, DeputyConsumer, PublicConsumer
+from realtime.consumers import ControlConsumer, DeputyConsumer, PublicConsumer
 
 
 class NotFoundConsumer(AsyncWebsocketConsumer):

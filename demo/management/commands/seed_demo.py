@@ -6,13 +6,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
+from uuid import uuid4
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils import timezone
 
-from hearings.models import AgendaItem, Department, Hearing
+from assignments import services
+from assignments.models import Assignment, ReviewOutcome
+from chamber import services as chamber_services
+from hearings import services as hearing_services
+from hearings.models import AgendaItem, Department, Hearing, Question
+from voting import services as voting_services
+from voting.models import Attendance, Poll
+from voting.services import BallotRequest
 
 DEFAULT_PASSWORD = "wenzheng-demo-2026"
 DEMO_TITLE = "“助企纾困 优化营商环境 助推高质量发展”代表问政会"
@@ -192,16 +200,6 @@ def seed_ended_hearing(
     if existing is not None:
         existing.moderators.add(moderator)
         return existing
-    from uuid import uuid4
-
-    from assignments import services
-    from assignments.models import Assignment, ReviewOutcome
-    from hearings import services as hearing_services
-    from hearings.models import Question
-    from voting import services as voting_services
-    from voting.models import Attendance, Poll
-    from voting.services import BallotRequest
-
     started = (timezone.localtime() - timedelta(days=days_ago)).replace(hour=9, minute=0, second=0, microsecond=0)
     hearing = Hearing.objects.create(
         title=title, theme="优化营商环境", venue="县人大常委会机关一楼会议室", starts_at=started
@@ -241,7 +239,7 @@ def seed_ended_hearing(
         voting_services.ballots_cast(hearing_id=hearing.pk, poll_id=poll.pk, requests=ballots)
         voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll.pk, by=moderator)
         voting_services.poll_publish(hearing_id=hearing.pk, poll_id=poll.pk, by=moderator)
-    hearing_services.hearing_end(hearing_id=hearing.pk, by=moderator)
+    chamber_services.hearing_end(hearing_id=hearing.pk, by=moderator)
 
     # When it took place: the items back to back from 9:00, each as long as it really took.
     at = started

@@ -11,7 +11,7 @@ from django.test import Client
 
 from assignments import selectors
 from assignments.models import Assignment, TimelineEntry
-from hearings.management.commands.seed_demo import PAST_HEARINGS, PAST_TITLE
+from demo.management.commands.seed_demo import PAST_HEARINGS, PAST_TITLE
 from hearings.models import Hearing, Question
 from tests.voting.helpers import stored_counts
 from voting.models import Poll, VoteRecord

@@ -1,4 +1,4 @@
-"""Pages, control-panel actions and fragments, and probes.
+"""The chamber's pages (live, screen, tablet, control panel), the panel's actions and fragments.
 
 Thin: pages read through selectors; every change goes through the same services the
 WebSocket consumers call, and a refused change (DomainError) becomes a message for the
@@ -19,8 +19,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
@@ -30,8 +29,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from chamber import services as chamber_services
+from core.errors import BadRequest, DomainError
 from hearings import error_text, selectors, services
-from hearings.errors import BadRequest, DomainError
 from hearings.models import Hearing, Question
 from live.schema import AgendaItemOut, PollOut, QuestionOut
 from live.viewer import page_viewer, set_viewer_cookie
@@ -39,36 +39,6 @@ from voting import selectors as voting_selectors
 from voting import services as voting_services
 
 log = logging.getLogger(__name__)
-
-
-@never_cache
-def healthz(request: HttpRequest) -> HttpResponse:
-    """The process is up."""
-    return JsonResponse({"status": "ok"})
-
-
-@never_cache
-def readyz(request: HttpRequest) -> HttpResponse:
-    """Ready only when the database and (if configured) Redis answer."""
-    checks: dict[str, str] = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = "ok"
-    except Exception as exc:
-        log.warning("readyz: database: %s", exc)
-        checks["database"] = "unavailable"
-    if settings.REDIS_URL:
-        try:
-            import redis
-
-            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1).ping()
-            checks["redis"] = "ok"
-        except Exception as exc:
-            log.warning("readyz: redis: %s", exc)
-            checks["redis"] = "unavailable"
-    ready = all(value == "ok" for value in checks.values())
-    return JsonResponse({"status": "ok" if ready else "unavailable", **checks}, status=200 if ready else 503)
 
 
 # ------------------------------------------------------------------------------- pages
@@ -414,7 +384,7 @@ def _hearing_start(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
 
 
 def _hearing_end(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    services.hearing_end(hearing_id=hid, by=by)
+    chamber_services.hearing_end(hearing_id=hid, by=by)
     return _("问政会已结束。")
 
 

@@ -20,18 +20,20 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
+from chamber import services as chamber_services
 from core.clientaddr import limit_key, scope_address
+from core.errors import DomainError, RateLimited
 from hearings import selectors, services
-from hearings.errors import DomainError, RateLimited
 from hearings.services import LikeRequest
-from live import schema, sessions
-from live.batch import batchers
-from live.hub import Room, get_hub
-from live.ratelimit import Limit, RateLimiter
+from live import schema
 from live.schema import ActionError, ErrorCode, Stream
-from live.snapshot import build as build_snapshot
-from live.snapshot import deputy_me
 from live.viewer import viewer_from_cookies
+from realtime import sessions
+from realtime.batch import batchers
+from realtime.hub import Room, get_hub
+from realtime.ratelimit import Limit, RateLimiter
+from realtime.snapshot import build as build_snapshot
+from realtime.snapshot import deputy_me
 from voting import services as voting_services
 
 log = logging.getLogger(__name__)
@@ -173,7 +175,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def watch_role(self) -> None:
         """Close a deputy's or moderator's socket once its role or its login session is gone:
         pending questions and control events must stop reaching someone removed from the
-        hearing or logged out (a logout also closes it at once: live/sessions.py)."""
+        hearing or logged out (a logout also closes it at once: realtime/sessions.py)."""
         user_id = getattr(self.user, "pk", None)
         period = settings.LIVE["ROLE_CHECK_SECONDS"]
         # A chamber's tablets connect within seconds of each other: a random first offset spreads
@@ -375,7 +377,7 @@ def _moderator(service: Callable[..., Any], **fields: str) -> Handler:
 
 _CONTROL_ACTIONS: list[tuple[str, Callable[..., Any], dict[str, str]]] = [
     ("hearing.start", services.hearing_start, {}),
-    ("hearing.end", services.hearing_end, {}),
+    ("hearing.end", chamber_services.hearing_end, {}),
     ("agenda.start", services.agenda_start, {"item_id": "item"}),
     ("question.approve", services.question_approve, {"question_id": "question"}),
     ("question.reject", services.question_reject, {"question_id": "question"}),

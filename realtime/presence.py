@@ -6,6 +6,7 @@ import logging
 import time
 from typing import Protocol
 
+import redis.asyncio as redis
 from django.conf import settings
 
 log = logging.getLogger(__name__)
@@ -26,8 +27,6 @@ class LocalPresence:
 
 class RedisPresence:
     def __init__(self, url: str, process_id: str, prefix: str) -> None:
-        import redis.asyncio as redis
-
         self.client = redis.Redis.from_url(url)
         self.process_id = process_id
         self.prefix = prefix

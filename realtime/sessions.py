@@ -21,10 +21,13 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.contrib.auth import get_user
+
+from hearings import selectors
 
 log = logging.getLogger(__name__)
 
-GROUP = "live.sessions"  # every process's hub listens here
+GROUP = "realtime.sessions"  # every process's hub listens here
 ENDED = "live.session_ended"  # message type: {"type": ENDED, "session": tag}
 
 
@@ -38,8 +41,6 @@ def session_tag(session_key: str | None) -> str | None:
 def session_valid(session_key: str | None, user_id: int | None) -> bool:
     """Does the session still exist, unexpired, logging in `user_id` (active, password unchanged)?
     Django's own check of an HTTP request's session, on the socket's session key."""
-    from django.contrib.auth import get_user
-
     if not session_key or user_id is None:
         return False
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
@@ -49,8 +50,6 @@ def session_valid(session_key: str | None, user_id: int | None) -> bool:
 
 def socket_allowed(*, hearing_id: int, user_id: int | None, role: str, session_key: str | None) -> bool:
     """The periodic check of an open deputy or control socket: role held and session alive."""
-    from hearings import selectors
-
     return selectors.role_still_held(hearing_id=hearing_id, user_id=user_id, role=role) and session_valid(
         session_key, user_id
     )

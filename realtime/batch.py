@@ -17,8 +17,8 @@ from typing import Any, Generic, TypeVar, cast
 
 from channels.db import database_sync_to_async
 
+from core.errors import DomainError
 from hearings import services
-from hearings.errors import DomainError
 from voting import services as voting_services
 
 log = logging.getLogger(__name__)

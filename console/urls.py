@@ -2,7 +2,7 @@ from django.urls import path
 from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
-from hearings import views
+from console import views
 
 urlpatterns = [
     path("", views.hearing_list, name="hearing_list"),

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from hearings.management.commands.seed_demo import DEFAULT_PASSWORD
+from demo.management.commands.seed_demo import DEFAULT_PASSWORD
 from hearings.models import AgendaItem, Department, Hearing
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ChamberConfig(AppConfig):
+    name = "chamber"
+    verbose_name = "Chamber"

@@ -1,0 +1,28 @@
+"""What the chamber does across a hearing and its polls, one layer above both.
+
+A hearing knows nothing of polls (voting builds on hearings), so a rule that needs both lives
+here: the moderator's commands (chamber/commands.py) call these.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from hearings import guards
+from hearings import services as hearing_services
+from hearings.models import Hearing
+from voting import services as voting_services
+from voting.models import Poll
+
+
+@transaction.atomic
+def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
+    """End the hearing (hearings.services.hearing_end); a poll still open closes first, in the
+    same transaction, so no ballot counts after the end."""
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
+    guards.require_live(hearing)
+    for poll_id in Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).values_list("pk", flat=True):
+        voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll_id, by=None)
+    return hearing_services.hearing_end(hearing_id=hearing_id, by=by)

@@ -1,0 +1,32 @@
+"""Checks every service of a hearing's aggregates starts with: lock the hearing row, then ask
+whether the acting user may act and whether the hearing's state allows it."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+
+from core.errors import Forbidden, InvalidState, NotFound
+from hearings import selectors
+from hearings.models import Hearing
+
+
+def hearing_for_update(hearing_id: int) -> Hearing:
+    try:
+        return Hearing.objects.select_for_update().get(pk=hearing_id)
+    except Hearing.DoesNotExist:
+        raise NotFound("no such hearing") from None
+
+
+def require_moderator(hearing: Hearing, by: AbstractBaseUser | None) -> None:
+    if by is not None and not selectors.is_moderator(hearing, by):
+        raise Forbidden("only a moderator of this hearing may do this")
+
+
+def require_live(hearing: Hearing) -> None:
+    if hearing.status != Hearing.Status.LIVE:
+        raise InvalidState(f"the hearing is {hearing.status}, not live")
+
+
+def require_not_ended(hearing: Hearing) -> None:
+    if hearing.status == Hearing.Status.ENDED:
+        raise InvalidState("the hearing has ended")
