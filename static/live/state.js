@@ -84,10 +84,17 @@ export function fromSnapshot(data) {
   return state;
 }
 
+// Replace the entry with the same id, else insert `item` in id order: the order a snapshot
+// lists questions and polls in (an older question approved late goes before newer ones).
 function upsert(list, item) {
   const i = list.findIndex((x) => x.id === item.id);
-  if (i === -1) list.push(item);
-  else list[i] = item;
+  if (i !== -1) {
+    list[i] = item;
+    return;
+  }
+  const after = list.findIndex((x) => x.id > item.id);
+  if (after === -1) list.push(item);
+  else list.splice(after, 0, item);
 }
 
 // `audience` is "public" (public and deputy sockets) or "control".
