@@ -121,7 +121,9 @@ def _sessions_confirmed(pairs: Sequence[tuple[str | None, int | None]]) -> set[t
         backend_path = session.get(BACKEND_SESSION_KEY)
         if backend_path not in settings.AUTHENTICATION_BACKENDS:
             continue
-        backend = backends.get(backend_path) or backends.setdefault(backend_path, load_backend(backend_path))
+        backend = backends.get(backend_path)
+        if backend is None:
+            backend = backends[backend_path] = load_backend(backend_path)
         if not isinstance(backend, ModelBackend) or type(backend).get_user is not ModelBackend.get_user:
             continue
         try:
