@@ -16,9 +16,11 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from typing import Any, Generic, TypeVar, cast
 
 from channels.db import database_sync_to_async
+from django.conf import settings
 
 from core.errors import DomainError
 from hearings import services
+from realtime import sessions
 from voting import services as voting_services
 
 log = logging.getLogger(__name__)
@@ -81,6 +83,10 @@ def _checkins(key: Hashable, requests: Sequence[int]) -> list[Any]:
     return voting_services.checkins(hearing_id=cast(int, key), deputy_ids=requests)
 
 
+def _socket_checks(key: Hashable, requests: Sequence[sessions.SocketCheck]) -> list[bool]:
+    return sessions.sockets_allowed(requests)
+
+
 class Batchers:
     def __init__(self) -> None:
         # A like can wait a little for company (fewer, larger transactions under a crowd);
@@ -92,6 +98,13 @@ class Batchers:
         # A chamber checks in at the opening bell: one commit for the crowd, not one each (on
         # SQLite, 300 writers at once outwait the busy timeout).
         self.checkins: Batcher[int, voting_services.CheckinResult] = Batcher(_checkins, wait=0.005)
+        # The periodic role and session checks of deputies' and moderators' sockets: those due
+        # within a moment share a few queries (one each cost four, 400 a second for 500 tablets,
+        # queued in the thread pool ahead of the ballots). Waiting adds to the time a revoked
+        # socket stays open at most a fraction of the period.
+        self.checks: Batcher[sessions.SocketCheck, bool] = Batcher(
+            _socket_checks, wait=min(0.5, settings.LIVE["ROLE_CHECK_SECONDS"] / 4)
+        )
 
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Batchers] = weakref.WeakKeyDictionary()

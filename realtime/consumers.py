@@ -184,12 +184,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         while not self.revoked:
             await asyncio.sleep(delay)
             delay = period
-            try:
-                allowed = await call(sessions.socket_allowed)(
-                    hearing_id=self.hearing_id, user_id=user_id, role=self.role, session_key=self.session_key
-                )
-            except Exception:  # the database away: keep the socket, check again next time
-                log.warning("role check failed", exc_info=True)
+            checked: asyncio.Future[bool | DomainError] = asyncio.get_running_loop().create_future()
+
+            async def reply(outcome: bool | DomainError, checked: asyncio.Future[bool | DomainError] = checked) -> None:
+                if not checked.done():
+                    checked.set_result(outcome)
+
+            # Made with the other sockets' checks due now (realtime/batch.py): a few queries for all.
+            check = sessions.SocketCheck(self.hearing_id, user_id, self.role, self.session_key)
+            self.batchers.checks.submit(None, check, reply)
+            allowed = await checked
+            if isinstance(allowed, DomainError):  # the database away: keep the socket, check again next time
+                log.warning("role check failed")
                 continue
             if not allowed:
                 await self.revoke("role removed or session ended")

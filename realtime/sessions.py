@@ -7,13 +7,17 @@ sessions (another device, another browser) are other logins and keep their socke
 
 A session that ends without a logout (deleted by an administrator or `clearsessions`, expired,
 invalidated by a password change) is caught by the socket's periodic check
-(`LIVE_ROLE_CHECK_SECONDS`), which also re-checks the role.
+(`LIVE_ROLE_CHECK_SECONDS`), which also re-checks the role. A process's checks that come due
+together are made together (`sockets_allowed`, batched in realtime/batch.py): a chamber's 500
+tablets cost a few queries per batch, not a few each.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import import_module
 from types import SimpleNamespace
 from typing import Any
@@ -21,7 +25,19 @@ from typing import Any
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
-from django.contrib.auth import get_user
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user,
+    get_user_model,
+    load_backend,
+)
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.sessions.backends.db import SessionStore
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from hearings import selectors
 
@@ -53,6 +69,76 @@ def socket_allowed(*, hearing_id: int, user_id: int | None, role: str, session_k
     return selectors.role_still_held(hearing_id=hearing_id, user_id=user_id, role=role) and session_valid(
         session_key, user_id
     )
+
+
+@dataclass(frozen=True)
+class SocketCheck:
+    """What socket_allowed is asked about one socket."""
+
+    hearing_id: int
+    user_id: int | None
+    role: str
+    session_key: str | None
+
+
+def sockets_allowed(checks: Sequence[SocketCheck]) -> list[bool]:
+    """socket_allowed for each of many sockets, in order, in a few queries for all of them.
+
+    Only a socket found allowed in bulk is allowed without more; any other is decided by
+    socket_allowed itself (Django's own session check, which also flushes a session whose
+    password hash no longer matches), so the bulk reading can only save work, never let a
+    socket through that the one-by-one check would close."""
+    held = selectors.roles_still_held((c.hearing_id, c.user_id, c.role) for c in checks)
+    confirmed = _sessions_confirmed(
+        [(c.session_key, c.user_id) for c in checks if (c.hearing_id, c.user_id, c.role) in held]
+    )
+    return [
+        ((c.hearing_id, c.user_id, c.role) in held and (c.session_key, c.user_id) in confirmed)
+        or socket_allowed(hearing_id=c.hearing_id, user_id=c.user_id, role=c.role, session_key=c.session_key)
+        for c in checks
+    ]
+
+
+def _sessions_confirmed(pairs: Sequence[tuple[str | None, int | None]]) -> set[tuple[str, int]]:
+    """The (session key, user id) pairs whose session certainly logs in that user, read as
+    django.contrib.auth.get_user reads one (unexpired, the ModelBackend, an active user whose
+    session auth hash matches), with one query for the sessions and one for the users. Only
+    for the database session store; any pair not confirmed here is checked one by one."""
+    wanted = {(key, user_id) for key, user_id in pairs if key and user_id is not None}
+    if not wanted or settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
+        return set()
+    rows = SessionStore.get_model_class().objects.filter(
+        session_key__in={key for key, _ in wanted}, expire_date__gt=timezone.now()
+    )
+    store = SessionStore()
+    sessions = {key: store.decode(data) for key, data in rows.values_list("session_key", "session_data")}
+    user_model = get_user_model()
+    users = user_model._default_manager.in_bulk({user_id for _, user_id in wanted})
+    backends: dict[str, Any] = {}
+    confirmed: set[tuple[str, int]] = set()
+    for key, user_id in wanted:
+        session = sessions.get(key)
+        if not session:
+            continue
+        backend_path = session.get(BACKEND_SESSION_KEY)
+        if backend_path not in settings.AUTHENTICATION_BACKENDS:
+            continue
+        backend = backends.get(backend_path)
+        if backend is None:
+            backend = backends[backend_path] = load_backend(backend_path)
+        if not isinstance(backend, ModelBackend) or type(backend).get_user is not ModelBackend.get_user:
+            continue
+        try:
+            session_user = user_model._meta.pk.to_python(session[SESSION_KEY])
+        except (KeyError, ValidationError):
+            continue
+        user = users.get(user_id)
+        if user is None or session_user != user_id or not backend.user_can_authenticate(user):
+            continue
+        session_hash = session.get(HASH_SESSION_KEY)
+        if session_hash and constant_time_compare(session_hash, user.get_session_auth_hash()):
+            confirmed.add((key, user_id))
+    return confirmed
 
 
 def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
