@@ -166,5 +166,7 @@ class Migration(migrations.Migration):
             field=models.JSONField(blank=True, default=dict),
         ),
         migrations.RunPython(forwards, backwards),
+        # A default, so that migrating backwards can add the column again before filling it.
+        migrations.AlterField(model_name="notice", name="text", field=models.CharField(default="", max_length=300)),
         migrations.RemoveField(model_name="notice", name="text"),
     ]
