@@ -5,6 +5,9 @@
     evaluated (不满意) → reopened (new due date, loop + 1) → accepted → …
 
 Each function is one rule-checked change in one transaction that appends one timeline entry.
+Which action goes from which status to which, who may take it, the entry it writes and who is
+told are the table in workflow.py; every transition runs through _begin (lock, who, status)
+and _finish (write, timeline and audit, notices), with its own rules and input in between.
 Arguments are keyword-only. `by` is who acts: a user, a Department (its API token: the
 department itself acting) or None (the system: seed data, management commands). A refused
 change raises a DomainError and changes nothing.
