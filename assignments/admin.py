@@ -3,6 +3,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from assignments import notes
 from assignments.models import ApiToken, Assignment, Notice, TimelineEntry
 from core.admin import ReadOnlyAdmin
 
@@ -11,8 +12,12 @@ class TimelineInline(admin.TabularInline):  # type: ignore[type-arg]
     model = TimelineEntry
     extra = 0
     can_delete = False
-    fields = ("at", "action", "status", "actor_label", "public_note", "internal_note")
+    fields = ("at", "action", "status", "actor_label", "note", "internal_note")
     readonly_fields = fields
+
+    @admin.display(description="public note")
+    def note(self, entry: TimelineEntry) -> str:
+        return notes.entry_note(entry)
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -41,3 +46,7 @@ class ApiTokenAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
 @admin.register(Notice)
 class NoticeAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
     list_display = ("user", "assignment", "text", "created_at", "read_at")
+
+    @admin.display(description="text")
+    def text(self, notice: Notice) -> str:
+        return notes.notice_text(notice)

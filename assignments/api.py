@@ -34,6 +34,15 @@ class DepartmentToken(HttpBearer):
         return selectors.department_for_token(token)
 
 
+def _reader(request: HttpRequest) -> Department | None:
+    """On the public reads: the department of a valid token sent along, for the payload's
+    `actions`; no token or an unknown one reads as anyone (never a 401)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return selectors.department_for_token(token.strip())
+
+
 api = NinjaAPI(
     title="问政 Live 交办件 API",
     version="1",
@@ -112,7 +121,8 @@ def list_assignments(request: HttpRequest, filters: Query[ListFilters]) -> Assig
     )
     count = qs.count()
     page = selectors.with_details(qs)[filters.offset : filters.offset + filters.limit] if filters.offset < count else []
-    return AssignmentListOut(count=count, results=[selectors.assignment_out(a) for a in page])
+    department = _reader(request)
+    return AssignmentListOut(count=count, results=[selectors.assignment_out(a, department=department) for a in page])
 
 
 class AssignmentPath(Schema):
@@ -128,7 +138,7 @@ def _get(assignment_id: int) -> Assignment:
 
 @api.get("/assignments/{id}/", response={200: AssignmentOut, **ERRORS_READ}, summary="Read an assignment", auth=None)
 def read_assignment(request: HttpRequest, path: Path[AssignmentPath]) -> AssignmentOut:
-    return selectors.assignment_out(_get(path.id))
+    return selectors.assignment_out(_get(path.id), department=_reader(request))
 
 
 @api.post(
@@ -152,4 +162,4 @@ def transition(request: HttpRequest, path: Path[AssignmentPath], body: Transitio
         services.assignment_request_extension(
             assignment_id=assignment_id, by=department, due_date=body.due_date, reason=body.reason or body.note
         )
-    return selectors.assignment_out(_get(assignment_id))
+    return selectors.assignment_out(_get(assignment_id), department=department)

@@ -126,7 +126,12 @@ class TimelineEntry(models.Model):
     )
     # Shown to the public: "县发改局", "主持人", "代表评价", "系统"; never a person's login.
     actor_label = models.CharField(max_length=100)
+    # The public note: what a person typed (a reply, a reason, a comment), and/or a sentence the
+    # system words, kept as a code and its parameters (assignments/notes.py) and shown in the
+    # reader's language. With a code, public_note is the typed part the sentence quotes (or "").
     public_note = models.TextField(blank=True)
+    note_code = models.CharField(max_length=24, blank=True)
+    note_params = models.JSONField(default=dict, blank=True)
     internal_note = models.TextField(blank=True)
 
     class Meta:
@@ -221,11 +226,13 @@ class Reminder(models.Model):
 
 
 class Notice(models.Model):
-    """An in-app notice (站内提醒) for one user."""
+    """An in-app notice (站内提醒) for one user: a code and its parameters (assignments/notes.py),
+    shown in the reader's language."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignment_notices")
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="notices")
-    text = models.CharField(max_length=300)
+    code = models.CharField(max_length=24)
+    params = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
@@ -235,4 +242,4 @@ class Notice(models.Model):
         verbose_name_plural = _("站内提醒")
 
     def __str__(self) -> str:
-        return self.text
+        return f"{self.user_id} {self.code}"

@@ -49,6 +49,10 @@ class AssignmentOut(Schema):
     verdict: VerdictName | None
     resolved: bool | None
     timeline: list[TimelineOut]
+    actions: list[ActionName] = Field(
+        default_factory=list,
+        description="the transitions the requesting token's department may make now (empty without a token)",
+    )
 
 
 class AssignmentListOut(Schema):

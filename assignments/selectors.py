@@ -9,8 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
+from assignments import notes
 from assignments.models import OPEN_STATUSES, ApiToken, Assignment, Status, TimelineEntry
 from assignments.schema import AssignmentOut, DepartmentOut, TimelineOut
+from assignments.workflow import TRANSITIONS, Transition, Who
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Question
 
@@ -73,6 +75,35 @@ def roles(assignment: Assignment, user: User | None) -> set[str]:
         found.add("moderator")
     if may_evaluate(assignment, user):
         found.add("evaluator")
+    return found
+
+
+def may_act(assignment: Assignment, by: User | Department | None, who: Who) -> bool:
+    """Whether `by` is `who` to this assignment (workflow.Who): a user, a Department (its API
+    token) or None (the system, which may do anything)."""
+    if by is None:
+        return True
+    if isinstance(by, Department):
+        return who == Who.LEAD and by.pk == assignment.lead_department_id
+    if who == Who.LEAD:
+        return is_liaison(assignment.lead_department_id, by)
+    if who == Who.MODERATOR:
+        return hearing_selectors.is_moderator(assignment.hearing_id, by)
+    return may_evaluate(assignment, by)
+
+
+def available_actions(assignment: Assignment, by: User | Department | None) -> list[Transition]:
+    """The actions `by` may take on the assignment now, in the table's order (workflow.TRANSITIONS):
+    who may, from which status, and anything else the action needs."""
+    roles: dict[Who, bool] = {}
+    found = []
+    for transition in TRANSITIONS.values():
+        if not transition.allows(assignment):
+            continue
+        if transition.who not in roles:
+            roles[transition.who] = may_act(assignment, by, transition.who)
+        if roles[transition.who]:
+            found.append(transition)
     return found
 
 
@@ -159,8 +190,13 @@ def assignable_questions(hearing_id: int) -> list[Question]:
     )
 
 
-def assignment_out(assignment: Assignment, *, today: date | None = None) -> AssignmentOut:
-    """The public payload: never internal notes, logins or return details beyond the public note."""
+def assignment_out(
+    assignment: Assignment, *, today: date | None = None, department: Department | None = None
+) -> AssignmentOut:
+    """The public payload: never internal notes, logins or return details beyond the public note.
+    Notes are worded in the active language; `actions` are what `department` (the request's
+    token, if any) may do now through the API."""
+    actions = [t.name for t in available_actions(assignment, department) if t.api] if department else []
     return AssignmentOut(
         id=assignment.pk,
         hearing=assignment.hearing_id,
@@ -182,10 +218,11 @@ def assignment_out(assignment: Assignment, *, today: date | None = None) -> Assi
                 status=entry.status,  # type: ignore[arg-type]
                 action=entry.action,
                 actor=entry.actor_label,
-                note=entry.public_note,
+                note=notes.entry_note(entry),
             )
             for entry in assignment.timeline.all()
         ],
+        actions=actions,  # type: ignore[arg-type]
     )
 
 

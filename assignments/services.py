@@ -5,6 +5,9 @@
     evaluated (不满意) → reopened (new due date, loop + 1) → accepted → …
 
 Each function is one rule-checked change in one transaction that appends one timeline entry.
+Which action goes from which status to which, who may take it, the entry it writes and who is
+told are the table in workflow.py; every transition runs through _begin (lock, who, status)
+and _finish (write, timeline and audit, notices), with its own rules and input in between.
 Arguments are keyword-only. `by` is who acts: a user, a Department (its API token: the
 department itself acting) or None (the system: seed data, management commands). A refused
 change raises a DomainError and changes nothing.
@@ -14,20 +17,21 @@ from __future__ import annotations
 
 import logging
 import secrets
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import PurePath
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
 import audit
-from assignments import selectors
+from assignments import notes, selectors, workflow
 from assignments.models import (
     OPEN_STATUSES,
     ApiToken,
@@ -40,7 +44,9 @@ from assignments.models import (
     TimelineEntry,
     Verdict,
 )
+from assignments.notes import Note, typed
 from assignments.workdays import add_months, add_working_days, working_days_between
+from assignments.workflow import Notify, Who
 from core.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Hearing, Question
@@ -60,6 +66,7 @@ ATTACHMENT_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".xls", ".xlsx", ".jpg",
 DEFAULT_WORKING_DAYS = 20
 # 回头看: months after closing.
 REVIEW_MONTHS = 6
+_NO_NOTE = Note()
 
 
 # ------------------------------------------------------------------------------- helpers
@@ -147,9 +154,12 @@ def _actor_label(assignment: Assignment, by: By) -> str:
 
 
 def _record(
-    assignment: Assignment, action: str, by: By, *, public_note: str = "", internal_note: str = ""
+    assignment: Assignment, action: str, by: By, *, note: Note = _NO_NOTE, internal_note: str = ""
 ) -> TimelineEntry:
-    # Every transition passes here, inside its service's transaction.
+    # Every transition passes here, inside its service's transaction. The audit record keeps the
+    # note as worded in the site's language.
+    with translation.override(settings.LANGUAGE_CODE):
+        worded = notes.render_note(note.code, note.params, note.text)
     audit.record(
         action=f"assignment.{action}",
         actor=by,
@@ -158,7 +168,7 @@ def _record(
             "status": assignment.status,
             "lead_department": assignment.lead_department_id,
             "due_date": assignment.due_date,
-            "note": public_note,
+            "note": worded,
         },
     )
     return TimelineEntry.objects.create(
@@ -168,14 +178,20 @@ def _record(
         due_date=assignment.due_date,
         actor_id=by.pk if isinstance(by, AbstractBaseUser) else None,
         actor_label=_actor_label(assignment, by),
-        public_note=public_note,
+        public_note=note.text,
+        note_code=note.code,
+        note_params=note.params,
         internal_note=internal_note,
     )
 
 
-def _notify(users: Iterable[AbstractBaseUser], assignment: Assignment, text: str) -> None:
+def _notify(users: Iterable[AbstractBaseUser], assignment: Assignment, code: str, params: dict[str, Any]) -> None:
+    """A notice (code and parameters: assignments/notes.py) to each of the users, once."""
     Notice.objects.bulk_create(
-        [Notice(user_id=user.pk, assignment=assignment, text=text[:300]) for user in {u.pk: u for u in users}.values()]
+        [
+            Notice(user_id=user.pk, assignment=assignment, code=code, params=params)
+            for user in {u.pk: u for u in users}.values()
+        ]
     )
 
 
@@ -185,6 +201,18 @@ def _liaisons(assignment: Assignment) -> list[AbstractBaseUser]:
 
 def _moderators(assignment: Assignment) -> list[AbstractBaseUser]:
     return list(assignment.hearing.moderators.all())
+
+
+def _recipients(assignment: Assignment, notify: Iterable[Notify]) -> list[AbstractBaseUser]:
+    people: list[AbstractBaseUser] = []
+    for group in notify:
+        if group == Notify.LIAISONS:
+            people += _liaisons(assignment)
+        elif group == Notify.MODERATORS:
+            people += _moderators(assignment)
+        else:
+            people += selectors.deputy_askers(assignment)
+    return people
 
 
 def _departments(lead_department_id: int, co_department_ids: Sequence[int]) -> tuple[Department, list[Department]]:
@@ -198,6 +226,58 @@ def _departments(lead_department_id: int, co_department_ids: Sequence[int]) -> t
     if len(co) != len(co_ids):
         raise NotFound("no such co-department")
     return lead, co
+
+
+# ------------------------------------------------------------------------------- the transition path
+
+_REQUIRE = {Who.LEAD: _require_lead, Who.MODERATOR: _require_moderator, Who.EVALUATOR: _require_evaluator}
+
+
+@dataclass
+class _Change:
+    """What one action writes besides the status the table gives: fields of the assignment, the
+    public and internal note, the timeline entry when the table offers a choice, the notice's
+    parameters besides the title and due date, and what to do with the new entry."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: Note = _NO_NOTE
+    internal_note: str = ""
+    entry: str | None = None
+    notice: dict[str, Any] = field(default_factory=dict)
+    after: Callable[[TimelineEntry], object] | None = None
+
+
+def _begin(action: str, assignment_id: int, by: By) -> Assignment:
+    """Every transition starts here (in its service's transaction): the assignment, locked; who
+    may take the action and from which status, as workflow.TRANSITIONS says. The service then
+    checks its own rules and input, raising before anything is written, and calls _finish."""
+    step = workflow.TRANSITIONS[action]
+    assignment = _assignment_for_update(assignment_id)
+    _REQUIRE[step.who](assignment, by)
+    _require_status(assignment, *step.sources)
+    return assignment
+
+
+def _finish(action: str, assignment: Assignment, by: By, change: _Change) -> Assignment:
+    """Every transition ends here: the table's status and the change written, one timeline
+    entry (and its audit record), the table's notices."""
+    step = workflow.TRANSITIONS[action]
+    fields = dict(change.fields)
+    if step.target is not None:
+        fields["status"] = step.target
+    for name, value in fields.items():
+        setattr(assignment, name, value)
+    assignment.save(update_fields=[*fields, "updated_at"])
+    written = change.entry or step.entry
+    if written not in step.entries:
+        raise ValueError(f"{action} does not write {written}")
+    entry = _record(assignment, written, by, note=change.note, internal_note=change.internal_note)
+    if change.after is not None:
+        change.after(entry)
+    if step.notify:
+        params = {"title": assignment.title, "due": notes.day(assignment.due_date), **change.notice}
+        _notify(_recipients(assignment, step.notify), assignment, written, params)
+    return assignment
 
 
 # ------------------------------------------------------------------------------- moderator: create
@@ -260,10 +340,11 @@ def assignment_create(
         assignment,
         Action.CREATED,
         by,
-        public_note=f"交办{lead.name}办理，期限{due:%Y-%m-%d}",
+        note=Note(code=notes.CREATED, params={"department": lead.name, "due": notes.day(due)}),
         internal_note=_text(internal_note, what="internal note"),
     )
-    _notify(_liaisons(assignment), assignment, f"新交办件：{assignment.title}（期限 {due:%Y-%m-%d}）")
+    params = {"title": assignment.title, "due": notes.day(due)}
+    _notify(_recipients(assignment, workflow.CREATED_NOTIFY), assignment, Action.CREATED, params)
     return assignment
 
 
@@ -301,52 +382,32 @@ def assignments_create_each(
 @transaction.atomic
 def assignment_accept(*, assignment_id: int, by: By, note: str = "") -> Assignment:
     """assigned or reopened → accepted (签收)."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_lead(assignment, by)
-    _require_status(assignment, Status.ASSIGNED, Status.REOPENED)
+    assignment = _begin("accept", assignment_id, by)
     cleaned = _text(note, what="note")
-    assignment.status = Status.ACCEPTED
-    assignment.save(update_fields=["status", "updated_at"])
-    _record(assignment, Action.ACCEPTED, by, public_note=cleaned or "承办单位已签收")
-    return assignment
+    return _finish("accept", assignment, by, _Change(note=typed(cleaned) if cleaned else Note(code=notes.ACCEPTED)))
 
 
 @transaction.atomic
 def assignment_return(*, assignment_id: int, by: By, reason: str, internal_note: str = "") -> Assignment:
     """assigned or accepted → returned: misrouted, back to the moderator, with a reason."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_lead(assignment, by)
-    _require_status(assignment, Status.ASSIGNED, Status.ACCEPTED)
+    assignment = _begin("return", assignment_id, by)
     cleaned = _text(reason, what="reason", required=True)
-    assignment.status = Status.RETURNED
-    assignment.return_reason = cleaned
-    assignment.extension_due_date = None
-    assignment.extension_reason = ""
-    assignment.save(update_fields=["status", "return_reason", "extension_due_date", "extension_reason", "updated_at"])
-    _record(
-        assignment,
-        Action.RETURNED,
-        by,
-        public_note=f"退回：{cleaned}",
+    change = _Change(
+        fields={"return_reason": cleaned, "extension_due_date": None, "extension_reason": ""},
+        note=Note(text=cleaned, code=notes.RETURNED),
         internal_note=_text(internal_note, what="internal note"),
+        notice={"reason": cleaned[:100]},
     )
-    _notify(_moderators(assignment), assignment, f"交办件被退回：{assignment.title}（{cleaned[:100]}）")
-    return assignment
+    return _finish("return", assignment, by, change)
 
 
 @transaction.atomic
 def assignment_progress(*, assignment_id: int, by: By, note: str, internal_note: str = "") -> Assignment:
     """accepted or in_progress → in_progress, with a progress note (办理进展)."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_lead(assignment, by)
-    _require_status(assignment, Status.ACCEPTED, Status.IN_PROGRESS)
+    assignment = _begin("progress", assignment_id, by)
     cleaned = _text(note, what="note", required=True)
-    assignment.status = Status.IN_PROGRESS
-    assignment.save(update_fields=["status", "updated_at"])
-    _record(
-        assignment, Action.PROGRESS, by, public_note=cleaned, internal_note=_text(internal_note, what="internal note")
-    )
-    return assignment
+    change = _Change(note=typed(cleaned), internal_note=_text(internal_note, what="internal note"))
+    return _finish("progress", assignment, by, change)
 
 
 def _check_files(files: Sequence[UploadedFile[Any]]) -> None:
@@ -366,46 +427,35 @@ def assignment_reply(
 ) -> Assignment:
     """accepted or in_progress → replied (答复), with optional attachments. A pending extension
     request lapses."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_lead(assignment, by)
-    _require_status(assignment, Status.ACCEPTED, Status.IN_PROGRESS)
+    assignment = _begin("reply", assignment_id, by)
     cleaned = _text(text, what="reply", limit=MAX_REPLY, required=True)
     _check_files(files)
-    assignment.status = Status.REPLIED
-    assignment.reply = cleaned
-    assignment.replied_at = timezone.now()
-    assignment.extension_due_date = None
-    assignment.extension_reason = ""
-    assignment.save(
-        update_fields=["status", "reply", "replied_at", "extension_due_date", "extension_reason", "updated_at"]
+
+    def attach(entry: TimelineEntry) -> None:
+        for upload in files:
+            Attachment.objects.create(
+                assignment=assignment,
+                entry=entry,
+                file=upload,
+                name=PurePath(upload.name or "").name,
+                size=upload.size or 0,
+            )
+
+    change = _Change(
+        fields={"reply": cleaned, "replied_at": timezone.now(), "extension_due_date": None, "extension_reason": ""},
+        # The reply is also the entry's public note: a reopened assignment's earlier replies stay on record.
+        note=typed(cleaned),
+        internal_note=_text(internal_note, what="internal note"),
+        after=attach,
     )
-    # The reply is also the entry's public note: a reopened assignment's earlier replies stay on record.
-    entry = _record(
-        assignment, Action.REPLIED, by, public_note=cleaned, internal_note=_text(internal_note, what="internal note")
-    )
-    for upload in files:
-        Attachment.objects.create(
-            assignment=assignment,
-            entry=entry,
-            file=upload,
-            name=PurePath(upload.name or "").name,
-            size=upload.size or 0,
-        )
-    _notify(
-        [*selectors.deputy_askers(assignment), *_moderators(assignment)],
-        assignment,
-        f"交办件已答复，请评价：{assignment.title}",
-    )
-    return assignment
+    return _finish("reply", assignment, by, change)
 
 
 @transaction.atomic
 def assignment_request_extension(*, assignment_id: int, by: By, due_date: date | None, reason: str) -> Assignment:
     """Ask for a later due date (申请延期) while handling; a moderator approves or refuses.
     One request at a time."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_lead(assignment, by)
-    _require_status(assignment, Status.ACCEPTED, Status.IN_PROGRESS, Status.REOPENED)
+    assignment = _begin("request_extension", assignment_id, by)
     if assignment.extension_due_date is not None:
         raise InvalidState("an extension request is already waiting for a decision")
     if due_date is None:
@@ -415,12 +465,11 @@ def assignment_request_extension(*, assignment_id: int, by: By, due_date: date |
     if due_date > assignment.due_date + timedelta(days=365):
         raise BadRequest("an extension is at most a year")
     cleaned = _text(reason, what="reason", required=True)
-    assignment.extension_due_date = due_date
-    assignment.extension_reason = cleaned
-    assignment.save(update_fields=["extension_due_date", "extension_reason", "updated_at"])
-    _record(assignment, Action.EXTENSION_REQUESTED, by, public_note=f"申请延期至{due_date:%Y-%m-%d}：{cleaned}")
-    _notify(_moderators(assignment), assignment, f"延期申请待审核：{assignment.title}")
-    return assignment
+    change = _Change(
+        fields={"extension_due_date": due_date, "extension_reason": cleaned},
+        note=Note(text=cleaned, code=notes.EXTENSION_REQUESTED, params={"due": notes.day(due_date)}),
+    )
+    return _finish("request_extension", assignment, by, change)
 
 
 # ------------------------------------------------------------------------------- moderator
@@ -429,23 +478,23 @@ def assignment_request_extension(*, assignment_id: int, by: By, due_date: date |
 @transaction.atomic
 def assignment_decide_extension(*, assignment_id: int, by: By, approve: bool, note: str = "") -> Assignment:
     """Approve (the due date moves) or refuse the pending extension request."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_moderator(assignment, by)
+    assignment = _begin("decide_extension", assignment_id, by)
     if assignment.extension_due_date is None:
         raise InvalidState("no extension request is waiting")
     cleaned = _text(note, what="note")
     requested = assignment.extension_due_date
+    fields: dict[str, Any] = {"extension_due_date": None, "extension_reason": ""}
     if approve:
-        assignment.due_date = requested
-    assignment.extension_due_date = None
-    assignment.extension_reason = ""
-    assignment.save(update_fields=["due_date", "extension_due_date", "extension_reason", "updated_at"])
-    if approve:
-        _record(assignment, Action.EXTENSION_APPROVED, by, public_note=cleaned or f"同意延期至{requested:%Y-%m-%d}")
+        fields["due_date"] = requested
+        default = Note(code=notes.EXTENSION_APPROVED, params={"due": notes.day(requested)})
     else:
-        _record(assignment, Action.EXTENSION_REFUSED, by, public_note=cleaned or "不同意延期")
-    _notify(_liaisons(assignment), assignment, f"延期申请{'已同意' if approve else '未同意'}：{assignment.title}")
-    return assignment
+        default = Note(code=notes.EXTENSION_REFUSED)
+    change = _Change(
+        fields=fields,
+        note=typed(cleaned) if cleaned else default,
+        entry=Action.EXTENSION_APPROVED if approve else Action.EXTENSION_REFUSED,
+    )
+    return _finish("decide_extension", assignment, by, change)
 
 
 @transaction.atomic
@@ -461,29 +510,22 @@ def assignment_reassign(
 ) -> Assignment:
     """returned → assigned to a (usually another) lead department. Without a new due date the
     old one stands."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_moderator(assignment, by)
-    _require_status(assignment, Status.RETURNED)
+    assignment = _begin("reassign", assignment_id, by)
     lead, co = _departments(lead_department_id, co_department_ids)
+    fields: dict[str, Any] = {"lead_department": lead, "return_reason": ""}
     if working_days is not None or due_date is not None:
-        assignment.due_date = _due_date(working_days=working_days, due_date=due_date)
-        assignment.working_days = working_days
+        fields["due_date"] = _due_date(working_days=working_days, due_date=due_date)
+        fields["working_days"] = working_days
     cleaned = _text(note, what="note")
-    assignment.status = Status.ASSIGNED
-    assignment.lead_department = lead
-    assignment.return_reason = ""
-    assignment.save(
-        update_fields=["status", "lead_department", "return_reason", "due_date", "working_days", "updated_at"]
+    due = fields.get("due_date", assignment.due_date)
+    change = _Change(
+        fields=fields,
+        note=typed(cleaned)
+        if cleaned
+        else Note(code=notes.REASSIGNED, params={"department": lead.name, "due": notes.day(due)}),
+        after=lambda entry: assignment.co_departments.set(co),
     )
-    assignment.co_departments.set(co)
-    _record(
-        assignment,
-        Action.REASSIGNED,
-        by,
-        public_note=cleaned or f"重新交办{lead.name}办理，期限{assignment.due_date:%Y-%m-%d}",
-    )
-    _notify(_liaisons(assignment), assignment, f"新交办件：{assignment.title}（期限 {assignment.due_date:%Y-%m-%d}）")
-    return assignment
+    return _finish("reassign", assignment, by, change)
 
 
 @transaction.atomic
@@ -492,30 +534,26 @@ def assignment_reopen(
 ) -> Assignment:
     """evaluated as 不满意 → reopened: handled again with a new due date; the loop count rises.
     The earlier reply and verdict stay in the timeline."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_moderator(assignment, by)
-    _require_status(assignment, Status.EVALUATED)
+    assignment = _begin("reopen", assignment_id, by)
     if assignment.verdict != Verdict.UNSATISFIED:
         raise InvalidState("only a reply the deputy found unsatisfactory is reopened")
-    assignment.due_date = _due_date(working_days=working_days, due_date=due_date)
-    assignment.working_days = working_days
+    due = _due_date(working_days=working_days, due_date=due_date)
     cleaned = _text(note, what="note")
-    assignment.status = Status.REOPENED
-    assignment.loop += 1
-    assignment.reply = ""
-    assignment.replied_at = None
-    assignment.verdict = ""
-    assignment.verdict_comment = ""
-    assignment.evaluated_at = None
-    assignment.save()
-    _record(
-        assignment,
-        Action.REOPENED,
-        by,
-        public_note=cleaned or f"代表不满意，第{assignment.loop}次重新办理，期限{assignment.due_date:%Y-%m-%d}",
+    loop = assignment.loop + 1
+    change = _Change(
+        fields={
+            "due_date": due,
+            "working_days": working_days,
+            "loop": loop,
+            "reply": "",
+            "replied_at": None,
+            "verdict": "",
+            "verdict_comment": "",
+            "evaluated_at": None,
+        },
+        note=typed(cleaned) if cleaned else Note(code=notes.REOPENED, params={"loop": loop, "due": notes.day(due)}),
     )
-    _notify(_liaisons(assignment), assignment, f"交办件重新办理：{assignment.title}")
-    return assignment
+    return _finish("reopen", assignment, by, change)
 
 
 @transaction.atomic
@@ -529,30 +567,27 @@ def assignment_close(
 ) -> Assignment:
     """evaluated → closed (办结), resolved or closed but unresolved (by default: resolved unless
     the deputy was unsatisfied). Schedules the 回头看 `review_months` after today (None: none)."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_moderator(assignment, by)
-    _require_status(assignment, Status.EVALUATED)
+    assignment = _begin("close", assignment_id, by)
     if review_months is not None and not 1 <= review_months <= 36:
         raise BadRequest("review_months is 1 to 36")
     cleaned = _text(note, what="note")
-    assignment.status = Status.CLOSED
-    assignment.resolved = assignment.verdict != Verdict.UNSATISFIED if resolved is None else resolved
-    assignment.closed_at = timezone.now()
-    assignment.review_due = add_months(_today(), review_months) if review_months else None
-    assignment.save(update_fields=["status", "resolved", "closed_at", "review_due", "updated_at"])
-    default = "办结，问题已解决" if assignment.resolved else "办结，问题未解决"
-    if assignment.review_due:
-        default += f"；{assignment.review_due:%Y-%m-%d}前回头看"
-    _record(assignment, Action.CLOSED, by, public_note=cleaned or default)
-    return assignment
+    is_resolved = assignment.verdict != Verdict.UNSATISFIED if resolved is None else resolved
+    review_due = add_months(_today(), review_months) if review_months else None
+    default = Note(
+        code=notes.CLOSED,
+        params={"resolved": is_resolved, "review_due": notes.day(review_due) if review_due else None},
+    )
+    change = _Change(
+        fields={"resolved": is_resolved, "closed_at": timezone.now(), "review_due": review_due},
+        note=typed(cleaned) if cleaned else default,
+    )
+    return _finish("close", assignment, by, change)
 
 
 @transaction.atomic
 def assignment_review(*, assignment_id: int, by: By, outcome: str, note: str) -> Assignment:
     """Record the 回头看 of a closed assignment: did the fix hold? Once."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_moderator(assignment, by)
-    _require_status(assignment, Status.CLOSED)
+    assignment = _begin("review", assignment_id, by)
     if assignment.review_due is None:
         raise InvalidState("no review is scheduled for this assignment")
     if assignment.reviewed_at is not None:
@@ -560,12 +595,11 @@ def assignment_review(*, assignment_id: int, by: By, outcome: str, note: str) ->
     if outcome not in ReviewOutcome.values:
         raise BadRequest(f"outcome is one of {', '.join(ReviewOutcome.values)}")
     cleaned = _text(note, what="note", required=True)
-    assignment.review_outcome = outcome
-    assignment.review_note = cleaned
-    assignment.reviewed_at = timezone.now()
-    assignment.save(update_fields=["review_outcome", "review_note", "reviewed_at", "updated_at"])
-    _record(assignment, Action.REVIEWED, by, public_note=f"回头看：{ReviewOutcome(outcome).label}。{cleaned}")
-    return assignment
+    change = _Change(
+        fields={"review_outcome": outcome, "review_note": cleaned, "reviewed_at": timezone.now()},
+        note=Note(text=cleaned, code=notes.REVIEWED, params={"outcome": outcome}),
+    )
+    return _finish("review", assignment, by, change)
 
 
 # ------------------------------------------------------------------------------- deputy
@@ -575,20 +609,16 @@ def assignment_review(*, assignment_id: int, by: By, outcome: str, note: str) ->
 def assignment_evaluate(*, assignment_id: int, by: By, verdict: str, comment: str = "") -> Assignment:
     """replied → evaluated: the deputy's verdict (满意 / 基本满意 / 不满意) on the reply.
     不满意 needs a comment saying why."""
-    assignment = _assignment_for_update(assignment_id)
-    _require_evaluator(assignment, by)
-    _require_status(assignment, Status.REPLIED)
+    assignment = _begin("evaluate", assignment_id, by)
     if verdict not in Verdict.values:
         raise BadRequest(f"verdict is one of {', '.join(Verdict.values)}")
     cleaned = _text(comment, what="comment", required=verdict == Verdict.UNSATISFIED)
-    assignment.status = Status.EVALUATED
-    assignment.verdict = verdict
-    assignment.verdict_comment = cleaned
-    assignment.evaluated_at = timezone.now()
-    assignment.save(update_fields=["status", "verdict", "verdict_comment", "evaluated_at", "updated_at"])
-    _record(assignment, Action.EVALUATED, by, public_note=f"{verdict}。{cleaned}" if cleaned else verdict)
-    _notify(_moderators(assignment), assignment, f"代表评价「{verdict}」：{assignment.title}")
-    return assignment
+    change = _Change(
+        fields={"verdict": verdict, "verdict_comment": cleaned, "evaluated_at": timezone.now()},
+        note=Note(text=cleaned, code=notes.VERDICT_COMMENT if cleaned else notes.VERDICT, params={"verdict": verdict}),
+        notice={"verdict": verdict},
+    )
+    return _finish("evaluate", assignment, by, change)
 
 
 # ------------------------------------------------------------------------------- API tokens
@@ -639,16 +669,20 @@ def reminders_send(*, today: date | None = None) -> ReminderReport:
             if not created:
                 continue
             people = _liaisons(assignment)
+            params: dict[str, Any] = {"title": assignment.title, "due": notes.day(assignment.due_date)}
             if kind == Reminder.Kind.OVERDUE:
                 people += _moderators(assignment)
-                text = f"交办件已超期（期限 {assignment.due_date:%Y-%m-%d}）：{assignment.title}"
+                code = notes.OVERDUE
             else:
-                left = working_days_between(today, assignment.due_date)
-                text = f"交办件将于 {assignment.due_date:%Y-%m-%d} 到期（还有 {left} 个工作日）：{assignment.title}"
-            _notify(people, assignment, text)
+                params["left"] = working_days_between(today, assignment.due_date)
+                code = notes.DUE_SOON
+            _notify(people, assignment, code, params)
             counts[kind] += 1
             addresses = sorted({address for user in people if (address := getattr(user, "email", ""))})
             if addresses:
+                # Mail is worded in the site's language (a notice, in each reader's when shown).
+                with translation.override(settings.LANGUAGE_CODE):
+                    text = notes.render_notice(code, params)
                 outbox.append((f"【问政 Live】{text}"[:150], f"{text}\n\n{_detail_path(assignment)}", "", addresses))
     sent = 0
     for subject, body, _sender, addresses in outbox:

@@ -85,9 +85,9 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
         "questions": assignment.questions.select_related("asker").order_by("id"),
         "timeline": selectors.public_timeline(assignment),
         "roles": user_roles,
+        "actions": selectors.available_actions(assignment, request.user),
         "show_internal": bool(user_roles & {"liaison", "moderator"}),
         "verdicts": Verdict.choices,
-        "verdict_unsatisfied": Verdict.UNSATISFIED.value,
         "outcomes": ReviewOutcome.choices,
         "departments": Department.objects.all(),
     }

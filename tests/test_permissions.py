@@ -41,6 +41,7 @@ from django.utils import timezone
 
 from assignments import services as assignment_services
 from assignments.models import Assignment, Attachment, TimelineEntry
+from assignments.workflow import TRANSITIONS, Who
 from audit.models import AuditEntry
 from hearings import services
 from hearings.models import AgendaItem, Department, Hearing, Like, Question
@@ -356,6 +357,15 @@ close              login  login   403     403      403      403       ok   403  
 review             login  login   403     403      403      403       ok   403   403
 evaluate           login  login   ok      403      403      403       403  403   403
 """
+
+
+def test_assignment_actions_table_agrees_with_the_workflow() -> None:
+    """The written-out table above and assignments/workflow.py say the same: each action is ok
+    for exactly the role its `who` names (the matrix's deputy asked the question)."""
+    role_of = {Who.LEAD: "liaison", Who.MODERATOR: "mod", Who.EVALUATOR: "deputy"}
+    for action, role, expected in table(ASSIGNMENT_ACTIONS):
+        if role not in ("anon", "viewer"):
+            assert (expected == "ok") == (role == role_of[TRANSITIONS[action].who]), f"{action} {role}"
 
 
 def prepare_assignment(m: Matrix, action: str) -> dict[str, Any]:

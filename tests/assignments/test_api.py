@@ -39,8 +39,9 @@ def test_list_is_public_with_public_fields_only(client: Client, case: Case) -> N
     item = body["results"][0]
     assert set(item) == {
         "id", "hearing", "questions", "title", "lead_department", "co_departments", "status", "due_date",
-        "overdue", "loop", "commitment", "reply", "verdict", "resolved", "timeline",
+        "overdue", "loop", "commitment", "reply", "verdict", "resolved", "timeline", "actions",
     }  # fmt: skip
+    assert item["actions"] == []  # no token: nobody's actions
     assert item["id"] == a.pk
     assert item["questions"] == [case.questions[0].pk]
     assert item["lead_department"] == {"id": case.lead.pk, "name": case.lead.name}
@@ -112,6 +113,38 @@ def test_transitions_with_the_lead_departments_token(client: Client, case: Case)
     replied = post(client, a.pk, token, {"action": "reply", "note": "已办结"})
     assert (replied.json()["status"], replied.json()["reply"]) == ("replied", "已办结")
     assert ApiToken.objects.get().last_used_at is not None
+
+
+def test_actions_are_the_tokens_departments_next_transitions(client: Client, case: Case) -> None:
+    a = create(case)
+    lead, other = token_for(case.lead), token_for(case.other)
+
+    def actions(token: str | None, path: str = f"{URL}{a.pk}/") -> list[str]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        response = client.get(path, headers=headers)
+        assert response.status_code == 200
+        body = response.json()
+        return body["actions"] if "actions" in body else body["results"][0]["actions"]
+
+    assert actions(lead) == ["accept", "return"]
+    assert actions(lead, URL) == ["accept", "return"]
+    assert actions(other) == actions(None) == actions("wz_not-a-token") == []
+    accepted = post(client, a.pk, lead, {"action": "accept"}).json()
+    assert accepted["actions"] == ["return", "progress", "reply", "request_extension"]
+    later = (a.due_date + timedelta(days=10)).isoformat()
+    post(client, a.pk, lead, {"action": "request_extension", "due_date": later, "reason": "需招标"})
+    assert actions(lead) == ["return", "progress", "reply"]  # one request at a time
+    assert post(client, a.pk, lead, {"action": "reply", "note": "已办结"}).json()["actions"] == []
+
+
+def test_timeline_notes_follow_the_language_asked_for(client: Client, case: Case) -> None:
+    a = create(case)
+    services.assignment_return(assignment_id=a.pk, by=case.liaison, reason="属住建局职责")
+    due = f"{a.due_date:%Y-%m-%d}"
+    chinese = [e["note"] for e in client.get(f"{URL}{a.pk}/").json()["timeline"]]
+    assert chinese == [f"交办{case.lead.name}办理，期限{due}", "退回：属住建局职责"]
+    english = [e["note"] for e in client.get(f"{URL}{a.pk}/", headers={"Accept-Language": "en"}).json()["timeline"]]
+    assert english == [f"Assigned to {case.lead.name}, due {due}", "Returned: 属住建局职责"]
 
 
 def test_return_through_the_api(client: Client, case: Case) -> None:

@@ -8,8 +8,9 @@ from io import StringIO
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.utils import translation
 
-from assignments import services
+from assignments import notes, services
 from assignments.models import Assignment, Notice, Reminder
 from tests.assignments.helpers import Case, advance, create
 
@@ -31,12 +32,15 @@ def test_due_soon_reminds_the_liaisons_once(case: Case) -> None:
     set_due(a, date(2026, 3, 12))  # Thursday
     assert "due soon: 0" in run(date(2026, 3, 6))  # 4 working days before: not yet
     assert "due soon: 1" in run(date(2026, 3, 9))  # 3 working days before
-    notice = Notice.objects.get(user=case.liaison, assignment=a, text__contains="将于")
-    assert "2026-03-12" in notice.text
-    assert "还有 3 个工作日" in notice.text
+    notice = Notice.objects.get(user=case.liaison, assignment=a, code="due_soon")
+    assert notice.params == {"title": a.title, "due": "2026-03-12", "left": 3}
+    assert notes.notice_text(notice) == f"交办件将于 2026-03-12 到期（还有 3 个工作日）：{a.title}"
+    with translation.override("en"):
+        assert notes.notice_text(notice) == f"Assignment due on 2026-03-12 (3 working days left): {a.title}"
     assert len(mail.outbox) == 1
     assert mail.outbox[0].to == ["liaison@example.cn"]
     assert "/assignments/" in mail.outbox[0].body
+    assert "还有 3 个工作日" in mail.outbox[0].subject  # mail in the site's language
     assert "due soon: 0" in run(date(2026, 3, 10))  # already reminded for this due date
     assert len(mail.outbox) == 1
 
@@ -53,8 +57,8 @@ def test_overdue_reminds_liaisons_and_moderators_once_per_due_date(case: Case) -
     set_due(a, date(2026, 3, 2))
     output = run(date(2026, 3, 3))
     assert "overdue: 1" in output
-    assert Notice.objects.filter(user=case.liaison, text__contains="已超期").count() == 1
-    assert Notice.objects.filter(user=case.moderator, text__contains="已超期").count() == 1
+    assert Notice.objects.filter(user=case.liaison, code="overdue").count() == 1
+    assert Notice.objects.filter(user=case.moderator, code="overdue").count() == 1
     assert "overdue: 0" in run(date(2026, 3, 4))
     # An approved extension that is missed again reminds again, for the new due date.
     set_due(a, date(2026, 3, 20))
@@ -78,7 +82,7 @@ def test_a_failing_mail_server_does_not_stop_the_notices(case: Case, settings: o
     a = create(case)
     set_due(a, date(2026, 3, 2))
     assert "overdue: 1, emails sent: 0" in run(date(2026, 3, 3))
-    assert Notice.objects.filter(user=case.liaison, text__contains="已超期").exists()
+    assert Notice.objects.filter(user=case.liaison, code="overdue").exists()
 
 
 def test_default_today_and_bad_date(case: Case) -> None:

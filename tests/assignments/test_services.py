@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.utils import timezone
+from django.db import transaction
+from django.utils import timezone, translation
 
-from assignments import selectors, services
+from assignments import notes, selectors, services, workflow
 from assignments.models import Assignment, Attachment, Notice, Status, TimelineEntry
 from assignments.workdays import add_months, add_working_days
 from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
@@ -61,8 +62,13 @@ def test_create_from_one_question(case: Case, monkeypatch: pytest.MonkeyPatch) -
         case.moderator.pk,
         "主持人",
     )
-    assert "2026-03-09" in entry.public_note
-    assert Notice.objects.filter(user=case.liaison, assignment=a).exists()
+    assert (entry.note_code, entry.note_params) == ("created", {"department": case.lead.name, "due": "2026-03-09"})
+    assert notes.entry_note(entry) == f"交办{case.lead.name}办理，期限2026-03-09"
+    notice = Notice.objects.get(user=case.liaison, assignment=a)
+    assert (notice.code, notice.params) == ("created", {"title": a.title, "due": "2026-03-09"})
+    assert notes.notice_text(notice) == f"新交办件：{a.title}（期限 2026-03-09）"
+    with translation.override("en"):
+        assert notes.entry_note(entry) == f"Assigned to {case.lead.name}, due 2026-03-09"
 
 
 def test_create_across_the_spring_festival_counts_working_days(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -242,7 +248,7 @@ def test_closed_but_unresolved_is_kept_apart_from_resolved(case: Case) -> None:
     services.assignment_evaluate(assignment_id=a.pk, by=case.deputy, verdict="不满意", comment="没解决")
     a = services.assignment_close(assignment_id=a.pk, by=case.moderator, review_months=None)
     assert (a.status, a.resolved, a.review_due) == (Status.CLOSED, False, None)
-    assert "未解决" in a.timeline.last().public_note  # type: ignore[union-attr]
+    assert "未解决" in notes.entry_note(a.timeline.last())  # type: ignore[arg-type]
     b = advance(case, create(case, questions=[case.questions[1]]), "evaluated")
     b = services.assignment_close(assignment_id=b.pk, by=case.moderator, resolved=False)
     assert b.resolved is False  # the moderator's judgement wins over a 满意
@@ -308,7 +314,7 @@ def test_reopen_loop_when_the_deputy_is_unsatisfied(case: Case, monkeypatch: pyt
     # Every reply and verdict stays in the timeline.
     replies = list(a.timeline.filter(action="replied").values_list("public_note", flat=True))
     assert replies == ["已完成整改", "第2次答复", "第3次答复"]
-    verdicts = list(a.timeline.filter(action="evaluated").values_list("public_note", flat=True))
+    verdicts = [notes.entry_note(e) for e in a.timeline.filter(action="evaluated")]
     assert verdicts == ["不满意。未落实", "不满意。未落实", "满意"]
     assert actions(a).count("reopened") == 2
 
@@ -408,28 +414,6 @@ MODERATOR_ACTIONS = {
     "close": lambda pk, by, case: services.assignment_close(assignment_id=pk, by=by),
     "review": lambda pk, by, case: services.assignment_review(assignment_id=pk, by=by, outcome="held", note="好"),
 }
-# Which statuses allow each action; every other status is refused with InvalidState.
-ALLOWED = {
-    "accept": {"assigned", "reopened"},
-    "return": {"assigned", "accepted"},
-    "progress": {"accepted", "in_progress"},
-    "reply": {"accepted", "in_progress"},
-    "evaluate": {"replied"},
-    "reassign": {"returned"},
-    "reopen": {"evaluated"},
-    "close": {"evaluated"},
-    "review": {"closed"},
-}
-
-
-AFTER = {
-    "accept": "accepted", "return": "returned", "progress": "in_progress", "reply": "replied", "evaluate": "evaluated",
-    "reassign": "assigned", "reopen": "reopened", "close": "closed", "review": "closed",
-}  # fmt: skip
-ACTION_OF = {
-    "accept": "accepted", "progress": "progress", "return": "returned", "reply": "replied", "evaluate": "evaluated",
-    "reassign": "reassigned", "reopen": "reopened", "close": "closed", "review": "reviewed",
-}  # fmt: skip
 
 
 def in_status(case: Case, status: str, question: Question) -> Assignment:
@@ -450,34 +434,149 @@ def in_status(case: Case, status: str, question: Question) -> Assignment:
     return a
 
 
-@pytest.mark.parametrize("status", [s.value for s in Status])
-def test_each_action_is_refused_in_every_status_it_does_not_allow(case: Case, status: str) -> None:
-    a = in_status(case, status, case.questions[0])
-    for name, act in LEAD_ACTIONS.items():
-        if status not in ALLOWED[name]:
-            refused(InvalidState, lambda act=act: act(a.pk, case.liaison), a)
-    for name, mod_act in MODERATOR_ACTIONS.items():
-        if status not in ALLOWED[name]:
-            refused(InvalidState, lambda mod_act=mod_act: mod_act(a.pk, case.moderator, case), a)
-    if status not in ALLOWED["evaluate"]:
-        refused(
-            InvalidState, lambda: services.assignment_evaluate(assignment_id=a.pk, by=case.deputy, verdict="满意"), a
-        )
+# ------------------------------------------------------------------------------- the workflow table, checked
+
+# Where an assignment can be, as (steps through the services, taken as the system). Every status,
+# and each with and without what an action needs besides its status (workflow.Condition).
+SITUATIONS: dict[str, list[str]] = {
+    "assigned": [],
+    "accepted": ["accept"],
+    "accepted+extension": ["accept", "ask_extension"],
+    "in_progress": ["accept", "progress"],
+    "in_progress+extension": ["accept", "progress", "ask_extension"],
+    "replied": ["accept", "reply"],
+    "evaluated-unsatisfied": ["accept", "reply", "unsatisfied"],
+    "evaluated-satisfied": ["accept", "reply", "satisfied"],
+    "closed": ["accept", "reply", "satisfied", "close"],
+    "closed-reviewed": ["accept", "reply", "satisfied", "close", "review"],
+    "closed-no-review": ["accept", "reply", "satisfied", "close_without_review"],
+    "returned": ["return"],
+    "reopened": ["accept", "reply", "unsatisfied", "reopen"],
+    "reopened+extension": ["accept", "reply", "unsatisfied", "reopen", "ask_extension"],
+}
 
 
-@pytest.mark.parametrize("status", [s.value for s in Status])
-def test_each_allowed_action_works_in_its_status(case: Case, status: str) -> None:
-    for name in [n for n, allowed in ALLOWED.items() if status in allowed]:
-        a = in_status(case, status, answered(case.world, f"{status} {name}", asker=case.deputy))
-        if name in LEAD_ACTIONS:
-            LEAD_ACTIONS[name](a.pk, case.liaison)
-        elif name in MODERATOR_ACTIONS:
-            MODERATOR_ACTIONS[name](a.pk, case.moderator, case)
+def situate(case: Case, steps: list[str], question: Question) -> Assignment:
+    a = create(case, questions=[question])
+    pk, s = a.pk, services
+    moves = {
+        "accept": lambda: s.assignment_accept(assignment_id=pk, by=None),
+        "progress": lambda: s.assignment_progress(assignment_id=pk, by=None, note="进展"),
+        "reply": lambda: s.assignment_reply(assignment_id=pk, by=None, text="答复"),
+        "return": lambda: s.assignment_return(assignment_id=pk, by=None, reason="误交"),
+        "ask_extension": lambda: s.assignment_request_extension(
+            assignment_id=pk, by=None, due_date=a.due_date + timedelta(days=60), reason="需招标"
+        ),
+        "unsatisfied": lambda: s.assignment_evaluate(assignment_id=pk, by=None, verdict="不满意", comment="不行"),
+        "satisfied": lambda: s.assignment_evaluate(assignment_id=pk, by=None, verdict="满意"),
+        "reopen": lambda: s.assignment_reopen(assignment_id=pk, by=None, working_days=5),
+        "close": lambda: s.assignment_close(assignment_id=pk, by=None),
+        "close_without_review": lambda: s.assignment_close(assignment_id=pk, by=None, review_months=None),
+        "review": lambda: s.assignment_review(assignment_id=pk, by=None, outcome="held", note="好"),
+    }
+    for step in steps:
+        moves[step]()
+    return Assignment.objects.get(pk=pk)
+
+
+def act(case: Case, name: str, a: Assignment, by: Any) -> None:
+    """The service of action `name`, with input it accepts."""
+    pk, s = a.pk, services
+    calls = {
+        "accept": lambda: s.assignment_accept(assignment_id=pk, by=by),
+        "return": lambda: s.assignment_return(assignment_id=pk, by=by, reason="不属本单位"),
+        "progress": lambda: s.assignment_progress(assignment_id=pk, by=by, note="进展"),
+        "reply": lambda: s.assignment_reply(assignment_id=pk, by=by, text="答复"),
+        "request_extension": lambda: s.assignment_request_extension(
+            assignment_id=pk, by=by, due_date=a.due_date + timedelta(days=30), reason="需招标"
+        ),
+        "evaluate": lambda: s.assignment_evaluate(assignment_id=pk, by=by, verdict="满意"),
+        "decide_extension": lambda: s.assignment_decide_extension(assignment_id=pk, by=by, approve=True),
+        "reassign": lambda: s.assignment_reassign(assignment_id=pk, by=by, lead_department_id=case.other.pk),
+        "reopen": lambda: s.assignment_reopen(assignment_id=pk, by=by, working_days=5),
+        "close": lambda: s.assignment_close(assignment_id=pk, by=by),
+        "review": lambda: s.assignment_review(assignment_id=pk, by=by, outcome="held", note="好"),
+    }
+    calls[name]()
+
+
+Who = workflow.Who
+# Everyone who might try, and what each is to the assignment (independently of the table).
+ACTORS: dict[str, tuple[Any, set[workflow.Who]]] = {
+    "system": (lambda c: None, set(Who)),
+    "liaison": (lambda c: c.liaison, {Who.LEAD}),
+    "lead-token": (lambda c: c.lead, {Who.LEAD}),
+    "other-liaison": (lambda c: c.other_liaison, set()),
+    "other-token": (lambda c: c.other, set()),
+    "moderator": (lambda c: c.moderator, {Who.MODERATOR}),
+    "other-moderator": (lambda c: c.world.other_moderator, set()),
+    "asking-deputy": (lambda c: c.deputy, {Who.EVALUATOR}),
+    "other-deputy": (lambda c: c.other_deputy, set()),
+    "staff": (lambda c: make_user(is_staff=True, is_superuser=True), set()),
+}
+
+
+def attempt(case: Case, name: str, a: Assignment, by: Any) -> tuple[str, str] | type[DomainError]:
+    """Run the action and undo it: (status, timeline entry) after it, or the refusal's class
+    (checking the refusal changed nothing)."""
+    before = (Assignment.objects.filter(pk=a.pk).values().get(), a.timeline.count(), Notice.objects.count())
+    with transaction.atomic():
+        try:
+            act(case, name, a, by)
+        except DomainError as exc:
+            after = (Assignment.objects.filter(pk=a.pk).values().get(), a.timeline.count(), Notice.objects.count())
+            assert after == before, f"{name} refused but changed something"
+            return type(exc)
         else:
-            services.assignment_evaluate(assignment_id=a.pk, by=case.deputy, verdict="满意")
-        a.refresh_from_db()
-        assert a.status == AFTER[name]
-        assert a.timeline.last().action == ACTION_OF.get(name, name + "ed")  # type: ignore[union-attr]
+            entry = TimelineEntry.objects.filter(assignment_id=a.pk).last()
+            assert entry is not None
+            return Assignment.objects.get(pk=a.pk).status, entry.action
+        finally:
+            transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("situation", list(SITUATIONS))
+def test_the_services_and_available_actions_follow_the_workflow_table(case: Case, situation: str) -> None:
+    """For every action, by everyone, in every situation: the service does it iff the table
+    allows it (who may, from-status, condition), ends in the table's status and writes its
+    timeline entry; otherwise refuses (Forbidden for the wrong person, else InvalidState) and
+    changes nothing. available_actions offers exactly what the service would do."""
+    a = situate(case, SITUATIONS[situation], answered(case.world, f"{situation}", asker=case.deputy))
+    for actor, (get, roles) in ACTORS.items():
+        by = get(case)
+        offered = [t.name for t in selectors.available_actions(a, by)]
+        done = []
+        for name, transition in workflow.TRANSITIONS.items():
+            result = attempt(case, name, a, by)
+            where = f"{name} by {actor} in {situation}"
+            if transition.who not in roles:
+                assert result is Forbidden, where
+            elif not transition.allows(a):
+                assert result is InvalidState, where
+            else:
+                assert isinstance(result, tuple), where
+                assert result[0] == (transition.target or a.status), where
+                assert result[1] in transition.entries, where
+                done.append(name)
+        assert offered == done, f"{actor} in {situation}"
+
+
+def test_every_status_is_a_situation_and_every_action_is_offered_somewhere() -> None:
+    situations = {steps[-1] if steps else "" for steps in SITUATIONS.values()}
+    assert situations  # the steps above reach:
+    reached = {name.split("+")[0].split("-")[0] for name in SITUATIONS}
+    assert reached == set(Status.values)
+    for transition in workflow.TRANSITIONS.values():
+        assert set(transition.sources) <= set(Status.values)
+        assert transition.entries and set(transition.entries) <= set(TimelineEntry.Action.values)
+
+
+def test_the_rest_api_offers_the_tables_api_actions() -> None:
+    from typing import get_args
+
+    from assignments.schema import ActionName
+
+    assert list(get_args(ActionName)) == workflow.api_actions()
 
 
 @pytest.mark.parametrize("name", list(LEAD_ACTIONS))
