@@ -1,10 +1,13 @@
 """Create (idempotently) the demo: a draft hearing, its departments, moderator, deputies and liaisons;
 and two ended hearings with answered questions, published poll results counted from real ballots,
-and assignments in several states, overdue ones included (shared/PROTOCOL.md, "Demo data")."""
+and assignments in several states, overdue ones included (shared/PROTOCOL.md, "Demo data"). The
+ended hearings are played through the services on a controlled clock (demo/clock.py), in time
+order: every time, due date and note is the one the services gave at that moment."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -14,12 +17,15 @@ from django.db import transaction
 from django.utils import timezone
 
 from assignments import services
-from assignments.models import Assignment, ReviewOutcome
+from assignments.models import ReviewOutcome
+from assignments.workdays import add_working_days, is_workday
 from chamber import services as chamber_services
+from core.errors import DomainError
+from demo.clock import Script, Stage, controlled_clock
 from hearings import services as hearing_services
 from hearings.models import AgendaItem, Department, Hearing, Question
+from hearings.services import LikeRequest
 from voting import services as voting_services
-from voting.models import Attendance, Poll
 from voting.services import BallotRequest
 
 DEFAULT_PASSWORD = "wenzheng-demo-2026"
@@ -127,7 +133,7 @@ class Command(BaseCommand):
 
 # The ended hearings, oldest first: (title, days ago, agenda, questions). Agenda: (title, department
 # short name, minutes it really took, the deputies' votes as shares of 满意 / 基本满意 / 不满意).
-# Questions: (agenda index, question, commitment, the state the assignment is left in).
+# Questions: (agenda index, question, commitment, the state the assignment is left in, see STORIES).
 PAST_HEARINGS: list[
     tuple[str, int, list[tuple[str, str, int, tuple[int, int, int]]], list[tuple[int, str, str, str]]]
 ] = [
@@ -167,12 +173,86 @@ PAST_HEARINGS: list[
 ]
 PAST_TITLE = PAST_HEARINGS[-1][0]
 
+# What becomes of an assignment after its hearing, by the state it is left in: the working days
+# it is given, and its steps, each on the given working day after the hearing. 40 days hold at
+# least some 22 working days whatever the holidays, 200 days some 128: the 40-day-old hearing's
+# last step (working day 12) and the 200-day-old one's (120) happened before today (the clock
+# refuses a step after the real time), its overdue ones' due dates (working days 11 and 16) are
+# past, and the one left accepted has till working day 41.
+STORIES: dict[str, tuple[int, list[tuple[int, str]]]] = {
+    "closed_held": (
+        20,
+        [(1, "create"), (2, "accept"), (6, "progress"), (15, "reply"), (17, "满意"), (18, "close"), (120, "held")],
+    ),
+    "closed_late": (
+        20,
+        [(1, "create"), (2, "accept"), (8, "progress"), (26, "reply"), (28, "基本满意"), (29, "close")],
+    ),
+    "closed_relapsed": (
+        20,
+        [(1, "create"), (3, "accept"), (7, "progress"), (14, "reply"), (16, "满意"), (17, "close"), (118, "relapsed")],
+    ),
+    "closed": (20, [(1, "create"), (2, "accept"), (4, "progress"), (9, "reply"), (11, "满意"), (12, "close")]),
+    "in_progress_overdue": (15, [(1, "create"), (2, "accept"), (5, "progress")]),
+    "replied": (20, [(1, "create"), (2, "accept"), (3, "progress"), (10, "reply")]),
+    "assigned_overdue": (10, [(1, "create")]),
+    "reopened": (
+        20,
+        [(1, "create"), (2, "accept"), (3, "progress"), (8, "reply"), (9, "不满意"), (10, "reopen")],
+    ),
+    "accepted": (40, [(1, "create"), (3, "accept")]),
+    "returned": (20, [(1, "create"), (2, "return")]),
+}
+REOPEN_WORKING_DAYS = 15
+# The time of day each kind of step happens at.
+STEP_TIMES = {
+    "create": time(10, 0),
+    "accept": time(9, 30),
+    "return": time(11, 0),
+    "progress": time(15, 0),
+    "reply": time(16, 0),
+    "满意": time(10, 30),
+    "基本满意": time(10, 30),
+    "不满意": time(10, 30),
+    "reopen": time(14, 30),
+    "close": time(14, 30),
+    "held": time(10, 0),
+    "relapsed": time(10, 0),
+}
+EVALUATION_COMMENTS = {"满意": "已落实", "基本满意": "已落实", "不满意": "企业仍需提交纸质材料，未真正免申"}
+# Likes from the public: the hearing's, spread over its items, and each question's while it is answered.
+HEARING_LIKES = 16_384
+
+
+def question_likes(n: int) -> int:
+    return 100 + 37 * n
+
 
 def seed_ended_hearings(*, departments: dict[str, Department], moderator: Any, deputies: list[Any]) -> list[Hearing]:
-    return [
-        seed_ended_hearing(spec, departments=departments, moderator=moderator, deputies=deputies)
-        for spec in PAST_HEARINGS
-    ]
+    """The ended hearings of PAST_HEARINGS that do not exist yet, played through the services
+    together on a controlled clock, in time order (shared/PROTOCOL.md, "Demo data")."""
+    found: dict[str, Hearing] = {}
+    plays: list[PastHearing] = []
+    today = timezone.localdate()
+    for spec in PAST_HEARINGS:
+        existing = Hearing.objects.filter(title=spec[0], status=Hearing.Status.ENDED).first()
+        if existing is not None:
+            existing.moderators.add(moderator)
+            found[spec[0]] = existing
+        else:
+            plays.append(
+                PastHearing(spec, today=today, departments=departments, moderator=moderator, deputies=deputies)
+            )
+    if plays:
+        with controlled_clock(min(play.prepared for play in plays)) as clock:
+            stage = Stage(clock)
+            for play in plays:
+                stage.add(play.script(stage))
+            stage.run()
+        for play in plays:
+            assert play.hearing is not None
+            found[play.spec[0]] = play.hearing
+    return [found[title] for title, _, _, _ in PAST_HEARINGS]
 
 
 def _choices(votes: tuple[int, int, int], voters: int) -> list[str]:
@@ -183,133 +263,181 @@ def _choices(votes: tuple[int, int, int], voters: int) -> list[str]:
     return ["满意"] * satisfied + ["基本满意"] * basically + ["不满意"] * (voters - satisfied - basically)
 
 
-def seed_ended_hearing(
-    spec: tuple[str, int, list[tuple[str, str, int, tuple[int, int, int]]], list[tuple[int, str, str, str]]],
-    *,
-    departments: dict[str, Department],
-    moderator: Any,
-    deputies: list[Any],
-) -> Hearing:
-    """An ended hearing, once, played through the services as in the chamber: check-in, agenda,
-    deputies' questions answered with commitments, a secret poll per department with real ballots
-    (one deputy absent), published; then assignments moved through the services (so the
-    timelines are real) into several states. The session's times are then set to when it took
-    place, keeping the length each agenda item really took in the spec."""
-    title, days_ago, agenda, questions = spec
-    existing = Hearing.objects.filter(title=title, status=Hearing.Status.ENDED).first()
-    if existing is not None:
-        existing.moderators.add(moderator)
-        return existing
-    started = (timezone.localtime() - timedelta(days=days_ago)).replace(hour=9, minute=0, second=0, microsecond=0)
-    hearing = Hearing.objects.create(
-        title=title, theme="优化营商环境", venue="县人大常委会机关一楼会议室", starts_at=started
-    )
-    hearing.moderators.add(moderator)
-    hearing.deputies.add(*deputies)
-    items = [
-        AgendaItem.objects.create(
-            hearing=hearing, position=position, title=item_title, department=departments[short], planned_minutes=20
+def _local(day: date, at: time) -> datetime:
+    return timezone.make_aware(datetime.combine(day, at))
+
+
+def _workday(day: date, n: int) -> date:
+    """The n-th working day after `day` (n = 0: the day itself)."""
+    return add_working_days(day, n) if n else day
+
+
+def _done(results: Sequence[object]) -> None:
+    """A batch service's results: raise the first refusal."""
+    for result in results:
+        if isinstance(result, DomainError):
+            raise result
+
+
+def _viewer(n: int) -> str:
+    return f"vdemo{n:06d}"
+
+
+class PastHearing:
+    """One ended hearing of PAST_HEARINGS, played as in the chamber: prepared a week ahead,
+    check-in, the agenda items back to back from 9:00 (each as long as the spec says), deputies'
+    questions staged and answered with commitments while the public likes them, a secret poll
+    per department with real ballots (the last deputy absent) published; then an assignment per
+    question, each moved through its STORIES steps over the following working days."""
+
+    def __init__(
+        self,
+        spec: tuple[str, int, list[tuple[str, str, int, tuple[int, int, int]]], list[tuple[int, str, str, str]]],
+        *,
+        today: date,
+        departments: dict[str, Department],
+        moderator: Any,
+        deputies: list[Any],
+    ) -> None:
+        self.spec = spec
+        self.departments = departments
+        self.moderator = moderator
+        self.deputies = deputies
+        day = today - timedelta(days=spec[1])
+        while not is_workday(day):
+            day -= timedelta(days=1)
+        self.day = day
+        self.starts = _local(day, time(9, 0))
+        self.prepared = self.starts - timedelta(days=7)
+        self.hearing: Hearing | None = None
+
+    def script(self, stage: Stage) -> Script:
+        title, _, agenda, questions = self.spec
+        moderator, deputies = self.moderator, self.deputies
+        yield self.prepared
+        hearing = Hearing.objects.create(
+            title=title, theme="优化营商环境", venue="县人大常委会机关一楼会议室", starts_at=self.starts
         )
-        for position, (item_title, short, _, _) in enumerate(agenda, start=1)
-    ]
-    hearing_services.hearing_start(hearing_id=hearing.pk, by=moderator)
-    present = deputies[:-1] if len(deputies) > 1 else deputies
-    for deputy in present:
-        voting_services.checkin(hearing_id=hearing.pk, deputy=deputy)
-    asked: list[tuple[Question, str, Any]] = []
-    for index, (item, (_, _, _, votes)) in enumerate(zip(items, agenda, strict=True)):
-        hearing_services.agenda_start(hearing_id=hearing.pk, item_id=item.pk, by=moderator)
-        for n, (asked_at, text, commitment, state) in enumerate(questions):
-            if asked_at != index:
-                continue
-            deputy = deputies[n % len(deputies)]
-            question = hearing_services.question_submit(
-                hearing_id=hearing.pk, text=text, source=Question.Source.DEPUTY, asker=deputy, item_id=item.pk
+        hearing.moderators.add(moderator)
+        hearing.deputies.add(*deputies)
+        items = [
+            AgendaItem.objects.create(
+                hearing=hearing,
+                position=position,
+                title=item_title,
+                department=self.departments[short],
+                planned_minutes=20,
             )
-            hearing_services.question_stage(hearing_id=hearing.pk, question_id=question.pk, by=moderator)
-            hearing_services.question_answered(
-                hearing_id=hearing.pk, question_id=question.pk, by=moderator, commitment=commitment
-            )
-            asked.append((question, state, deputy))
-        poll = voting_services.poll_open(hearing_id=hearing.pk, item_id=item.pk, by=moderator)
-        ballots = [
-            BallotRequest(deputy.pk, choice, uuid4())
-            for deputy, choice in zip(present, _choices(votes, len(present)), strict=True)
+            for position, (item_title, short, _, _) in enumerate(agenda, start=1)
         ]
-        voting_services.ballots_cast(hearing_id=hearing.pk, poll_id=poll.pk, requests=ballots)
-        voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll.pk, by=moderator)
-        voting_services.poll_publish(hearing_id=hearing.pk, poll_id=poll.pk, by=moderator)
-    chamber_services.hearing_end(hearing_id=hearing.pk, by=moderator)
+        present = deputies[:-1] if len(deputies) > 1 else deputies
+        for n, deputy in enumerate(present):
+            yield self.starts - timedelta(minutes=15) + n * timedelta(minutes=10) / len(present)
+            voting_services.checkin(hearing_id=hearing.pk, deputy=deputy)
+        yield self.starts
+        hearing_services.hearing_start(hearing_id=hearing.pk, by=moderator)
+        asked: list[tuple[int, Question, str, Any]] = []
+        viewers = 0
+        at = self.starts
+        for index, (item, (_, _, minutes, votes)) in enumerate(zip(items, agenda, strict=True)):
+            end = at + timedelta(minutes=minutes)
+            yield at
+            hearing_services.agenda_start(hearing_id=hearing.pk, item_id=item.pk, by=moderator)
+            mine = [(n, question) for n, question in enumerate(questions) if question[0] == index]
+            # The questions share the item's time from its first minute to 6 minutes before its end.
+            slot = (end - at - timedelta(minutes=7)) / max(1, len(mine))
+            for k, (n, (_, text, commitment, state)) in enumerate(mine):
+                asked_at = at + timedelta(minutes=1) + k * slot
+                deputy = deputies[n % len(deputies)]
+                yield asked_at
+                question = hearing_services.question_submit(
+                    hearing_id=hearing.pk, text=text, source=Question.Source.DEPUTY, asker=deputy, item_id=item.pk
+                )
+                yield asked_at + timedelta(seconds=30)
+                hearing_services.question_stage(hearing_id=hearing.pk, question_id=question.pk, by=moderator)
+                yield asked_at + slot / 2
+                _done(
+                    hearing_services.like_add_many(
+                        requests=[LikeRequest(hearing.pk, _viewer(v), question.pk) for v in range(question_likes(n))]
+                    )
+                )
+                yield asked_at + slot - timedelta(seconds=30)
+                question = hearing_services.question_answered(
+                    hearing_id=hearing.pk, question_id=question.pk, by=moderator, commitment=commitment
+                )
+                asked.append((n, question, state, deputy))
+            yield end - timedelta(minutes=6)
+            share = HEARING_LIKES // len(items) + (index < HEARING_LIKES % len(items))
+            _done(
+                hearing_services.like_add_many(
+                    requests=[LikeRequest(hearing.pk, _viewer(v), None) for v in range(viewers, viewers + share)]
+                )
+            )
+            viewers += share
+            yield end - timedelta(minutes=5)
+            poll = voting_services.poll_open(hearing_id=hearing.pk, item_id=item.pk, by=moderator)
+            yield end - timedelta(minutes=4)
+            ballots = [
+                BallotRequest(deputy.pk, choice, uuid4())
+                for deputy, choice in zip(present, _choices(votes, len(present)), strict=True)
+            ]
+            _done(voting_services.ballots_cast(hearing_id=hearing.pk, poll_id=poll.pk, requests=ballots))
+            yield end - timedelta(minutes=2)
+            voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll.pk, by=moderator)
+            yield end - timedelta(minutes=1)
+            voting_services.poll_publish(hearing_id=hearing.pk, poll_id=poll.pk, by=moderator)
+            at = end
+        yield at
+        self.hearing = chamber_services.hearing_end(hearing_id=hearing.pk, by=moderator)
+        for n, question, state, deputy in asked:
+            lead = self.departments[agenda[questions[n][0]][1]]
+            stage.add(self.assignment_script(n, question, state, lead=lead, deputy=deputy))
 
-    # When it took place: the items back to back from 9:00, each as long as it really took.
-    at = started
-    Attendance.objects.filter(hearing=hearing).update(checked_in_at=started - timedelta(minutes=10))
-    for item, (_, _, minutes, _) in zip(items, agenda, strict=True):
-        end = at + timedelta(minutes=minutes)
-        AgendaItem.objects.filter(pk=item.pk).update(started_at=at, ended_at=end)
-        Question.objects.filter(hearing=hearing, item=item).update(
-            created_at=at + timedelta(minutes=2),
-            approved_at=at + timedelta(minutes=2),
-            staged_at=at + timedelta(minutes=3),
-            answered_at=at + timedelta(minutes=minutes - 6),
-        )
-        Poll.objects.filter(hearing=hearing, item=item).update(
-            opened_at=end - timedelta(minutes=5),
-            closed_at=end - timedelta(minutes=2),
-            published_at=end - timedelta(minutes=1),
-        )
-        at = end
-    Hearing.objects.filter(pk=hearing.pk).update(started_at=started, ended_at=at + timedelta(minutes=5), likes=16_384)
-    for n, (question, _, _) in enumerate(asked):
-        Question.objects.filter(pk=question.pk).update(likes=100 + 37 * n)
-
-    for question, state, deputy in asked:
-        lead = question.item.department if question.item else None
-        assert lead is not None
+    def assignment_script(self, n: int, question: Question, state: str, *, lead: Department, deputy: Any) -> Script:
+        """The assignment of the n-th question, through its STORIES steps."""
+        assert self.hearing is not None
+        hearing, moderator = self.hearing, self.moderator
         liaison = lead.liaisons.first()
-        a = services.assignment_create(
-            hearing_id=hearing.pk,
-            question_ids=[question.pk],
-            lead_department_id=lead.pk,
-            working_days=20,
-            by=moderator,
-        )
-        pk = a.pk
-        if state == "returned":
-            services.assignment_return(assignment_id=pk, by=liaison, reason="道路养护属县住房和城乡建设局职责")
-            continue
-        if state == "assigned_overdue":
-            Assignment.objects.filter(pk=pk).update(due_date=timezone.localdate() - timedelta(days=3))
-            continue
-        services.assignment_accept(assignment_id=pk, by=liaison, note="已签收，专人办理")
-        if state == "accepted":
-            continue
-        services.assignment_progress(assignment_id=pk, by=liaison, note="已走访相关企业，正在制定方案")
-        if state in ("in_progress_overdue", "closed_late"):
-            Assignment.objects.filter(pk=pk).update(due_date=timezone.localdate() - timedelta(days=5))
-        if state == "in_progress_overdue":
-            continue
-        services.assignment_reply(
-            assignment_id=pk, by=liaison, text=f"关于“{question.text[:20]}…”的办理情况：{question.commitment}，已落实。"
-        )
-        if state == "replied":
-            continue
-        if state == "reopened":
-            services.assignment_evaluate(
-                assignment_id=pk, by=deputy, verdict="不满意", comment="企业仍需提交纸质材料，未真正免申"
-            )
-            services.assignment_reopen(assignment_id=pk, by=moderator, working_days=15)
-            continue
-        verdict = "基本满意" if state == "closed_late" else "满意"
-        services.assignment_evaluate(assignment_id=pk, by=deputy, verdict=verdict, comment="已落实")
-        services.assignment_close(assignment_id=pk, by=moderator)
-        if state == "closed_held":
-            services.assignment_review(
-                assignment_id=pk, by=moderator, outcome=ReviewOutcome.HELD, note="回访企业，整改成效稳定"
-            )
-        elif state == "closed_relapsed":
-            services.assignment_review(
-                assignment_id=pk, by=moderator, outcome=ReviewOutcome.RELAPSED, note="用能指标再度紧张，需持续跟踪"
-            )
-    hearing.refresh_from_db()
-    return hearing
+        working_days, steps = STORIES[state]
+        pk = 0
+        for offset, step in steps:
+            # A few minutes apart, so the hearing's assignments do not all move at the same instant.
+            yield _local(_workday(self.day, offset), STEP_TIMES[step]) + timedelta(minutes=3 * n)
+            if step == "create":
+                pk = services.assignment_create(
+                    hearing_id=hearing.pk,
+                    question_ids=[question.pk],
+                    lead_department_id=lead.pk,
+                    working_days=working_days,
+                    by=moderator,
+                ).pk
+            elif step == "accept":
+                services.assignment_accept(assignment_id=pk, by=liaison, note="已签收，专人办理")
+            elif step == "return":
+                services.assignment_return(assignment_id=pk, by=liaison, reason="道路养护属县住房和城乡建设局职责")
+            elif step == "progress":
+                services.assignment_progress(assignment_id=pk, by=liaison, note="已走访相关企业，正在制定方案")
+            elif step == "reply":
+                services.assignment_reply(
+                    assignment_id=pk,
+                    by=liaison,
+                    text=f"关于“{question.text[:20]}…”的办理情况：{question.commitment}，已落实。",
+                )
+            elif step in EVALUATION_COMMENTS:
+                services.assignment_evaluate(
+                    assignment_id=pk, by=deputy, verdict=step, comment=EVALUATION_COMMENTS[step]
+                )
+            elif step == "reopen":
+                services.assignment_reopen(assignment_id=pk, by=moderator, working_days=REOPEN_WORKING_DAYS)
+            elif step == "close":
+                services.assignment_close(assignment_id=pk, by=moderator)
+            elif step == "held":
+                services.assignment_review(
+                    assignment_id=pk, by=moderator, outcome=ReviewOutcome.HELD, note="回访企业，整改成效稳定"
+                )
+            elif step == "relapsed":
+                services.assignment_review(
+                    assignment_id=pk, by=moderator, outcome=ReviewOutcome.RELAPSED, note="用能指标再度紧张，需持续跟踪"
+                )
+            else:
+                raise ValueError(f"unknown step {step}")
