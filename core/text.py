@@ -91,6 +91,12 @@ def clean_text(value: object, *, max_length: int, multiline: bool = True, requir
     return text
 
 
+# Validation context key: `model.model_validate(data, context={RAW_TEXT: True})` leaves every
+# TextRule field as sent (type still checked), for a caller whose service cleans the text itself
+# and words a refusal for its page (the control panel's forms: chamber/commands.py parse_form).
+RAW_TEXT = "raw_text"
+
+
 @dataclass(frozen=True)
 class TextRule:
     """pydantic metadata: `Note = Annotated[str, TextRule(max_length=2000, required=False)]`.
@@ -108,8 +114,13 @@ class TextRule:
             # The message reads after the field's name: "text: contains a control character (U+0000)".
             raise PydanticCustomError(f"text_{exc.problem}", exc.message) from None
 
+    def _validate(self, value: str, info: core_schema.ValidationInfo) -> str:
+        if isinstance(info.context, dict) and info.context.get(RAW_TEXT):
+            return value
+        return self(value)
+
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self, handler(source))
+        return core_schema.with_info_after_validator_function(self._validate, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
