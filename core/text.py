@@ -93,14 +93,15 @@ def clean_text(value: object, *, max_length: int, multiline: bool = True, requir
 
 # Validation context key: `model.model_validate(data, context={RAW_TEXT: True})` leaves every
 # TextRule field as sent (type still checked), for a caller whose service cleans the text itself
-# and words a refusal for its page (the control panel's forms: chamber/commands.py parse_form).
+# and words a refusal for its page (the control panel's forms).
 RAW_TEXT = "raw_text"
 
 
 @dataclass(frozen=True)
 class TextRule:
     """pydantic metadata: `Note = Annotated[str, TextRule(max_length=2000, required=False)]`.
-    The value is cleaned with `clean_text`; a refusal is a ValidationError (the socket's
+    The value is cleaned with `clean_text` (left as sent under the RAW_TEXT context); a refusal
+    is a ValidationError (the socket's
     `bad_request`, the REST API's 400). The JSON schema states the length limit."""
 
     max_length: int
