@@ -266,4 +266,3 @@ def parse_form(model: type[Fields], data: QueryDict) -> Fields:
         if kind is int:
             raise BadRequest(f'"{where}" must be a positive id') from None
         raise BadRequest(f"{where}: {first.get('msg', 'invalid')}") from None
-

@@ -101,8 +101,8 @@ RAW_TEXT = "raw_text"
 class TextRule:
     """pydantic metadata: `Note = Annotated[str, TextRule(max_length=2000, required=False)]`.
     The value is cleaned with `clean_text` (left as sent under the RAW_TEXT context); a refusal
-    is a ValidationError (the socket's
-    `bad_request`, the REST API's 400). The JSON schema states the length limit."""
+    is a ValidationError (the socket's `bad_request`, the REST API's 400). The JSON schema
+    states the length limit."""
 
     max_length: int
     multiline: bool = True
