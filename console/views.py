@@ -24,19 +24,17 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
-from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from chamber import services as chamber_services
+from chamber import commands
 from core.errors import BadRequest, DomainError
-from hearings import error_text, selectors, services
+from hearings import error_text, selectors
 from hearings.models import Hearing, Question
 from live.schema import AgendaItemOut, PollOut, QuestionOut
 from live.viewer import page_viewer, set_viewer_cookie
 from voting import selectors as voting_selectors
-from voting import services as voting_services
 
 log = logging.getLogger(__name__)
 
@@ -357,10 +355,6 @@ def control_merge_targets(request: HttpRequest, hearing_id: int) -> HttpResponse
 ERROR_STATUS = {"bad_request": 400, "forbidden": 403, "not_found": 404}
 
 
-def _short(text: str) -> str:
-    return Truncator(text).chars(30)
-
-
 def _id(data: QueryDict, name: str) -> int:
     try:
         value = int(data.get(name, ""))
@@ -375,138 +369,23 @@ def _optional_id(data: QueryDict, name: str) -> int | None:
     return _id(data, name) if data.get(name) else None
 
 
-Act = Callable[[int, AbstractBaseUser, QueryDict], str]
-
-
-def _hearing_start(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    services.hearing_start(hearing_id=hid, by=by)
-    return _("问政会已开始。")
-
-
-def _hearing_end(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    chamber_services.hearing_end(hearing_id=hid, by=by)
-    return _("问政会已结束。")
-
-
-def _agenda_start(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    item = services.agenda_start(hearing_id=hid, item_id=_id(data, "item"), by=by)
-    return _("已开始议程：%(title)s") % {"title": item.title}
-
-
-def _question_approve(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    question = services.question_approve(hearing_id=hid, question_id=_id(data, "question"), by=by)
-    return _("已通过并公开：%(text)s") % {"text": _short(question.text)}
-
-
-def _question_reject(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    question = services.question_reject(hearing_id=hid, question_id=_id(data, "question"), by=by)
-    return _("未采用：%(text)s") % {"text": _short(question.text)}
-
-
-def _question_edit(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    question = services.question_edit(
-        hearing_id=hid, question_id=_id(data, "question"), text=data.get("text", ""), by=by
-    )
-    return _("已修改：%(text)s") % {"text": _short(question.text)}
-
-
-def _question_merge(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    target = services.question_merge(
-        hearing_id=hid, question_id=_id(data, "question"), into_id=_id(data, "into"), by=by
-    )
-    return _("已合并到：%(text)s") % {"text": _short(target.text)}
-
-
-def _question_stage(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    question = services.question_stage(hearing_id=hid, question_id=_optional_id(data, "question"), by=by)
-    if question is None:
-        return _("已撤下台上的问题。")
-    return _("已上台：%(text)s") % {"text": _short(question.text)}
-
-
-def _question_answered(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    question = services.question_answered(
-        hearing_id=hid,
-        question_id=_id(data, "question"),
-        by=by,
-        note=data.get("note", ""),
-        commitment=data.get("commitment", ""),
-    )
-    return _("已答复：%(text)s") % {"text": _short(question.text)}
-
-
-def _question_add(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    """The moderator records a question, or a follow-up (追问) with `parent`: approved at once."""
-    question = services.question_submit(
-        hearing_id=hid,
-        text=data.get("text", ""),
-        source=Question.Source.MODERATOR,
-        asker=by,
-        asker_name=data.get("name", ""),
-        item_id=_optional_id(data, "item"),
-        parent_id=_optional_id(data, "parent"),
-    )
-    if question.parent_id:
-        return _("已录入追问：%(text)s") % {"text": _short(question.text)}
-    return _("已录入问题：%(text)s") % {"text": _short(question.text)}
-
-
-def _poll_open(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    poll = voting_services.poll_open(
-        hearing_id=hid,
-        item_id=_id(data, "item"),
-        title=data.get("title", ""),
-        secret=data.get("secret", "") != "",
-        by=by,
-    )
-    return _("测评已开启：%(title)s") % {"title": poll.title}
-
-
-def _poll_close(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    poll = voting_services.poll_close(hearing_id=hid, poll_id=_id(data, "poll"), by=by)
-    return _("投票已结束：%(title)s（已投 %(cast)s / 应投 %(eligible)s）") % {
-        "title": poll.title,
-        "cast": poll.cast,
-        "eligible": poll.eligible,
-    }
-
-
-def _poll_publish(hid: int, by: AbstractBaseUser, data: QueryDict) -> str:
-    poll = voting_services.poll_publish(hearing_id=hid, poll_id=_id(data, "poll"), by=by)
-    return _("结果已公布：%(title)s") % {"title": poll.title}
-
-
-CONTROL_ACTIONS: dict[str, Act] = {
-    "hearing-start": _hearing_start,
-    "hearing-end": _hearing_end,
-    "agenda-start": _agenda_start,
-    "question-approve": _question_approve,
-    "question-reject": _question_reject,
-    "question-edit": _question_edit,
-    "question-merge": _question_merge,
-    "question-stage": _question_stage,
-    "question-answered": _question_answered,
-    "question-add": _question_add,
-    "poll-open": _poll_open,
-    "poll-close": _poll_close,
-    "poll-publish": _poll_publish,
-}
-
-
 @login_required
 @require_POST
 def control_action(request: HttpRequest, hearing_id: int, action: str) -> HttpResponse:
-    """Run one moderator action through its service; answer with its result or its error.
+    """Run one moderator command (chamber/commands.py: the form validated by its model, then its
+    service, as the control socket does); answer with its result or its error.
 
     htmx gets the `_action_result` fragment (the live socket then updates the panel);
     a plain form post is redirected back to the panel with the same message."""
-    act = CONTROL_ACTIONS.get(action)
-    if act is None:
+    command = commands.for_slug(action)
+    if command is None:
         raise Http404("no such action")
     hearing = get_object_or_404(Hearing, pk=hearing_id)
     assert isinstance(request.user, AbstractBaseUser)  # login_required
     try:
-        message = act(hearing.pk, request.user, request.POST)
+        fields = commands.parse_form(command.model, request.POST)
+        result = commands.execute(command.name, hearing_id=hearing.pk, by=request.user, fields=fields)
+        message = command.message(result)
     except DomainError as exc:
         # The page reads the refusal in its own language; exc.message (English) is for the wire.
         status = ERROR_STATUS.get(exc.code, 409)

@@ -91,11 +91,18 @@ def clean_text(value: object, *, max_length: int, multiline: bool = True, requir
     return text
 
 
+# Validation context key: `model.model_validate(data, context={RAW_TEXT: True})` leaves every
+# TextRule field as sent (type still checked), for a caller whose service cleans the text itself
+# and words a refusal for its page (the control panel's forms).
+RAW_TEXT = "raw_text"
+
+
 @dataclass(frozen=True)
 class TextRule:
     """pydantic metadata: `Note = Annotated[str, TextRule(max_length=2000, required=False)]`.
-    The value is cleaned with `clean_text`; a refusal is a ValidationError (the socket's
-    `bad_request`, the REST API's 400). The JSON schema states the length limit."""
+    The value is cleaned with `clean_text` (left as sent under the RAW_TEXT context); a refusal
+    is a ValidationError (the socket's `bad_request`, the REST API's 400). The JSON schema
+    states the length limit."""
 
     max_length: int
     multiline: bool = True
@@ -108,8 +115,13 @@ class TextRule:
             # The message reads after the field's name: "text: contains a control character (U+0000)".
             raise PydanticCustomError(f"text_{exc.problem}", exc.message) from None
 
+    def _validate(self, value: str, info: core_schema.ValidationInfo) -> str:
+        if isinstance(info.context, dict) and info.context.get(RAW_TEXT):
+            return value
+        return self(value)
+
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
-        return core_schema.no_info_after_validator_function(self, handler(source))
+        return core_schema.with_info_after_validator_function(self._validate, handler(source))
 
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler

@@ -274,6 +274,10 @@ class _Action(BaseModel):
     id: ClientId
 
 
+# A client action's model, as the moderator's command table (chamber/commands.py) names it.
+ActionModel = _Action
+
+
 class Resume(_Action):
     action: Literal["resume"]
     seq: Annotated[int, Field(ge=0, le=2**63 - 1)]
@@ -304,12 +308,24 @@ Note = Annotated[str, TextRule(max_length=2000, required=False)]
 QuestionText = Annotated[str, TextRule(max_length=500)]
 
 
-class Ask(_Action):
-    action: Literal["ask"]
+class _Question(_Action):
+    """A new question's fields (a follow-up, 追问, with `parent`)."""
+
     text: QuestionText
     item: PositiveId | None = None
     parent: PositiveId | None = None
     name: Name | None = None
+
+
+class Ask(_Question):
+    action: Literal["ask"]
+
+
+class QuestionAdd(_Question):
+    """The moderator records a question, approved at once: a command of the control panel
+    only (chamber/commands.py), not an action of the socket, so not in `Action`."""
+
+    action: Literal["question.add"]
 
 
 class Checkin(_Action):

@@ -20,7 +20,7 @@ from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
-from chamber import services as chamber_services
+from chamber import commands
 from core.clientaddr import limit_key, scope_address
 from core.errors import DomainError, RateLimited
 from hearings import selectors, services
@@ -370,52 +370,15 @@ def _vote(consumer: LiveConsumer, action: schema.Vote) -> None:
     )
 
 
-def _moderator(service: Callable[..., Any], **fields: str) -> Handler:
-    """A control action that calls `service` with the action's fields renamed by `fields`."""
+def _command(name: str) -> Handler:
+    """A control action: the moderator's command of that name (chamber/commands.py)."""
 
     async def handler(consumer: LiveConsumer, action: Any) -> dict[str, Any] | None:
-        kwargs = {param: getattr(action, field) for param, field in fields.items()}
-        await call(service)(hearing_id=consumer.hearing_id, by=consumer.user, **kwargs)
-        return None
+        result = await call(commands.execute)(name, hearing_id=consumer.hearing_id, by=consumer.user, fields=action)
+        return commands.COMMANDS[name].ack(result)
 
     return handler
 
 
-_CONTROL_ACTIONS: list[tuple[str, Callable[..., Any], dict[str, str]]] = [
-    ("hearing.start", services.hearing_start, {}),
-    ("hearing.end", chamber_services.hearing_end, {}),
-    ("agenda.start", services.agenda_start, {"item_id": "item"}),
-    ("question.approve", services.question_approve, {"question_id": "question"}),
-    ("question.reject", services.question_reject, {"question_id": "question"}),
-    ("question.stage", services.question_stage, {"question_id": "question"}),
-    ("question.edit", services.question_edit, {"question_id": "question", "text": "text"}),
-    ("question.merge", services.question_merge, {"question_id": "question", "into_id": "into"}),
-    ("poll.close", voting_services.poll_close, {"poll_id": "poll"}),
-    ("poll.publish", voting_services.poll_publish, {"poll_id": "poll"}),
-]
-for _name, _service, _fields in _CONTROL_ACTIONS:
-    route(_name, CONTROL)(_moderator(_service, **_fields))
-
-
-@route("question.answered", CONTROL)
-async def _answered(consumer: LiveConsumer, action: schema.QuestionAnswered) -> dict[str, Any] | None:
-    await call(services.question_answered)(
-        hearing_id=consumer.hearing_id,
-        question_id=action.question,
-        by=consumer.user,
-        note=action.note or "",
-        commitment=action.commitment or "",
-    )
-    return None
-
-
-@route("poll.open", CONTROL)
-async def _poll_open(consumer: LiveConsumer, action: schema.PollOpen) -> dict[str, Any] | None:
-    poll = await call(voting_services.poll_open)(
-        hearing_id=consumer.hearing_id,
-        item_id=action.item,
-        title=action.title or "",
-        secret=action.secret,
-        by=consumer.user,
-    )
-    return {"poll": poll.pk}
+for _name in commands.SOCKET_COMMANDS:
+    route(_name, CONTROL)(_command(_name))

@@ -546,7 +546,7 @@ def test_every_page_and_action_has_a_row(m: Matrix) -> None:
 
 def test_tables_name_every_action() -> None:
     from assignments.views import ACTIONS
-    from console.views import CONTROL_ACTIONS as VIEW_ACTIONS
+    from chamber.commands import SLUGS as VIEW_ACTIONS
 
     assert {row for row, _, _ in table(CONTROL_ACTIONS)} == set(VIEW_ACTIONS)
     assert {row for row, _, _ in table(ASSIGNMENT_ACTIONS)} == set(ACTIONS)
