@@ -15,6 +15,8 @@ from django.db.models import Q
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
+from core import limits
+
 
 class Status(models.TextChoices):
     ASSIGNED = "assigned", _("已交办")
@@ -47,7 +49,7 @@ class Assignment(models.Model):
         "hearings.Hearing", on_delete=models.PROTECT, related_name="assignments", verbose_name=_("问政会")
     )
     questions = models.ManyToManyField("hearings.Question", related_name="assignments", verbose_name=_("问题"))
-    title = models.CharField(_("标题"), max_length=200)
+    title = models.CharField(_("标题"), max_length=limits.ASSIGNMENT_TITLE)
     lead_department = models.ForeignKey(
         "hearings.Department", on_delete=models.PROTECT, related_name="led_assignments", verbose_name=_("主办单位")
     )

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from ninja import Schema
 from pydantic import ConfigDict, Field
 
+from core import limits
 from core.text import TextRule
 
 StatusName = Literal["assigned", "accepted", "in_progress", "replied", "evaluated", "closed", "returned", "reopened"]
@@ -16,8 +17,8 @@ ActionName = Literal["accept", "return", "progress", "reply", "request_extension
 MAX_ID = 2**63 - 1
 # Cleaned by core.text.clean_text (control characters refused, bidi controls removed, invisible-only
 # text refused, trimmed): a refusal is a 400 bad_request, like any invalid body.
-NoteText = Annotated[str, TextRule(max_length=10000, required=False)]
-ReasonText = Annotated[str, TextRule(max_length=2000, required=False)]
+NoteText = Annotated[str, TextRule(max_length=limits.ASSIGNMENT_REPLY, required=False)]
+ReasonText = Annotated[str, TextRule(max_length=limits.ASSIGNMENT_NOTE, required=False)]
 
 
 class DepartmentOut(Schema):

@@ -47,6 +47,7 @@ from assignments.models import (
 from assignments.notes import Note, typed
 from assignments.workdays import add_months, add_working_days, working_days_between
 from assignments.workflow import Notify, Who
+from core import limits
 from core.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Hearing, Question
@@ -56,12 +57,13 @@ log = logging.getLogger(__name__)
 By = AbstractBaseUser | Department | None
 Action = TimelineEntry.Action
 
-MAX_NOTE = 2000
-MAX_REPLY = 10000
-MAX_TITLE = 200
-MAX_WORKING_DAYS = 250
-MAX_ATTACHMENTS = 5
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+# core/limits.py's, under the names this module has used
+MAX_NOTE = limits.ASSIGNMENT_NOTE
+MAX_REPLY = limits.ASSIGNMENT_REPLY
+MAX_TITLE = limits.ASSIGNMENT_TITLE
+MAX_WORKING_DAYS = limits.WORKING_DAYS
+MAX_ATTACHMENTS = limits.ATTACHMENTS
+MAX_ATTACHMENT_BYTES = limits.ATTACHMENT_BYTES
 ATTACHMENT_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".zip", ".txt"}
 DEFAULT_WORKING_DAYS = 20
 # 回头看: months after closing.

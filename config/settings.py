@@ -151,6 +151,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "core.limits.context",
             ],
         },
     },
@@ -303,7 +304,6 @@ LIVE = {
     # A deputy's or moderator's socket re-checks its role this often (seconds): a role removed
     # (or an account deactivated) mid-session closes the socket with 4403.
     "ROLE_CHECK_SECONDS": env_int("LIVE_ROLE_CHECK_SECONDS", 5),
-    "MAX_FRAME": 16 * 1024,
 }
 
 # The control panel shows each list of questions (pending, waiting, answered) this many cards at

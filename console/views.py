@@ -29,6 +29,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from chamber import commands
+from core import limits
 from core.errors import BadRequest, DomainError
 from hearings import error_text, selectors
 from hearings.models import Hearing, Question
@@ -342,7 +343,7 @@ def control_merge_targets(request: HttpRequest, hearing_id: int) -> HttpResponse
         question = _optional_id(request.GET, "question")
     except BadRequest:
         question = None
-    search = request.GET.get("q", "")[:100]
+    search = request.GET.get("q", "")[: limits.MERGE_SEARCH]
     matches = selectors.merge_targets(
         hearing.pk, search=search, exclude=question, limit=max(1, settings.CONTROL_MERGE_MATCHES)
     )

@@ -13,6 +13,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core import limits
+
 
 class Department(models.Model):
     """A department questioned in hearings (应询部门) and handling assignments (承办单位)."""
@@ -136,12 +138,12 @@ class Question(models.Model):
     merged_into = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="merged", verbose_name=_("合并到")
     )
-    text = models.TextField(_("内容"), max_length=500)
+    text = models.TextField(_("内容"), max_length=limits.QUESTION_TEXT)
     source = models.CharField(_("来源"), max_length=10, choices=Source.choices)
     asker = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="questions"
     )
-    asker_name = models.CharField(_("提问人"), max_length=50, blank=True)
+    asker_name = models.CharField(_("提问人"), max_length=limits.ASKER_NAME, blank=True)
     viewer = models.CharField(max_length=64, blank=True, help_text="public asker's viewer id")
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
     likes = models.PositiveIntegerField(_("点赞"), default=0)

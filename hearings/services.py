@@ -17,6 +17,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 import audit
+from core import limits
 from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound, clean_or_refuse, text_refused
 from core.text import TextError, clean_text
 from hearings import guards, selectors
@@ -31,9 +32,10 @@ from live.schema import (
     QuestionStageData,
 )
 
-MAX_QUESTION_LENGTH = 500
-MAX_NAME_LENGTH = 50
-MAX_NOTE_LENGTH = 2000  # an answer note or commitment
+# core/limits.py's, under the names this module has used
+MAX_QUESTION_LENGTH = limits.QUESTION_TEXT
+MAX_NAME_LENGTH = limits.ASKER_NAME
+MAX_NOTE_LENGTH = limits.ANSWER_NOTE  # an answer note or commitment
 
 
 def _question_for_update(hearing: Hearing, question_id: int) -> Question:

@@ -23,9 +23,10 @@ from pydantic import (
 )
 from pydantic_core import from_json
 
+from core import limits
 from core.text import TextRule
 
-MAX_FRAME_BYTES = 16 * 1024
+MAX_FRAME_BYTES = limits.FRAME_BYTES
 
 
 class ErrorCode(StrEnum):
@@ -264,7 +265,7 @@ def error_frame(client_id: str | None, code: ErrorCode, message: str) -> str:
 
 # --------------------------------------------------------------------------- client actions
 
-ClientId = Annotated[str, StringConstraints(max_length=100)]
+ClientId = Annotated[str, StringConstraints(max_length=limits.CLIENT_ID)]
 PositiveId = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
@@ -301,11 +302,11 @@ class Like(_Action):
 
 # Every text a client sends is cleaned by core.text.clean_text (control characters refused, NUL
 # among them: PostgreSQL text cannot hold it; bidi controls removed; invisible-only text refused;
-# trimmed); a refusal is a `bad_request`. The limits are the services'.
-Name = Annotated[str, TextRule(max_length=50, multiline=False, required=False)]
-Title = Annotated[str, TextRule(max_length=200, multiline=False, required=False)]
-Note = Annotated[str, TextRule(max_length=2000, required=False)]
-QuestionText = Annotated[str, TextRule(max_length=500)]
+# trimmed); a refusal is a `bad_request`. The limits are core/limits.py's, as the services'.
+Name = Annotated[str, TextRule(max_length=limits.ASKER_NAME, multiline=False, required=False)]
+Title = Annotated[str, TextRule(max_length=limits.POLL_TITLE, multiline=False, required=False)]
+Note = Annotated[str, TextRule(max_length=limits.ANSWER_NOTE, required=False)]
+QuestionText = Annotated[str, TextRule(max_length=limits.QUESTION_TEXT)]
 
 
 class _Question(_Action):
@@ -335,7 +336,7 @@ class Checkin(_Action):
 class Vote(_Action):
     action: Literal["vote"]
     poll: PositiveId
-    choice: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+    choice: Annotated[str, StringConstraints(min_length=1, max_length=limits.POLL_CHOICE)]
     ballot: UUID
 
 
@@ -459,7 +460,7 @@ def parse_action(text: str | None, raw: bytes | None = None) -> _Action:
     if not isinstance(obj, dict):
         raise ActionError(None, ErrorCode.BAD_REQUEST, "a frame is a JSON object")
     raw_id = obj.get("id")
-    client_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= 100 else None
+    client_id = raw_id if isinstance(raw_id, str) and len(raw_id) <= limits.CLIENT_ID else None
     name = obj.get("action")
     if not isinstance(name, str):
         raise ActionError(client_id, ErrorCode.BAD_REQUEST, '"action" must be a string')

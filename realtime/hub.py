@@ -397,7 +397,6 @@ class Hub:
         self.channel: str | None = None
         self.reader: asyncio.Task[None] | None = None
         self.presence: Presence = make_presence(self.process_id)
-        self.resnapshot_hook: Callable[[Socket], Awaitable[None]] | None = None
         self.sessions_subscribed = False  # to logouts (realtime/sessions.py), with the first hearing
         self._join_lock = asyncio.Lock()
 

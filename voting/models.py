@@ -18,6 +18,8 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from core import limits
+
 DEFAULT_CHOICES = ["满意", "基本满意", "不满意"]
 DEFAULT_SATISFIED = ["满意", "基本满意"]
 
@@ -59,7 +61,7 @@ class Poll(models.Model):
     department = models.ForeignKey(
         "hearings.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="polls"
     )
-    title = models.CharField(_("标题"), max_length=200)
+    title = models.CharField(_("标题"), max_length=limits.POLL_TITLE)
     choices = models.JSONField(_("选项"), default=default_choices)
     satisfied = models.JSONField(_("计入满意率的选项"), default=default_satisfied)
     secret = models.BooleanField(_("无记名"), default=True)
@@ -118,7 +120,7 @@ class Ballot(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
-    choice = models.CharField(max_length=50)
+    choice = models.CharField(max_length=limits.POLL_CHOICE)
     # Named polls only:
     deputy = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="named_ballots"

@@ -22,6 +22,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 import audit
+from core import limits
 from core.errors import (
     AlreadyVoted,
     BadRequest,
@@ -42,7 +43,7 @@ from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
 
 log = logging.getLogger(__name__)
 
-MAX_TITLE_LENGTH = 200
+MAX_TITLE_LENGTH = limits.POLL_TITLE
 
 
 def _ballot_key(poll_id: int, ballot_id: UUID) -> str:

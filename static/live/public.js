@@ -6,6 +6,7 @@
 // if the server refuses. One like per viewer per target is the server's rule (signed
 // viewer cookie); this page remembers its own likes so a reload shows them.
 
+import { askBox } from "./ask.js";
 import { connect } from "./live.js";
 import {
   applyCounter,
@@ -35,12 +36,6 @@ const root = document.getElementById("live-view");
 const $ = (id) => document.getElementById(id);
 const LIKED_KEY = `wenzheng.liked.${root.dataset.hearing}`;
 const SORT_KEY = "wenzheng.sort";
-const ASK_ERRORS = {
-  bad_request: gettext("问题内容需在 1 到 500 字之间。"),
-  invalid_state: gettext("问政会已结束，不能再提问。"),
-  rate_limited: gettext("提交太频繁，请稍后再试。"),
-  connection_lost: gettext("网络中断，问题可能没有提交成功，请稍后确认。"),
-};
 
 let state = null;
 let connection = "connecting";
@@ -142,37 +137,15 @@ $("like-hearing").addEventListener("click", () => like("hearing"));
 // ---------------------------------------------------------------- asking
 
 const askText = $("ask-text");
-askText.addEventListener("input", () => {
-  $("ask-count").textContent = `${askText.value.trim().length} / 500`;
-});
-$("ask-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const text = askText.value.trim();
-  const name = $("ask-name").value.trim();
-  const stateNode = $("ask-state");
-  stateNode.className = "ask-state";
-  if (!text) {
-    stateNode.textContent = gettext("请先输入问题内容。");
-    return;
-  }
-  const fields = { text };
-  if (name) fields.name = name;
-  $("ask-submit").disabled = true;
-  stateNode.textContent = live.connected ? gettext("正在提交…") : gettext("网络中断，恢复后自动提交…");
-  live.send("ask", fields).then(
-    () => {
-      $("ask-submit").disabled = false;
-      askText.value = "";
-      $("ask-count").textContent = "0 / 500";
-      stateNode.classList.add("ok");
-      stateNode.textContent = gettext("已提交，等待主持人审核，审核通过后公开。");
-    },
-    (err) => {
-      $("ask-submit").disabled = false;
-      stateNode.classList.add("error");
-      stateNode.textContent = ASK_ERRORS[err.code] ?? fmt(gettext("提交失败：%(message)s"), { message: errorText(err) });
-    },
-  );
+askBox({
+  live,
+  errors: { connection_lost: gettext("网络中断，问题可能没有提交成功，请稍后确认。") },
+  fields() {
+    const name = $("ask-name").value.trim();
+    return name ? { name } : {};
+  },
+  sent: () => gettext("已提交，等待主持人审核，审核通过后公开。"),
+  marked: true,
 });
 
 // ---------------------------------------------------------------- sorting

@@ -51,6 +51,16 @@ export function label(value) {
   return LABELS[value] ?? value;
 }
 
+// The server's limits (core/limits.py: QUESTION_TEXT, ASKER_NAME …): the page's #data-limits.
+// Never a number of its own here: a page without them is a bug the tests catch.
+export const LIMITS = (() => {
+  try {
+    return JSON.parse(document.getElementById("data-limits")?.textContent ?? "{}");
+  } catch {
+    return {};
+  }
+})();
+
 // What a person reads for a refused action: one line per protocol code (the frame's
 // `message` is the server's English note for developers, never shown).
 const ERRORS = {

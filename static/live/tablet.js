@@ -4,6 +4,7 @@
 // ballot (poll, choice, ballot UUID) sits in localStorage, so a dropped socket or a reload
 // sends the very same ballot again and the server counts it once (a repeat acks duplicate:true).
 
+import { askBox } from "./ask.js";
 import { connect } from "./live.js";
 import {
   applyCounter,
@@ -39,14 +40,6 @@ const VOTE_ERRORS = {
 };
 // After these the poll takes no ballot from this tablet: the choice buttons go away.
 const SETTLED = new Set(["already_voted", "poll_closed", "not_found", "forbidden"]);
-const ASK_ERRORS = {
-  bad_request: gettext("问题内容需在 1 到 500 字之间。"),
-  invalid_state: gettext("问政会已结束，不能再提问。"),
-  not_found: gettext("要追问的问题已不存在。"),
-  forbidden: gettext("您不是本场问政会的代表，不能提问。"),
-  rate_limited: gettext("提交太频繁，请稍后再试。"),
-  connection_lost: gettext("网络中断，问题可能没有提交成功，请确认后再试。"),
-};
 
 let state = null;
 let me = { name: "", checked_in: false, voted: [] };
@@ -198,10 +191,6 @@ $("checkin").addEventListener("click", () => {
   render();
 });
 
-$("ask-text").addEventListener("input", () => {
-  $("ask-count").textContent = `${$("ask-text").value.trim().length} / 500`;
-});
-
 $("ask-parent-cancel").addEventListener("click", () => {
   followUp = null;
   render();
@@ -209,33 +198,19 @@ $("ask-parent-cancel").addEventListener("click", () => {
 
 // The form only works through the socket: it is enabled once this script runs.
 $("ask-submit").disabled = false;
-$("ask-form").addEventListener("submit", (ev) => {
-  ev.preventDefault();
-  const text = $("ask-text").value.trim();
-  if (!text) {
-    $("ask-state").textContent = gettext("请先输入问题内容。");
-    return;
-  }
-  const fields = { text };
-  if (followUp !== null) fields.parent = followUp;
-  $("ask-submit").disabled = true;
-  $("ask-state").textContent = live.connected ? gettext("正在提交…") : gettext("网络中断，恢复后自动提交…");
-  live.send("ask", fields).then(
-    (ack) => {
-      $("ask-submit").disabled = false;
-      $("ask-text").value = "";
-      $("ask-count").textContent = "0 / 500";
-      followUp = null;
-      $("ask-state").textContent =
-        ack.status === "pending" ? gettext("已提交，等待主持人审核后公开。") : gettext("已提交并公开。");
-      render();
-    },
-    (err) => {
-      $("ask-submit").disabled = false;
-      $("ask-state").textContent =
-        ASK_ERRORS[err.code] ?? fmt(gettext("提交失败：%(message)s"), { message: errorText(err) });
-    },
-  );
+askBox({
+  live,
+  errors: {
+    not_found: gettext("要追问的问题已不存在。"),
+    forbidden: gettext("您不是本场问政会的代表，不能提问。"),
+    connection_lost: gettext("网络中断，问题可能没有提交成功，请确认后再试。"),
+  },
+  fields: () => (followUp === null ? {} : { parent: followUp }),
+  sent(ack) {
+    followUp = null;
+    render();
+    return ack.status === "pending" ? gettext("已提交，等待主持人审核后公开。") : gettext("已提交并公开。");
+  },
 });
 
 // ---------------------------------------------------------------- rendering

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from core import limits
 from hearings import services as hearing_services
 from hearings.models import AgendaItem, Like, Question
 from tests.e2e.helpers import DESKTOP, PHONE, SocketProxy, call, login, wait_until
@@ -345,6 +346,48 @@ def test_the_public_page_in_english(pages: Pages, asgi_server: str, world: World
     screenshot(page, "live-en-390x844", full_page=False)
     page.get_by_role("button", name="简体中文").click()
     expect(page.locator("#ask-heading")).to_have_text("我要提问")
+
+
+def serve_with_limits(page: Any, url: str, **changed: int) -> None:
+    """`page` gets `url` with its #data-limits changed as given (the rest of the page as served)."""
+
+    def rewrite(route: Any) -> None:
+        response = route.fetch()
+        html = response.text()
+        for name, value in changed.items():
+            served = f'"{name}": {getattr(limits, name)}'
+            assert served in html, f"the page does not carry {served}"
+            html = html.replace(served, f'"{name}": {value}')
+        route.fulfill(response=response, body=html)
+
+    page.route(url, rewrite)
+
+
+def test_the_ask_box_counts_and_stops_at_the_limit_the_page_carries(
+    pages: Pages, asgi_server: str, world: World
+) -> None:
+    url = f"{asgi_server}/hearings/{world.hearing.pk}/"
+    page = pages.new(PHONE)
+    page.goto(url)
+    connected(page)
+    box, count = page.locator("#ask-text"), page.locator("#ask-count")
+    limit = limits.QUESTION_TEXT
+    expect(count).to_have_text(f"0 / {limit}")
+    assert box.evaluate("(node) => node.maxLength") == limit
+    box.fill("问" * (limit - 1))
+    box.press_sequentially("多几个字")  # typing stops at the limit
+    expect(count).to_have_text(f"{limit} / {limit}")
+    assert box.input_value() == "问" * (limit - 1) + "多"
+
+    # The script reads the limit from the page's data, not from a number of its own.
+    smaller = pages.new(PHONE)
+    serve_with_limits(smaller, url, QUESTION_TEXT=12)
+    smaller.goto(url)  # (Chromium keeps a page it did not fetch itself off the local server's socket)
+    box, count = smaller.locator("#ask-text"), smaller.locator("#ask-count")
+    expect(count).to_have_text("0 / 12")  # the template wrote the real limit; the script the page's
+    box.press_sequentially("营业执照办理要多久？还有别的问题")
+    expect(count).to_have_text("12 / 12")
+    assert box.input_value() == "营业执照办理要多久？还有"
 
 
 # --------------------------------------------------------------------------- the control panel

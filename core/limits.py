@@ -1,0 +1,63 @@
+"""The one definition of every limit a person or a client meets: how long a question, a name, a
+note may be, how many working days an assignment may take, how big a WebSocket frame is.
+
+Models (max_length), the wire schemas (live/schema.py, assignments/schema.py), the services (which
+clean and refuse) and the pages all read these. Templates get them as `limits` (the context
+processor below): `maxlength="{{ limits.QUESTION_TEXT }}"`; a page's scripts read them from the
+page's #data-limits JSON (`{% data_limits %}`, static/live/state.js `LIMITS`). A number written
+anywhere else is a copy that will drift: tests/test_limits.py checks the places that must agree.
+
+Text limits count characters (code points) after core.text.clean_text, as the services do.
+Changing a value that a model uses needs a migration; PROTOCOL.md states the wire ones.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+# ------------------------------------------------------------------ hearings (questions)
+
+QUESTION_TEXT = 500  # a question or follow-up (问题内容): 1–500 characters
+ASKER_NAME = 50  # the name a question is signed with (称呼 / 提问人), optional
+ANSWER_NOTE = 2000  # an answer's note (答复要点) or commitment (承诺事项), each
+MERGE_SEARCH = 100  # the control panel's search for the question a duplicate merges into
+
+# ------------------------------------------------------------------ voting
+
+POLL_TITLE = 200  # a poll's title (测评标题)
+POLL_CHOICE = 50  # one choice of a poll, as a ballot names it
+
+# ------------------------------------------------------------------ assignments
+
+ASSIGNMENT_TITLE = 200  # an assignment's title (交办件标题)
+ASSIGNMENT_NOTE = 2000  # a note, reason or comment on an assignment
+ASSIGNMENT_REPLY = 10000  # a reply (答复内容) or the commitment an assignment carries
+WORKING_DAYS = 250  # an assignment's time limit: 1 to this many working days
+ATTACHMENTS = 5  # files per reply
+ATTACHMENT_BYTES = 10 * 1024 * 1024  # per file
+
+# ------------------------------------------------------------------ the live protocol
+
+FRAME_BYTES = 16 * 1024  # a client's WebSocket frame (UTF-8); a larger one is `too_large`
+CLIENT_ID = 100  # a client action's "id", echoed back in its ack or error
+
+# What the pages read (templates and, through #data-limits, scripts): the names above.
+LIMITS: dict[str, int] = {
+    "QUESTION_TEXT": QUESTION_TEXT,
+    "ASKER_NAME": ASKER_NAME,
+    "ANSWER_NOTE": ANSWER_NOTE,
+    "MERGE_SEARCH": MERGE_SEARCH,
+    "POLL_TITLE": POLL_TITLE,
+    "ASSIGNMENT_TITLE": ASSIGNMENT_TITLE,
+    "ASSIGNMENT_NOTE": ASSIGNMENT_NOTE,
+    "ASSIGNMENT_REPLY": ASSIGNMENT_REPLY,
+    "WORKING_DAYS": WORKING_DAYS,
+    "ATTACHMENTS": ATTACHMENTS,
+}
+
+
+def context(request: HttpRequest) -> dict[str, Any]:
+    """Template context processor (config/settings.py TEMPLATES): `{{ limits.QUESTION_TEXT }}`."""
+    return {"limits": LIMITS}
