@@ -106,7 +106,8 @@ class TextRule:
             return clean_text(value, max_length=self.max_length, multiline=self.multiline, required=self.required)
         except TextError as exc:
             # The message reads after the field's name: "text: contains a control character (U+0000)".
-            raise PydanticCustomError(f"text_{exc.problem}", exc.message) from None
+            # `limit` lets a caller word a too_long refusal itself (the REST API: core.errors.TEXT_PROBLEMS).
+            raise PydanticCustomError(f"text_{exc.problem}", exc.message, {"limit": exc.limit or 0}) from None
 
     def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_after_validator_function(self, handler(source))

@@ -8,8 +8,8 @@ import pytest
 
 from assignments import services as assignment_services
 from audit.chain import verify
-from chamber import services as chamber_services
 from audit.models import AuditEntry
+from chamber import services as chamber_services
 from core.errors import Forbidden, InvalidState
 from hearings import services
 from hearings.models import Hearing, Question
