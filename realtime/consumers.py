@@ -127,7 +127,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     session_tag: str | None = None
     revoked: bool = False  # closed by the server (role or session gone): the client's frames are dropped
     resumes: RateLimiter | None = None  # this socket's `resume` budget, made on its first resume
-    language: str = settings.LANGUAGE_CODE  # its `error` messages' (scope_language)
+    language: str | None = None  # its `error` messages' (scope_language), found at its first error
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -160,7 +160,6 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.stream = Stream.CONTROL if self.role == CONTROL else Stream.PUBLIC
         self.user = self.scope.get("user")
-        self.language = scope_language(self.scope)
         await self.accept()
         try:
             self.hearing_id = int(self.scope["url_route"]["kwargs"]["hearing_id"])
@@ -292,6 +291,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     def error_frame(self, client_id: str | None, error: DomainError) -> str:
         """The `error` frame of a refusal: its code, and its message in the socket's language."""
+        if self.language is None:
+            self.language = scope_language(self.scope)
         with translation.override(self.language):
             return schema.error_frame(client_id, ErrorCode(error.code), error.message)
 
