@@ -7,11 +7,12 @@ protocol's status; nothing a client sends gets a 500. Thin: services decide.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy as _
 from ninja import NinjaAPI, Path, Query, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
@@ -19,12 +20,20 @@ from pydantic import Field
 
 from assignments import selectors, services
 from assignments.models import Assignment
-from assignments.schema import MAX_ID, AssignmentListOut, AssignmentOut, ErrorOut, StatusName, TransitionIn
-from core.errors import DomainError
+from assignments.schema import (
+    MAX_ID,
+    AssignmentListOut,
+    AssignmentOut,
+    ErrorName,
+    ErrorOut,
+    StatusName,
+    TransitionIn,
+)
+from core.errors import CODES, FIELDS, TEXT_PROBLEMS, BadRequest, DomainError, NotFound, Unauthorized, render
 from hearings.models import Department
 
-STATUS_OF = {"bad_request": 400, "unauthorized": 401, "forbidden": 403, "not_found": 404, "invalid_state": 409}
-CODE_OF = {status: code for code, status in STATUS_OF.items()}
+ERROR_CODES: frozenset[str] = frozenset(get_args(ErrorName))
+CODE_OF = {CODES[code].status: code for code in ERROR_CODES}
 
 
 class DepartmentToken(HttpBearer):
@@ -52,49 +61,61 @@ api = NinjaAPI(
 )
 
 
-def _error(request: HttpRequest, status: int, code: str, message: str) -> HttpResponse:
-    return api.create_response(request, {"error": code, "message": message}, status=status)
+def _error(request: HttpRequest, error: DomainError) -> HttpResponse:
+    """{"error": CODE, "message": text}: the code's status, the text in the request's language."""
+    if error.code not in ERROR_CODES:  # a code of the live protocol only: none of the assignment services raise one
+        error = BadRequest(error.template, **error.params)
+    return api.create_response(request, error.payload(), status=error.status)
 
 
 @api.exception_handler(DomainError)
 def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
-    code = exc.code if exc.code in STATUS_OF else "bad_request"
-    return _error(request, STATUS_OF[code], code, exc.message)
+    return _error(request, exc)
+
+
+def _invalid(error: dict[str, Any]) -> str:
+    """One refused field: a text field's refusal in the words the services use ("The note cannot
+    contain control characters."); anything else as pydantic says it, after the field's path."""
+    loc = [str(part) for part in error.get("loc", ())]
+    problem = str(error.get("type", "")).removeprefix("text_")
+    if loc and loc[-1] in FIELDS and problem in TEXT_PROBLEMS:
+        limit = (error.get("ctx") or {}).get("limit", 0)
+        return render(TEXT_PROBLEMS[problem], {"what": FIELDS[loc[-1]], "limit": limit})
+    return f"{'.'.join(loc)}: {error.get('msg', 'invalid')}"
 
 
 @api.exception_handler(ValidationError)
 def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
-    parts = []
-    for error in exc.errors[:5]:
-        where = ".".join(str(part) for part in error.get("loc", ()))
-        parts.append(f"{where}: {error.get('msg', 'invalid')}")
-    return _error(request, 400, "bad_request", "; ".join(parts) or "invalid request")
+    parts = [_invalid(error) for error in exc.errors[:5]]
+    if not parts:
+        return _error(request, BadRequest(CODES["bad_request"].title))
+    return _error(request, BadRequest("%(errors)s", errors="; ".join(parts)))
 
 
 @api.exception_handler(AuthenticationError)
 def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
-    response = _error(request, 401, "unauthorized", "a valid department token is required (Authorization: Bearer …)")
+    response = _error(request, Unauthorized(_("需要有效的单位令牌（Authorization: Bearer …）。")))
     response["WWW-Authenticate"] = "Bearer"
     return response
 
 
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    # ninja raises these for a body it cannot parse, among others.
+    # ninja raises these for a body it cannot parse, among others: its words, for the developer.
     code = CODE_OF.get(exc.status_code, "bad_request")
-    return _error(request, exc.status_code if exc.status_code in CODE_OF else 400, code, str(exc))
+    return api.create_response(request, {"error": code, "message": str(exc)}, status=CODES[code].status)
 
 
 @api.exception_handler(RequestDataTooBig)
 def _too_big(request: HttpRequest, exc: RequestDataTooBig) -> HttpResponse:
     # Reading the body refused it (DATA_UPLOAD_MAX_MEMORY_SIZE): the protocol's error, not Django's HTML 400.
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    return _error(request, 400, "bad_request", f"request body too large (at most {limit} bytes)")
+    return _error(request, BadRequest(_("请求内容太大，最多 %(limit)s 字节。"), limit=limit))
 
 
 @api.exception_handler(Http404)
 def _not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
-    return _error(request, 404, "not_found", "not found")
+    return _error(request, NotFound(CODES["not_found"].title))
 
 
 class ListFilters(Schema):
@@ -132,7 +153,7 @@ class AssignmentPath(Schema):
 def _get(assignment_id: int) -> Assignment:
     assignment = selectors.with_details(Assignment.objects.filter(pk=assignment_id)).first()
     if assignment is None:
-        raise Http404
+        raise NotFound(_("找不到这件交办件。"))
     return assignment
 
 

@@ -70,6 +70,10 @@ class TransitionIn(Schema):
     due_date: date | None = Field(default=None, description="the requested due date (request_extension)")
 
 
+# The codes the REST API answers with (PROTOCOL.md); core.errors.CODES gives each its status.
+ErrorName = Literal["bad_request", "unauthorized", "forbidden", "not_found", "invalid_state"]
+
+
 class ErrorOut(Schema):
-    error: Literal["bad_request", "unauthorized", "forbidden", "not_found", "invalid_state"]
-    message: str
+    error: ErrorName
+    message: str = Field(description="what was refused, in the request's language (Accept-Language)")

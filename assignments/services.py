@@ -29,6 +29,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 import audit
 from assignments import notes, selectors, workflow
@@ -81,7 +82,7 @@ def _today() -> date:
 def _assignment_for_update(assignment_id: int) -> Assignment:
     assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
     if assignment is None:
-        raise NotFound("no such assignment")
+        raise NotFound(_("找不到这件交办件。"))
     return assignment
 
 
@@ -91,17 +92,17 @@ def _require_lead(assignment: Assignment, by: By) -> None:
         return
     if isinstance(by, Department):
         if by.pk != assignment.lead_department_id:
-            raise Forbidden("only the lead department may act on this assignment")
+            raise Forbidden(_("只有主办单位可以办理这件交办件。"))
         return
     if not selectors.is_liaison(assignment.lead_department_id, by):
-        raise Forbidden("only a liaison of the lead department may act on this assignment")
+        raise Forbidden(_("只有主办单位的联络员可以办理这件交办件。"))
 
 
 def _require_moderator(assignment: Assignment, by: By) -> None:
     if by is None:
         return
     if isinstance(by, Department) or not hearing_selectors.is_moderator(assignment.hearing_id, by):
-        raise Forbidden("only a moderator of the hearing may do this")
+        raise Forbidden(_("只有本场问政会的主持人可以这样做。"))
 
 
 def _require_evaluator(assignment: Assignment, by: By) -> None:
@@ -109,13 +110,13 @@ def _require_evaluator(assignment: Assignment, by: By) -> None:
     if by is None:
         return
     if isinstance(by, Department) or not selectors.may_evaluate(assignment, by):
-        raise Forbidden("only the deputy who asked may evaluate the reply")
+        raise Forbidden(_("只有提出问题的代表可以评价答复。"))
 
 
 def _require_status(assignment: Assignment, *allowed: Status) -> None:
     if assignment.status not in allowed:
         names = ", ".join(str(status.value) for status in allowed)
-        raise InvalidState(f"the assignment is {assignment.status}; this needs {names}")
+        raise InvalidState(_("交办件当前的状态不能办理这一步。"), status=assignment.status, needs=names)
 
 
 def _text(value: str, *, what: str, limit: int = MAX_NOTE, required: bool = False, multiline: bool = True) -> str:
@@ -128,16 +129,16 @@ def _due_date(*, working_days: int | None, due_date: date | None, start: date | 
     """A due date given directly, or counted in working days from today."""
     start = start or _today()
     if (working_days is None) == (due_date is None):
-        raise BadRequest("give either working_days or due_date")
+        raise BadRequest(_("请填写办理时限（工作日）或指定期限，二者选一。"))
     if working_days is not None:
         if not 1 <= working_days <= MAX_WORKING_DAYS:
-            raise BadRequest(f"working_days is 1 to {MAX_WORKING_DAYS}")
+            raise BadRequest(_("办理时限为 1 到 %(limit)s 个工作日。"), limit=MAX_WORKING_DAYS)
         return add_working_days(start, working_days)
     assert due_date is not None
     if due_date <= start:
-        raise BadRequest("the due date must be after today")
+        raise BadRequest(_("期限须晚于今天。"))
     if due_date > start + timedelta(days=730):
-        raise BadRequest("the due date is more than two years away")
+        raise BadRequest(_("期限不能超过两年。"))
     return due_date
 
 
@@ -220,13 +221,13 @@ def _recipients(assignment: Assignment, notify: Iterable[Notify]) -> list[Abstra
 def _departments(lead_department_id: int, co_department_ids: Sequence[int]) -> tuple[Department, list[Department]]:
     lead = Department.objects.filter(pk=lead_department_id).first()
     if lead is None:
-        raise NotFound("no such lead department")
+        raise NotFound(_("找不到这个主办单位。"))
     co_ids = list(dict.fromkeys(co_department_ids))
     if lead.pk in co_ids:
-        raise BadRequest("the lead department is not also a co-department")
+        raise BadRequest(_("主办单位不能同时是协办单位。"))
     co = list(Department.objects.filter(pk__in=co_ids))
     if len(co) != len(co_ids):
-        raise NotFound("no such co-department")
+        raise NotFound(_("找不到这个协办单位。"))
     return lead, co
 
 
@@ -304,22 +305,22 @@ def assignment_create(
     The due date is counted in working days (statutory holidays and 调休 included) or given."""
     hearing = Hearing.objects.select_for_update().filter(pk=hearing_id).first()
     if hearing is None:
-        raise NotFound("no such hearing")
+        raise NotFound(_("找不到这场问政会。"))
     if by is not None and (isinstance(by, Department) or not hearing_selectors.is_moderator(hearing, by)):
-        raise Forbidden("only a moderator of the hearing may assign its questions")
+        raise Forbidden(_("只有本场问政会的主持人可以交办问题。"))
     if hearing.status == Hearing.Status.DRAFT:
-        raise InvalidState("the hearing has not started")
+        raise InvalidState(_("问政会尚未开始。"))
     ids = list(dict.fromkeys(question_ids))
     if not ids:
-        raise BadRequest("choose at least one question")
+        raise BadRequest(_("请至少选择一个问题。"))
     questions = list(Question.objects.select_for_update().filter(pk__in=ids, hearing=hearing, merged_into__isnull=True))
     if len(questions) != len(ids):
-        raise NotFound("no such question in this hearing")
+        raise NotFound(_("本场问政会没有这个问题。"))
     for question in questions:
         if question.status != Question.Status.ANSWERED:
-            raise InvalidState(f"question {question.pk} is {question.status}; only answered questions are assigned")
+            raise InvalidState(_("只有已答复的问题可以交办。"))
     if Assignment.questions.through.objects.filter(question_id__in=ids).exists():
-        raise InvalidState("a question of these is already assigned")
+        raise InvalidState(_("所选问题中有已经交办的。"))
     lead, co = _departments(lead_department_id, co_department_ids)
     due = _due_date(working_days=working_days, due_date=due_date)
     questions.sort(key=lambda q: ids.index(q.pk))
@@ -363,7 +364,7 @@ def assignments_create_each(
 ) -> list[Assignment]:
     """One assignment per question, all or none; each keeps its question's own commitment."""
     if not question_ids:
-        raise BadRequest("choose at least one question")
+        raise BadRequest(_("请至少选择一个问题。"))
     return [
         assignment_create(
             hearing_id=hearing_id,
@@ -414,13 +415,13 @@ def assignment_progress(*, assignment_id: int, by: By, note: str, internal_note:
 
 def _check_files(files: Sequence[UploadedFile[Any]]) -> None:
     if len(files) > MAX_ATTACHMENTS:
-        raise BadRequest(f"at most {MAX_ATTACHMENTS} attachments")
+        raise BadRequest(_("附件最多 %(limit)s 个。"), limit=MAX_ATTACHMENTS)
     for upload in files:
         name = upload.name or ""
         if PurePath(name).suffix.lower() not in ATTACHMENT_SUFFIXES:
-            raise BadRequest(f"attachments are {', '.join(sorted(ATTACHMENT_SUFFIXES))}")
+            raise BadRequest(_("附件只能是这些格式：%(suffixes)s。"), suffixes=", ".join(sorted(ATTACHMENT_SUFFIXES)))
         if (upload.size or 0) > MAX_ATTACHMENT_BYTES:
-            raise BadRequest("an attachment has at most 10 MB")
+            raise BadRequest(_("每个附件最大 10 MB。"))
 
 
 @transaction.atomic
@@ -459,13 +460,13 @@ def assignment_request_extension(*, assignment_id: int, by: By, due_date: date |
     One request at a time."""
     assignment = _begin("request_extension", assignment_id, by)
     if assignment.extension_due_date is not None:
-        raise InvalidState("an extension request is already waiting for a decision")
+        raise InvalidState(_("已有一项延期申请在等待审核。"))
     if due_date is None:
-        raise BadRequest("due_date is required")
+        raise BadRequest(_("请填写申请延期至哪一天。"))
     if due_date <= assignment.due_date:
-        raise BadRequest("the new due date must be after the current one")
+        raise BadRequest(_("新期限须晚于现在的期限。"))
     if due_date > assignment.due_date + timedelta(days=365):
-        raise BadRequest("an extension is at most a year")
+        raise BadRequest(_("延期最长一年。"))
     cleaned = _text(reason, what="reason", required=True)
     change = _Change(
         fields={"extension_due_date": due_date, "extension_reason": cleaned},
@@ -482,7 +483,7 @@ def assignment_decide_extension(*, assignment_id: int, by: By, approve: bool, no
     """Approve (the due date moves) or refuse the pending extension request."""
     assignment = _begin("decide_extension", assignment_id, by)
     if assignment.extension_due_date is None:
-        raise InvalidState("no extension request is waiting")
+        raise InvalidState(_("没有待审核的延期申请。"))
     cleaned = _text(note, what="note")
     requested = assignment.extension_due_date
     fields: dict[str, Any] = {"extension_due_date": None, "extension_reason": ""}
@@ -538,7 +539,7 @@ def assignment_reopen(
     The earlier reply and verdict stay in the timeline."""
     assignment = _begin("reopen", assignment_id, by)
     if assignment.verdict != Verdict.UNSATISFIED:
-        raise InvalidState("only a reply the deputy found unsatisfactory is reopened")
+        raise InvalidState(_("只有代表评价为不满意的答复才能重新办理。"))
     due = _due_date(working_days=working_days, due_date=due_date)
     cleaned = _text(note, what="note")
     loop = assignment.loop + 1
@@ -571,7 +572,7 @@ def assignment_close(
     the deputy was unsatisfied). Schedules the 回头看 `review_months` after today (None: none)."""
     assignment = _begin("close", assignment_id, by)
     if review_months is not None and not 1 <= review_months <= 36:
-        raise BadRequest("review_months is 1 to 36")
+        raise BadRequest(_("回头看安排在办结后 1 到 %(limit)s 个月。"), limit=36)
     cleaned = _text(note, what="note")
     is_resolved = assignment.verdict != Verdict.UNSATISFIED if resolved is None else resolved
     review_due = add_months(_today(), review_months) if review_months else None
@@ -591,11 +592,11 @@ def assignment_review(*, assignment_id: int, by: By, outcome: str, note: str) ->
     """Record the 回头看 of a closed assignment: did the fix hold? Once."""
     assignment = _begin("review", assignment_id, by)
     if assignment.review_due is None:
-        raise InvalidState("no review is scheduled for this assignment")
+        raise InvalidState(_("这件交办件没有安排回头看。"))
     if assignment.reviewed_at is not None:
-        raise InvalidState("the review is already recorded")
+        raise InvalidState(_("回头看已经记录。"))
     if outcome not in ReviewOutcome.values:
-        raise BadRequest(f"outcome is one of {', '.join(ReviewOutcome.values)}")
+        raise BadRequest(_("请选择回头看结果。"))
     cleaned = _text(note, what="note", required=True)
     change = _Change(
         fields={"review_outcome": outcome, "review_note": cleaned, "reviewed_at": timezone.now()},
@@ -613,7 +614,7 @@ def assignment_evaluate(*, assignment_id: int, by: By, verdict: str, comment: st
     不满意 needs a comment saying why."""
     assignment = _begin("evaluate", assignment_id, by)
     if verdict not in Verdict.values:
-        raise BadRequest(f"verdict is one of {', '.join(Verdict.values)}")
+        raise BadRequest(_("请选择满意、基本满意或不满意。"))
     cleaned = _text(comment, what="comment", required=verdict == Verdict.UNSATISFIED)
     change = _Change(
         fields={"verdict": verdict, "verdict_comment": cleaned, "evaluated_at": timezone.now()},

@@ -17,14 +17,13 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from assignments import exports, selectors, services
 from assignments.models import Assignment, Attachment, Notice, ReviewOutcome, Status, Verdict
 from assignments.workdays import add_working_days
 from core.errors import BadRequest, DomainError
-from hearings import error_text
 from hearings import selectors as hearing_selectors
 from hearings.labels import list_separator
 from hearings.models import Department, Hearing
@@ -137,18 +136,18 @@ def notices_read(request: HttpRequest) -> HttpResponse:
     return redirect("assignment_inbox")
 
 
-def _date(value: str | None, what: str) -> date | None:
+def _date(value: str | None) -> date | None:
     if not value:
         return None
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise BadRequest(f"{what}: not a date") from None
+        raise BadRequest(gettext_lazy("期限不是有效的日期。")) from None
 
 
 def _due(request: HttpRequest) -> dict[str, Any]:
     """working_days or due_date from a form (a date wins when both are filled)."""
-    due_date = _date(request.POST.get("due_date"), "due date")
+    due_date = _date(request.POST.get("due_date"))
     if due_date is not None:
         return {"due_date": due_date, "working_days": None}
     days = request.POST.get("working_days")
@@ -157,13 +156,13 @@ def _due(request: HttpRequest) -> dict[str, Any]:
     try:
         return {"due_date": None, "working_days": int(days)}
     except ValueError:
-        raise BadRequest("working days: not a number") from None
+        raise BadRequest(gettext_lazy("办理时限须为整数。")) from None
 
 
 def _ids(values: list[str]) -> list[int]:
     ids = [_int(value) for value in values]
     if any(i is None for i in ids):
-        raise BadRequest("not an id")
+        raise BadRequest(gettext_lazy("选择无效，请重新选择。"))
     return [i for i in ids if i is not None]
 
 
@@ -185,7 +184,7 @@ ACTIONS: dict[str, Act] = {
         internal_note=r.POST.get("internal_note", ""),
     ),
     "request_extension": lambda r, pk, by: services.assignment_request_extension(
-        assignment_id=pk, by=by, due_date=_date(r.POST.get("due_date"), "due date"), reason=r.POST.get("reason", "")
+        assignment_id=pk, by=by, due_date=_date(r.POST.get("due_date")), reason=r.POST.get("reason", "")
     ),
     "decide_extension": lambda r, pk, by: services.assignment_decide_extension(
         assignment_id=pk, by=by, approve=r.POST.get("approve") == "1", note=r.POST.get("note", "")
@@ -230,7 +229,7 @@ def assignment_act(request: HttpRequest, assignment_id: int, action: str) -> Htt
             raise Http404(exc.message) from None
         if exc.code == "forbidden":
             raise PermissionDenied(exc.message) from None
-        messages.error(request, _("未能完成：%(reason)s") % {"reason": error_text.text(exc)})
+        messages.error(request, _("未能完成：%(reason)s") % {"reason": exc.message})
         return redirect("assignment_detail", assignment_id=assignment_id)
     messages.success(request, _("已保存。"))
     return redirect("assignment_detail", assignment_id=assignment_id)
@@ -262,7 +261,7 @@ def assignment_new(request: HttpRequest) -> HttpResponse:
                     )
                 ]
         except DomainError as exc:
-            messages.error(request, _("未能交办：%(reason)s") % {"reason": error_text.text(exc)})
+            messages.error(request, _("未能交办：%(reason)s") % {"reason": exc.message})
         else:
             ids = list_separator().join(f"#{a.pk}" for a in made)
             text = ngettext("已生成 %(n)s 件交办件：%(ids)s", "已生成 %(n)s 件交办件：%(ids)s", len(made))

@@ -21,10 +21,11 @@ from typing import Annotated, Any, TypeVar, get_args, get_origin
 from django.http import QueryDict
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pydantic import ValidationError
 
 from chamber import services as chamber_services
-from core.errors import BadRequest
+from core.errors import CODES, BadRequest
 from core.text import RAW_TEXT
 from hearings import services
 from hearings.models import Question
@@ -256,7 +257,7 @@ def parse_form(model: type[Fields], data: QueryDict) -> Fields:
     """A panel form's fields, validated by the command's model: form strings become ids
     (empty: None where the field takes None), checkboxes booleans. Texts are checked for type
     only and left as sent: the services clean every text and word a refusal for the page.
-    A field refused is BadRequest, e.g. '"question" must be a positive id'."""
+    A field refused is BadRequest, worded as the panel words it ("请选择要操作的对象。" for an id)."""
     try:
         return model.model_validate(_form_values(model, data), context={RAW_TEXT: True})
     except ValidationError as exc:
@@ -264,5 +265,5 @@ def parse_form(model: type[Fields], data: QueryDict) -> Fields:
         where = str(first["loc"][0]) if first.get("loc") else "form"
         kind = _field_kind(model.model_fields[where].annotation)[0] if where in model.model_fields else None
         if kind is int:
-            raise BadRequest(f'"{where}" must be a positive id') from None
-        raise BadRequest(f"{where}: {first.get('msg', 'invalid')}") from None
+            raise BadRequest(gettext_lazy("请选择要操作的对象。")) from None
+        raise BadRequest(CODES[BadRequest.code].title) from None

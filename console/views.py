@@ -25,13 +25,14 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from chamber import commands
 from core import limits
 from core.errors import BadRequest, DomainError
-from hearings import error_text, selectors
+from hearings import selectors
 from hearings.models import Hearing, Question
 from live.schema import AgendaItemOut, PollOut, QuestionOut
 from live.viewer import page_viewer, set_viewer_cookie
@@ -353,8 +354,6 @@ def control_merge_targets(request: HttpRequest, hearing_id: int) -> HttpResponse
 
 # ------------------------------------------------------------------------------- control actions
 
-ERROR_STATUS = {"bad_request": 400, "forbidden": 403, "not_found": 404}
-
 
 def _id(data: QueryDict, name: str) -> int:
     try:
@@ -362,7 +361,7 @@ def _id(data: QueryDict, name: str) -> int:
     except ValueError:
         value = 0
     if value < 1:
-        raise BadRequest(f'"{name}" must be a positive id')
+        raise BadRequest(gettext_lazy("请选择要操作的对象。"))
     return value
 
 
@@ -388,16 +387,10 @@ def control_action(request: HttpRequest, hearing_id: int, action: str) -> HttpRe
         result = commands.execute(command.name, hearing_id=hearing.pk, by=request.user, fields=fields)
         message = command.message(result)
     except DomainError as exc:
-        # The page reads the refusal in its own language; exc.message (English) is for the wire.
-        status = ERROR_STATUS.get(exc.code, 409)
+        # The code's line and the refusal's sentence, in the moderator's language; the
+        # code's HTTP status (core.errors.CODES).
         return _action_result(
-            request,
-            hearing,
-            ok=False,
-            message=error_text.title(exc),
-            detail=error_text.reason(exc),
-            code=exc.code,
-            status=status,
+            request, hearing, ok=False, message=exc.title, detail=exc.message, code=exc.code, status=exc.status
         )
     return _action_result(request, hearing, ok=True, message=message)
 

@@ -113,7 +113,8 @@ class TextRule:
             return clean_text(value, max_length=self.max_length, multiline=self.multiline, required=self.required)
         except TextError as exc:
             # The message reads after the field's name: "text: contains a control character (U+0000)".
-            raise PydanticCustomError(f"text_{exc.problem}", exc.message) from None
+            # `limit` lets a caller word a too_long refusal itself (the REST API: core.errors.TEXT_PROBLEMS).
+            raise PydanticCustomError(f"text_{exc.problem}", exc.message, {"limit": exc.limit or 0}) from None
 
     def _validate(self, value: str, info: core_schema.ValidationInfo) -> str:
         if isinstance(info.context, dict) and info.context.get(RAW_TEXT):

@@ -4,6 +4,7 @@ whether the acting user may act and whether the hearing's state allows it."""
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.utils.translation import gettext_lazy as _
 
 from core.errors import Forbidden, InvalidState, NotFound
 from hearings import selectors
@@ -14,19 +15,19 @@ def hearing_for_update(hearing_id: int) -> Hearing:
     try:
         return Hearing.objects.select_for_update().get(pk=hearing_id)
     except Hearing.DoesNotExist:
-        raise NotFound("no such hearing") from None
+        raise NotFound(_("找不到这场问政会。")) from None
 
 
 def require_moderator(hearing: Hearing, by: AbstractBaseUser | None) -> None:
     if by is not None and not selectors.is_moderator(hearing, by):
-        raise Forbidden("only a moderator of this hearing may do this")
+        raise Forbidden(_("只有本场问政会的主持人可以这样做。"))
 
 
 def require_live(hearing: Hearing) -> None:
     if hearing.status != Hearing.Status.LIVE:
-        raise InvalidState(f"the hearing is {hearing.status}, not live")
+        raise InvalidState(_("问政会不在直播中。"))
 
 
 def require_not_ended(hearing: Hearing) -> None:
     if hearing.status == Hearing.Status.ENDED:
-        raise InvalidState("the hearing has ended")
+        raise InvalidState(_("问政会已结束。"))

@@ -15,10 +15,23 @@ from datetime import datetime
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 import audit
 from core import limits
-from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound, clean_or_refuse, text_refused
+from core.errors import (
+    FIELD_ANSWER_NOTE,
+    FIELD_COMMITMENT,
+    FIELD_NAME,
+    FIELD_QUESTION,
+    BadRequest,
+    DomainError,
+    Forbidden,
+    InvalidState,
+    NotFound,
+    clean_or_refuse,
+    text_refused,
+)
 from core.text import TextError, clean_text
 from hearings import guards, selectors
 from hearings.models import AgendaItem, Hearing, Like, Question
@@ -41,7 +54,7 @@ MAX_NOTE_LENGTH = limits.ANSWER_NOTE  # an answer note or commitment
 def _question_for_update(hearing: Hearing, question_id: int) -> Question:
     question = Question.objects.select_for_update().filter(pk=question_id, hearing=hearing).first()
     if question is None or question.merged_into_id is not None:
-        raise NotFound("no such question in this hearing")
+        raise NotFound(_("本场问政会没有这个问题。"))
     return question
 
 
@@ -66,7 +79,7 @@ def hearing_start(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_moderator(hearing, by)
     if hearing.status != Hearing.Status.DRAFT:
-        raise InvalidState(f"the hearing is {hearing.status}; only a draft hearing can start")
+        raise InvalidState(_("只有筹备中的问政会可以开始。"))
     hearing.status = Hearing.Status.LIVE
     hearing.started_at = timezone.now()
     hearing.save(update_fields=["status", "started_at"])
@@ -119,10 +132,10 @@ def agenda_start(*, hearing_id: int, item_id: int, by: AbstractBaseUser | None) 
     guards.require_moderator(hearing, by)
     item = AgendaItem.objects.select_for_update().filter(pk=item_id, hearing=hearing).first()
     if item is None:
-        raise NotFound("no such agenda item in this hearing")
+        raise NotFound(_("本场问政会没有这项议程。"))
     guards.require_live(hearing)
     if item.status == AgendaItem.Status.CURRENT:
-        raise InvalidState("this item is already current")
+        raise InvalidState(_("这项议程已在进行中。"))
     now = timezone.now()
     previous = AgendaItem.objects.select_for_update().filter(hearing=hearing, status=AgendaItem.Status.CURRENT).first()
     if previous is not None:
@@ -160,10 +173,10 @@ def _clean_text(text: str) -> str:
         return clean_text(text, max_length=MAX_QUESTION_LENGTH)
     except TextError as exc:
         if exc.problem in ("empty", "invisible"):
-            raise BadRequest("the question is empty") from None
+            raise BadRequest(_("问题内容不能为空。")) from None
         if exc.problem == "too_long":
-            raise BadRequest(f"a question has at most {MAX_QUESTION_LENGTH} characters") from None
-        raise text_refused("question", exc) from None
+            raise BadRequest(_("问题内容最多 %(limit)s 字。"), limit=MAX_QUESTION_LENGTH) from None
+        raise text_refused(FIELD_QUESTION, exc) from None
 
 
 @transaction.atomic
@@ -184,25 +197,25 @@ def question_submit(
     deputies' wait only when the hearing says so; a moderator's are approved. Asking
     closes when the hearing ends."""
     cleaned = _clean_text(text)
-    name = clean_or_refuse(asker_name, what="name", max_length=MAX_NAME_LENGTH, multiline=False, required=False)
+    name = clean_or_refuse(asker_name, what=FIELD_NAME, max_length=MAX_NAME_LENGTH, multiline=False, required=False)
     if source not in Question.Source.values:
-        raise BadRequest("unknown question source")
+        raise BadRequest(_("问题来源无效。"))
     hearing = guards.hearing_for_update(hearing_id)
     if hearing.status == Hearing.Status.ENDED:
-        raise InvalidState("the hearing has ended")
+        raise InvalidState(_("问政会已结束。"))
     if source == Question.Source.DEPUTY and not selectors.is_deputy(hearing, asker):
-        raise Forbidden("only a deputy of this hearing asks as a deputy")
+        raise Forbidden(_("只有本场问政会的代表可以以代表身份提问。"))
     if source == Question.Source.MODERATOR:
         guards.require_moderator(hearing, asker)
     parent = None
     if parent_id is not None:
         parent = Question.objects.filter(pk=parent_id, hearing=hearing, merged_into__isnull=True).first()
         if parent is None or parent.status not in selectors.PUBLIC_QUESTION_STATUSES:
-            raise NotFound("no such question to follow up")
+            raise NotFound(_("要追问的问题已不存在。"))
         if item_id is None:
             item_id = parent.item_id
     if item_id is not None and not AgendaItem.objects.filter(pk=item_id, hearing=hearing).exists():
-        raise NotFound("no such agenda item in this hearing")
+        raise NotFound(_("本场问政会没有这项议程。"))
     if item_id is None and parent is None:
         item_id = (
             AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT)
@@ -239,7 +252,7 @@ def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser 
     question = _question_for_update(hearing, question_id)
     guards.require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
-        raise InvalidState(f"the question is {question.status}, not pending")
+        raise InvalidState(_("这个问题已不在待审核状态。"))
     question.status = Question.Status.APPROVED
     question.approved_at = timezone.now()
     question.save(update_fields=["status", "approved_at"])
@@ -257,11 +270,11 @@ def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser |
     question = _question_for_update(hearing, question_id)
     guards.require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
-        raise InvalidState(f"the question is {question.status}, not pending")
+        raise InvalidState(_("这个问题已不在待审核状态。"))
     question.status = Question.Status.REJECTED
     question.save(update_fields=["status"])
     audit.record(action="question.reject", actor=by, subject=question, payload={"hearing": hearing.pk})
-    _, control = _question_events(question, was_public=False)
+    _public, control = _question_events(question, was_public=False)
     publish(hearing, public=None, control=control)
     return question
 
@@ -275,7 +288,7 @@ def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractB
     question = _question_for_update(hearing, question_id)
     guards.require_not_ended(hearing)
     if question.status not in (Question.Status.PENDING, Question.Status.APPROVED):
-        raise InvalidState(f"a question that is {question.status} is no longer edited")
+        raise InvalidState(_("这个问题已不能修改。"))
     audit.record(action="question.edit", actor=by, subject=question, payload={"from": question.text, "to": cleaned})
     question.text = cleaned
     question.save(update_fields=["text"])
@@ -295,10 +308,10 @@ def question_stage(*, hearing_id: int, question_id: int | None, by: AbstractBase
     question = _question_for_update(hearing, question_id) if question_id is not None else None
     guards.require_live(hearing)
     if question is not None and question.status != Question.Status.APPROVED:
-        raise InvalidState(f"the question is {question.status}; only an approved question goes on stage")
+        raise InvalidState(_("只有待回答的问题可以上台。"))
     previous = Question.objects.select_for_update().filter(hearing=hearing, status=Question.Status.ON_STAGE).first()
     if previous is None and question is None:
-        raise InvalidState("no question is on stage")
+        raise InvalidState(_("台上没有问题。"))
     if previous is not None:
         previous.status = Question.Status.APPROVED
         previous.save(update_fields=["status"])
@@ -350,14 +363,14 @@ def question_answered(
 ) -> Question:
     """on_stage or approved → answered, with an optional answer note and commitment (承诺).
     The stage clears if it held this question."""
-    note = clean_or_refuse(note, what="answer note", max_length=MAX_NOTE_LENGTH, required=False)
-    commitment = clean_or_refuse(commitment, what="commitment", max_length=MAX_NOTE_LENGTH, required=False)
+    note = clean_or_refuse(note, what=FIELD_ANSWER_NOTE, max_length=MAX_NOTE_LENGTH, required=False)
+    commitment = clean_or_refuse(commitment, what=FIELD_COMMITMENT, max_length=MAX_NOTE_LENGTH, required=False)
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_moderator(hearing, by)
     question = _question_for_update(hearing, question_id)
     guards.require_not_ended(hearing)
     if question.status not in (Question.Status.ON_STAGE, Question.Status.APPROVED):
-        raise InvalidState(f"the question is {question.status}; only an approved or staged one is answered")
+        raise InvalidState(_("只有待回答或正在回答的问题可以标记为已回答。"))
     _answer(hearing, question, now=timezone.now(), note=note, commitment=commitment)
     audit.record(
         action="question.answered", actor=by, subject=question, payload={"note": note, "commitment": commitment}
@@ -372,18 +385,18 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_moderator(hearing, by)
     if question_id == into_id:
-        raise BadRequest("a question cannot merge into itself")
+        raise BadRequest(_("问题不能合并到它自己。"))
     duplicate = _question_for_update(hearing, question_id)
     target = _question_for_update(hearing, into_id)
     guards.require_not_ended(hearing)
     if duplicate.status == Question.Status.ON_STAGE:
-        raise InvalidState("the question on stage cannot be merged away")
+        raise InvalidState(_("台上的问题不能被合并。"))
     if target.status == Question.Status.REJECTED:
-        raise InvalidState("cannot merge into a rejected question")
+        raise InvalidState(_("不能合并到未采用的问题。"))
     was_public = duplicate.status in selectors.PUBLIC_QUESTION_STATUSES
     if was_public and target.status == Question.Status.PENDING:
         # The public would lose a question it sees and not get the one it went into.
-        raise InvalidState("approve the question to keep before merging a public one into it")
+        raise InvalidState(_("请先通过要保留的问题，再把重复的问题合并进去。"))
     # Move the duplicate's likes; a viewer who liked both counts once.
     already = Like.objects.filter(question=target).values_list("viewer", flat=True)
     Like.objects.filter(question=duplicate, viewer__in=already).delete()
@@ -457,13 +470,13 @@ def like_add_many(*, requests: Sequence[LikeRequest]) -> list[LikeResult | Domai
     keys: dict[int, tuple[int, int | None, str]] = {}
     for index, request in enumerate(requests):
         if not request.viewer:
-            results[index] = BadRequest("a like needs a viewer")
+            results[index] = BadRequest(_("无法识别这台设备，请刷新页面后再点赞。"))
         elif request.hearing_id not in statuses:
-            results[index] = NotFound("no such hearing")
+            results[index] = NotFound(_("找不到这场问政会。"))
         elif statuses[request.hearing_id] == Hearing.Status.ENDED:
-            results[index] = InvalidState("the hearing has ended")
+            results[index] = InvalidState(_("问政会已结束。"))
         elif request.question_id is not None and visible.get(request.question_id) != request.hearing_id:
-            results[index] = NotFound("no such question")
+            results[index] = NotFound(_("找不到这个问题。"))
         else:
             keys[index] = (request.hearing_id, request.question_id, request.viewer[:64])
     with transaction.atomic():
@@ -481,7 +494,7 @@ def like_add_many(*, requests: Sequence[LikeRequest]) -> list[LikeResult | Domai
     )
     fresh = set(inserted)
     for index, key in keys.items():
-        target_hearing, target_question, _ = key
+        target_hearing, target_question, _viewer = key
         count = hearing_likes[target_hearing] if target_question is None else question_likes[target_question]
         results[index] = LikeResult(duplicate=key not in fresh, likes=count)
         fresh.discard(key)  # a second request for the same key in this batch is a duplicate

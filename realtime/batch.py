@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar, cast
 
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from core.errors import DomainError
 from hearings import services
@@ -61,7 +62,7 @@ class Batcher(Generic[Request, Result]):
                 results: Sequence[Result | DomainError] = await self.run(key, [request for request, _ in batch])
             except Exception:
                 log.exception("a batch of %s failed", len(batch))
-                results = [DomainError("could not store this now; try again")] * len(batch)
+                results = [DomainError(gettext_lazy("暂时无法保存，请稍后再试。"))] * len(batch)
             for (_, reply), result in zip(batch, results, strict=True):
                 try:
                     await reply(result)

@@ -19,10 +19,13 @@ from channels.db import database_sync_to_async
 from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext_lazy as _
 
 from chamber import commands
 from core.clientaddr import limit_key, scope_address
-from core.errors import DomainError, RateLimited
+from core.errors import DomainError, Forbidden, RateLimited
 from hearings import selectors, services
 from hearings.services import LikeRequest
 from live import schema
@@ -59,6 +62,23 @@ _ASK = Limit(
 )
 
 Handler = Callable[["LiveConsumer", Any], Awaitable[dict[str, Any] | None]]
+
+NOT_HERE = _("这个连接不能进行这项操作。")
+NO_VIEWER = _("无法识别这台设备，请刷新页面后再试。")
+TOO_MANY = _("操作太频繁，请稍后再试。")
+
+
+def scope_language(scope: Any) -> str:
+    """The language of the socket's `error` messages: the one Django picks for a page from the
+    same handshake (django.utils.translation.get_language_from_request: the language cookie the
+    page's switch sets, then Accept-Language, then LANGUAGE_CODE). Pages and their sockets are
+    on one origin, so the socket speaks the language of the page that opened it."""
+    request = HttpRequest()
+    request.COOKIES = dict(scope.get("cookies") or {})
+    for name, value in scope.get("headers") or ():
+        if name.lower() == b"accept-language":
+            request.META["HTTP_ACCEPT_LANGUAGE"] = value.decode("latin-1")
+    return translation.get_language_from_request(request)
 
 
 @dataclass(frozen=True)
@@ -107,6 +127,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     session_tag: str | None = None
     revoked: bool = False  # closed by the server (role or session gone): the client's frames are dropped
     resumes: RateLimiter | None = None  # this socket's `resume` budget, made on its first resume
+    language: str | None = None  # its `error` messages' (scope_language), found at its first error
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -248,17 +269,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         try:
             action = schema.parse_action(text_data, bytes_data)
-            name = action.action  # type: ignore[attr-defined]
-            spec = ROUTES.get(name)
-            if spec is None or self.role not in spec.roles:
-                raise ActionError(action.id, ErrorCode.FORBIDDEN, f"{name} is not allowed on this endpoint")
-            if spec.needs_viewer and self.role == PUBLIC and self.viewer is None:
-                raise ActionError(action.id, ErrorCode.FORBIDDEN, f"{name} needs the live page's viewer cookie")
-            if spec.limit is not None and not spec.limit.allow(self.sender, self.address):
-                raise ActionError(action.id, ErrorCode.RATE_LIMITED, "too many, slow down")
-        except ActionError as exc:
+        except ActionError as exc:  # a malformed frame: its message is for the client's developer
             await self.send(text_data=schema.error_frame(exc.client_id, exc.code, exc.message))
             return
+        spec = ROUTES.get(action.action)  # type: ignore[attr-defined]
+        refusal = Forbidden(NOT_HERE) if spec is None else self.refusal(spec)
+        if refusal is not None:
+            await self.send(text_data=self.error_frame(action.id, refusal))
+            return
+        assert spec is not None
         if spec.queued:
             # Batched (likes, ballots): queued now, replied to when the batch is stored; the
             # socket's next frame is read meanwhile.
@@ -266,12 +285,29 @@ class LiveConsumer(AsyncWebsocketConsumer):
         else:
             await self.run(spec, action)
 
+    def refusal(self, spec: Route) -> DomainError | None:
+        """Why this socket may not send this action now, if it may not."""
+        if self.role not in spec.roles:
+            return Forbidden(NOT_HERE)
+        if spec.needs_viewer and self.role == PUBLIC and self.viewer is None:
+            return Forbidden(NO_VIEWER)
+        if spec.limit is not None and not spec.limit.allow(self.sender, self.address):
+            return RateLimited(TOO_MANY)
+        return None
+
+    def error_frame(self, client_id: str | None, error: DomainError) -> str:
+        """The `error` frame of a refusal: its code, and its message in the socket's language."""
+        if self.language is None:
+            self.language = scope_language(self.scope)
+        with translation.override(self.language):
+            return schema.error_frame(client_id, ErrorCode(error.code), error.message)
+
     def replier(self, client_id: str, ack: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Awaitable[None]]:
         """The reply to a queued action: its ack (with `ack(result)` fields) or its error."""
 
         async def reply(outcome: Any) -> None:
             if isinstance(outcome, DomainError):
-                text = schema.error_frame(client_id, ErrorCode(outcome.code), outcome.message)
+                text = self.error_frame(client_id, outcome)
             else:
                 text = schema.ack_frame(client_id, **ack(outcome))
             await self.base_send({"type": "websocket.send", "text": text})
@@ -282,7 +318,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         try:
             extra = await spec.handler(self, action)
         except DomainError as exc:
-            await self.send(text_data=schema.error_frame(action.id, ErrorCode(exc.code), exc.message))
+            await self.send(text_data=self.error_frame(action.id, exc))
             return
         await self.send(text_data=schema.ack_frame(action.id, **(extra or {})))
 
@@ -320,7 +356,7 @@ async def _resume(consumer: LiveConsumer, action: schema.Resume) -> dict[str, An
             rate=settings.LIVE["RESUMES_PER_MINUTE"] / 60, burst=settings.LIVE["RESUME_BURST"]
         )
     if not consumer.resumes.allow(""):
-        raise RateLimited("too many resumes, slow down")
+        raise RateLimited(_("重新连接太频繁，请稍后再试。"))
     assert consumer.room is not None
     await consumer.room.resume(consumer, action.seq)
     return {"seq": consumer.sent_seq}

@@ -32,8 +32,6 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from assignments import services as assignment_services
 from assignments.models import Assignment, Notice, TimelineEntry
-from core.errors import DomainError
-from hearings import error_text
 from hearings import services as hearing_services
 from hearings.labels import LABELS
 from hearings.models import AgendaItem, Department, Hearing, Question
@@ -565,74 +563,3 @@ def test_the_javascript_catalog_in_english_has_every_string_the_scripts_use(sett
     assert not missing, f"not in the English JavaScript catalog: {missing}"
     chinese = sorted(key for key in wanted if CJK.search(json.dumps(catalog[key], ensure_ascii=False)))
     assert not chinese, chinese
-
-
-# --------------------------------------------------------------------------- refusals
-
-
-SERVICE_MODULES = ["hearings/services.py", "voting/services.py", "assignments/services.py"]
-VIEW_MODULES = ["console/views.py", "assignments/views.py"]
-ERROR_CLASSES = {"DomainError", "BadRequest", "NotFound", "Forbidden", "InvalidState", "PollClosed", "AlreadyVoted",
-                 "NotEligible"}  # fmt: skip
-
-
-def _filled(message: ast.JoinedStr, what: str) -> str:
-    """An f-string message with `{what}` as `what` and any other field as "1"."""
-    parts = []
-    for value in message.values:
-        if isinstance(value, ast.Constant):
-            parts.append(str(value.value))
-        elif isinstance(value, ast.FormattedValue) and isinstance(value.value, ast.Name) and value.value.id == "what":
-            parts.append(what)
-        else:
-            parts.append("1")
-    return "".join(parts)
-
-
-def raised_messages() -> list[list[str]]:
-    """Each DomainError the services and views make, as the messages it can have (an f-string's
-    `{what}` filled with each field name a service uses, any other field with a number)."""
-    whats = [*error_text.FIELDS, "due date"]
-    messages = []
-    for module in SERVICE_MODULES + VIEW_MODULES:
-        for node in ast.walk(ast.parse((BASE / module).read_text(encoding="utf-8"))):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
-                continue
-            if node.func.id not in ERROR_CLASSES:
-                continue
-            arg = node.args[0]
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                messages.append([arg.value])
-            elif isinstance(arg, ast.JoinedStr):
-                messages.append(sorted({_filled(arg, what) for what in whats}))
-    return messages
-
-
-def test_every_refusal_a_page_can_show_has_its_own_words() -> None:
-    messages = raised_messages()
-    assert len(messages) > 60
-    unknown = [options[0] for options in messages if not any(error_text.reason(DomainError(m)) for m in options)]
-    assert not unknown, f"add these to hearings/error_text.py: {unknown}"
-
-
-def test_every_field_a_service_names_has_its_own_words() -> None:
-    trees = [ast.parse((BASE / module).read_text(encoding="utf-8")) for module in SERVICE_MODULES]
-    named = {
-        kw.value.value
-        for tree in trees
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Call)
-        for kw in node.keywords
-        if kw.arg == "what" and isinstance(kw.value, ast.Constant)
-    }
-    assert named and named <= set(error_text.FIELDS), named - set(error_text.FIELDS)
-
-
-def test_a_refusal_reads_in_the_active_language() -> None:
-    error = DomainError("reply has at most 10000 characters")
-    with translation.override("en"):
-        assert error_text.reason(error) == "The reply has at most 10,000 characters."
-        assert error_text.text(DomainError("something new")) == "Invalid input"
-    with translation.override("zh-hans"):
-        assert error_text.reason(error) == "答复内容最多 10,000 字。"
-        assert error_text.reason(DomainError("something new")) == ""

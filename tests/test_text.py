@@ -12,9 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ValidationError
 
-from core.errors import BadRequest, clean_or_refuse
+from core.errors import FIELDS, TEXT_PROBLEMS, BadRequest, clean_or_refuse
 from core.text import BIDI_CONTROLS, CleanTextField, TextError, TextRule, clean_text
-from hearings import error_text
 from tests.text_cases import GOOD, REFUSED, REFUSED_ONE_LINE, WITH_BIDI
 
 
@@ -124,10 +123,22 @@ def test_the_form_field_cleans_and_refuses_in_the_page_language() -> None:
         assert Form({"name": "一\n二"}).errors["name"] == ["只能填写一行。"]
 
 
-@pytest.mark.parametrize("what", sorted(error_text.FIELDS))
-def test_every_refusal_of_a_text_reads_on_a_page(what: str) -> None:
-    """Each problem of each field a service names has its words (not the code's generic line)."""
-    for text in ("a\x00", "a\nb", "\u200b", "", "x" * 20):
+@pytest.mark.parametrize("what", sorted(FIELDS))
+def test_every_refusal_of_a_text_reads_as_a_sentence_naming_the_field(what: str) -> None:
+    """Each problem of each field a service names is its own sentence, in the active language."""
+    problems = {
+        "a\x00": "forbidden_char",
+        "a\nb": "line_break",
+        "\u200b": "invisible",
+        "": "empty",
+        "x" * 20: "too_long",
+    }
+    for text, problem in problems.items():
         with pytest.raises(BadRequest) as refused:
             clean_or_refuse(text, what=what, max_length=10, multiline=False)
-        assert error_text.reason(refused.value), refused.value.message
+        assert refused.value.template is TEXT_PROBLEMS[problem]
+        for language in ("zh-hans", "en"):
+            with translation.override(language):
+                name, message = str(FIELDS[what]), refused.value.message
+                assert name in message and message != refused.value.title, message
+                assert message == str(TEXT_PROBLEMS[problem]) % {"what": name, "limit": "10"}

@@ -20,10 +20,12 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 import audit
 from core import limits
 from core.errors import (
+    FIELD_TITLE,
     AlreadyVoted,
     BadRequest,
     DomainError,
@@ -63,7 +65,7 @@ class CheckinResult:
 def checkin(*, hearing_id: int, deputy: AbstractBaseUser) -> bool:
     """A deputy of the hearing checks in (签到); True when this is the first time."""
     if not deputy.is_authenticated:
-        raise Forbidden("only a deputy of this hearing checks in")
+        raise Forbidden(_("只有本场问政会的代表可以签到。"))
     result = checkins(hearing_id=hearing_id, deputy_ids=[deputy.pk])[0]
     if isinstance(result, DomainError):
         raise result
@@ -88,15 +90,15 @@ def checkins(*, hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResul
 def _checkins(hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult | DomainError]:
     hearing = Hearing.objects.filter(pk=hearing_id).first()
     if hearing is None:
-        return [NotFound("no such hearing")] * len(deputy_ids)
+        return [NotFound(_("找不到这场问政会。"))] * len(deputy_ids)
     deputies, present = selectors.deputies_and_present(hearing_id, deputy_ids)
     results: list[CheckinResult | DomainError] = []
     new: list[int] = []
     for deputy_id in deputy_ids:
         if deputy_id not in deputies:
-            results.append(Forbidden("only a deputy of this hearing checks in"))
+            results.append(Forbidden(_("只有本场问政会的代表可以签到。")))
         elif hearing.status == Hearing.Status.ENDED:
-            results.append(InvalidState("the hearing has ended"))
+            results.append(InvalidState(_("问政会已结束。")))
         else:
             results.append(CheckinResult(duplicate=deputy_id in present))
             if deputy_id not in present:
@@ -120,20 +122,20 @@ def poll_open(
 ) -> Poll:
     """Open a satisfaction poll for an agenda item (its department) of a live hearing; one
     open poll per hearing at a time."""
-    title = clean_or_refuse(title or "", what="title", max_length=MAX_TITLE_LENGTH, multiline=False, required=False)
+    title = clean_or_refuse(title or "", what=FIELD_TITLE, max_length=MAX_TITLE_LENGTH, multiline=False, required=False)
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_moderator(hearing, by)
     item = AgendaItem.objects.select_related("department").filter(pk=item_id, hearing=hearing).first()
     if item is None:
-        raise NotFound("no such agenda item in this hearing")
+        raise NotFound(_("本场问政会没有这项议程。"))
     if hearing.status != Hearing.Status.LIVE:
-        raise InvalidState(f"the hearing is {hearing.status}, not live")
+        raise InvalidState(_("问政会不在直播中。"))
     if Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).exists():
-        raise InvalidState("another poll of this hearing is open; close it first")
+        raise InvalidState(_("本场还有一项测评正在投票，请先结束投票。"))
     choices = [c.strip() for c in (choices or ["满意", "基本满意", "不满意"]) if c.strip()]
     satisfied = satisfied if satisfied is not None else [c for c in ("满意", "基本满意") if c in choices]
     if len(choices) < 2 or len(set(choices)) != len(choices) or not set(satisfied) <= set(choices):
-        raise BadRequest("a poll needs two or more distinct choices")
+        raise BadRequest(_("测评至少需要两个不同的选项。"))
     department = item.department
     default_title = f"对{department.name}的满意度测评" if department else f"{item.title} 满意度测评"
     poll = Poll.objects.create(
@@ -180,7 +182,7 @@ def _lock_poll_shared(poll_id: int, hearing_id: int) -> Poll:
     _lock_poll(poll_id, shared=True)
     poll = Poll.objects.filter(pk=poll_id, hearing_id=hearing_id).first()
     if poll is None:
-        raise NotFound("no such poll in this hearing")
+        raise NotFound(_("本场问政会没有这项测评。"))
     return poll
 
 
@@ -224,7 +226,7 @@ def ballots_cast(
         key = _ballot_key(poll_id, request.ballot_id)
         if record is not None and hmac.compare_digest(record.ballot_key, key):
             return [BallotResult(duplicate=True)]
-        return [AlreadyVoted("you have voted in this poll")]
+        return [AlreadyVoted(_("您已在本次测评中投过票。"))]
 
 
 def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotRequest]) -> list[BallotResult | DomainError]:
@@ -246,15 +248,15 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
         known = recorded.get(request.deputy_id)
         if known is not None:
             duplicate = hmac.compare_digest(known, key)
-            results.append(BallotResult(duplicate=True) if duplicate else AlreadyVoted("you have voted in this poll"))
+            results.append(BallotResult(duplicate=True) if duplicate else AlreadyVoted(_("您已在本次测评中投过票。")))
         elif poll.status != Poll.Status.OPEN:
-            results.append(PollClosed("the poll is closed"))
+            results.append(PollClosed(_("测评已结束。")))
         elif request.deputy_id not in deputies:
-            results.append(Forbidden("only a deputy of this hearing votes"))
+            results.append(Forbidden(_("只有本场问政会的代表可以投票。")))
         elif request.deputy_id not in present:
-            results.append(NotEligible("check in first"))
+            results.append(NotEligible(_("请先签到，签到后才能投票。")))
         elif request.choice not in poll.choices:
-            results.append(BadRequest(f"choose one of {', '.join(poll.choices)}"))
+            results.append(BadRequest(_("请从测评选项中选择一项。")))
         else:
             recorded[request.deputy_id] = key
             records.append(VoteRecord(poll=poll, deputy_id=request.deputy_id, ballot_key=key))
@@ -296,7 +298,7 @@ def _add_to_tally(poll: Poll, counts: Counter[str]) -> None:
 def _poll_for_update(hearing: Hearing, poll_id: int) -> Poll:
     poll = Poll.objects.select_for_update().filter(pk=poll_id, hearing=hearing).first()
     if poll is None:
-        raise NotFound("no such poll in this hearing")
+        raise NotFound(_("本场问政会没有这项测评。"))
     return poll
 
 
@@ -352,7 +354,7 @@ def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) 
     guards.require_moderator(hearing, by)
     poll = _poll_for_update(hearing, poll_id)
     if poll.status == Poll.Status.OPEN:
-        raise InvalidState("close the poll before publishing it")
+        raise InvalidState(_("请先结束投票，再公布结果。"))
     if poll.status == Poll.Status.PUBLISHED:
         return poll
     poll.status = Poll.Status.PUBLISHED

@@ -62,7 +62,7 @@ export const LIMITS = (() => {
 })();
 
 // What a person reads for a refused action: one line per protocol code (the frame's
-// `message` is the server's English note for developers, never shown).
+// `message`, the refusal in the socket's language, is not shown here).
 const ERRORS = {
   bad_request: gettext("输入有误"),
   unknown_action: gettext("页面版本过旧，请刷新后再试"),

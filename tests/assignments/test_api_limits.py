@@ -37,7 +37,7 @@ def test_an_oversized_body_gets_the_json_error_and_changes_nothing(
     assert response["Content-Type"].startswith("application/json")
     error = response.json()
     assert error["error"] == "bad_request"
-    assert str(LIMIT) in error["message"]
+    assert error["message"] == f"请求内容太大，最多 {LIMIT:,} 字节。"
     assert (Assignment.objects.get(pk=a.pk).status, TimelineEntry.objects.count()) == before
     # An ordinary request still goes through.
     small = json.dumps({"action": "accept", "note": "收到"})

@@ -163,15 +163,15 @@ def test_parse_form_coerces_form_strings_with_the_commands_model() -> None:
 @pytest.mark.parametrize(
     ("model", "fields", "message"),
     [
-        (schema.QuestionApprove, {}, '"question" must be a positive id'),
-        (schema.QuestionApprove, {"question": "0"}, '"question" must be a positive id'),
-        (schema.QuestionApprove, {"question": "abc"}, '"question" must be a positive id'),
-        (schema.QuestionMerge, {"question": "4", "into": "-1"}, '"into" must be a positive id'),
-        (schema.QuestionAdd, {"text": "", "item": "x"}, '"item" must be a positive id'),
-        (schema.AgendaStart, {"item": str(2**63)}, '"item" must be a positive id'),
+        (schema.QuestionApprove, {}, "请选择要操作的对象。"),
+        (schema.QuestionApprove, {"question": "0"}, "请选择要操作的对象。"),
+        (schema.QuestionApprove, {"question": "abc"}, "请选择要操作的对象。"),
+        (schema.QuestionMerge, {"question": "4", "into": "-1"}, "请选择要操作的对象。"),
+        (schema.QuestionAdd, {"text": "", "item": "x"}, "请选择要操作的对象。"),
+        (schema.AgendaStart, {"item": str(2**63)}, "请选择要操作的对象。"),
     ],
 )
-def test_parse_form_refuses_what_is_no_id_as_the_panel_did(
+def test_parse_form_refuses_what_is_no_id_as_the_panel_does(
     model: type[schema.ActionModel], fields: dict[str, str], message: str
 ) -> None:
     with pytest.raises(BadRequest) as refused:

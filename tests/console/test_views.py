@@ -441,8 +441,9 @@ def test_a_refused_action_answers_with_its_error_and_changes_nothing(
     assert response.status_code == 409
     assert 'class="action-result failed"' in html
     assert 'data-code="invalid_state"' in html
-    assert "这个问题已不在待审核状态。" in html  # the service's reason, in the page's language
-    assert "not pending" not in html  # its developer message stays on the wire
+    # The code's line and the service's reason, in the page's language.
+    assert '<span class="text">当前状态下不能这样做</span>' in html
+    assert '<span class="detail">这个问题已不在待审核状态。</span>' in html
     question.refresh_from_db()
     assert question.status == Question.Status.REJECTED
     assert len(published) == before

@@ -335,7 +335,7 @@ def test_public_question_asker_defaults_and_is_capped(live_world: World) -> None
     named = services.question_submit(hearing_id=live_world.hearing.pk, text="问", source="public", asker_name=longest)
     assert fresh(named).asker_name == longest
     # Longer is refused, as on the socket, rather than cut without a word.
-    with pytest.raises(BadRequest, match="name has at most 50 characters"):
+    with pytest.raises(BadRequest, match=r"^提问人姓名最多 50 字。$"):
         services.question_submit(
             hearing_id=live_world.hearing.pk, text="问", source="public", asker_name=longest + "名"
         )
