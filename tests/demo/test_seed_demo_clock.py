@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from assignments import selectors
 from assignments.models import Assignment, TimelineEntry
+from assignments.notes import entry_note
 from audit.chain import verify
 from audit.models import AuditEntry
 from demo.management.commands.seed_demo import HEARING_LIKES, PAST_HEARINGS, question_likes
@@ -63,10 +64,10 @@ def test_the_timeline_states_the_due_date_the_assignment_shows() -> None:
         entries = list(assignment.timeline.order_by("at", "id"))
         # Each entry keeps the due date in force, and a note stating one states that one.
         for entry in entries:
-            for stated in STATED_DUE.findall(entry.public_note):
-                assert date.fromisoformat(stated) == entry.due_date, (assignment, entry.public_note)
+            for stated in STATED_DUE.findall(entry_note(entry)):
+                assert date.fromisoformat(stated) == entry.due_date, (assignment, entry_note(entry))
         assert entries[-1].due_date == assignment.due_date
-        stated = [date.fromisoformat(d) for entry in entries for d in STATED_DUE.findall(entry.public_note)]
+        stated = [date.fromisoformat(d) for entry in entries for d in STATED_DUE.findall(entry_note(entry))]
         assert stated, assignment
         assert stated[-1] == assignment.due_date, assignment
         # The due date was counted by the services from the day it was given.
@@ -83,7 +84,7 @@ def test_overdue_assignments_are_overdue_by_their_own_due_dates() -> None:
     assert len(overdue) >= 2
     for assignment in overdue:
         assert assignment.due_date < today
-        notes = assignment.timeline.order_by("at", "id").values_list("public_note", flat=True)
+        notes = [entry_note(entry) for entry in assignment.timeline.order_by("at", "id")]
         assert [note for note in notes if STATED_DUE.search(note)][-1].endswith(f"期限{assignment.due_date:%Y-%m-%d}")
     assert not all(selectors.is_overdue(a) for a in assignments.filter(status="accepted"))
     replied = [(a.replied_at, a.due_date) for a in assignments if a.replied_at is not None]
