@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import reswap, retarget
 
 from chamber import commands
 from core import limits
@@ -414,4 +415,8 @@ def _action_result(
             messages.error(request, message)
         return redirect("hearing_control", hearing.pk)
     context = {"ok": ok, "message": message, "detail": detail, "code": code}
-    return render(request, "hearings/_action_result.html", context, status=status)
+    response = render(request, "hearings/_action_result.html", context, status=status)
+    # Said by the answer itself, not left to the attributes the form inherits: the queue may
+    # have been fetched again while the action was on its way, and htmx reads the swap style
+    # from the (by then detached) form, which would nest the result inside the old one.
+    return reswap(retarget(response, "#action-result"), "outerHTML")
