@@ -21,7 +21,7 @@ LABELS: dict[str, Promise] = {
     "网友": _("网友"),
     "主持人": _("主持人"),
     "代表": _("代表"),
-    # assignments.services._actor_label
+    # assignments.services.transitions._actor_label
     "系统": _("系统"),
     "提问代表": _("提问代表"),
     "工作人员": _("工作人员"),

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 
 from assignments import notes, selectors, services, workflow
 from assignments.models import Assignment, Attachment, Notice, Status, TimelineEntry
+from assignments.services import transitions
 from assignments.workdays import add_months, add_working_days
 from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound
 from hearings.models import Hearing, Question
@@ -39,7 +40,7 @@ def refused(error: type[DomainError], call: Any, assignment: Assignment) -> None
 
 
 def test_create_from_one_question(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_today", lambda: date(2026, 3, 2))
+    monkeypatch.setattr(transitions, "local_today", lambda: date(2026, 3, 2))
     a = services.assignment_create(
         hearing_id=case.hearing.pk,
         question_ids=[case.questions[0].pk],
@@ -72,13 +73,13 @@ def test_create_from_one_question(case: Case, monkeypatch: pytest.MonkeyPatch) -
 
 
 def test_create_across_the_spring_festival_counts_working_days(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_today", lambda: date(2026, 2, 12))
+    monkeypatch.setattr(transitions, "local_today", lambda: date(2026, 2, 12))
     a = create(case, days=10)
     assert a.due_date == date(2026, 3, 4)
 
 
 def test_create_across_national_day_counts_working_days(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(services, "_today", lambda: date(2026, 9, 29))
+    monkeypatch.setattr(transitions, "local_today", lambda: date(2026, 9, 29))
     a = create(case, days=3)
     # 30 Sep, then 1–7 Oct holiday, 8 Oct, 9 Oct.
     assert a.due_date == date(2026, 10, 9)

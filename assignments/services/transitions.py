@@ -16,7 +16,6 @@ change raises a DomainError and changes nothing.
 from __future__ import annotations
 
 import logging
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -26,7 +25,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -34,19 +32,16 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from assignments import notes, selectors, workflow
 from assignments.models import (
-    OPEN_STATUSES,
-    ApiToken,
     Assignment,
     Attachment,
     Notice,
-    Reminder,
     ReviewOutcome,
     Status,
     TimelineEntry,
     Verdict,
 )
 from assignments.notes import Note, typed
-from assignments.workdays import add_months, add_working_days, working_days_between
+from assignments.workdays import add_months, add_working_days
 from assignments.workflow import Notify, Who
 from core import limits
 from core.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
@@ -75,7 +70,7 @@ _NO_NOTE = Note()
 # ------------------------------------------------------------------------------- helpers
 
 
-def _today() -> date:
+def local_today() -> date:
     return timezone.localdate()
 
 
@@ -127,7 +122,7 @@ def _text(value: str, *, what: str, limit: int = MAX_NOTE, required: bool = Fals
 
 def _due_date(*, working_days: int | None, due_date: date | None, start: date | None = None) -> date:
     """A due date given directly, or counted in working days from today."""
-    start = start or _today()
+    start = start or local_today()
     if (working_days is None) == (due_date is None):
         raise BadRequest(_("请填写办理时限（工作日）或指定期限，二者选一。"))
     if working_days is not None:
@@ -188,7 +183,7 @@ def _record(
     )
 
 
-def _notify(users: Iterable[AbstractBaseUser], assignment: Assignment, code: str, params: dict[str, Any]) -> None:
+def notify(users: Iterable[AbstractBaseUser], assignment: Assignment, code: str, params: dict[str, Any]) -> None:
     """A notice (code and parameters: assignments/notes.py) to each of the users, once."""
     Notice.objects.bulk_create(
         [
@@ -198,11 +193,11 @@ def _notify(users: Iterable[AbstractBaseUser], assignment: Assignment, code: str
     )
 
 
-def _liaisons(assignment: Assignment) -> list[AbstractBaseUser]:
+def liaisons(assignment: Assignment) -> list[AbstractBaseUser]:
     return list(assignment.lead_department.liaisons.all())
 
 
-def _moderators(assignment: Assignment) -> list[AbstractBaseUser]:
+def moderators(assignment: Assignment) -> list[AbstractBaseUser]:
     return list(assignment.hearing.moderators.all())
 
 
@@ -210,9 +205,9 @@ def _recipients(assignment: Assignment, notify: Iterable[Notify]) -> list[Abstra
     people: list[AbstractBaseUser] = []
     for group in notify:
         if group == Notify.LIAISONS:
-            people += _liaisons(assignment)
+            people += liaisons(assignment)
         elif group == Notify.MODERATORS:
-            people += _moderators(assignment)
+            people += moderators(assignment)
         else:
             people += selectors.deputy_askers(assignment)
     return people
@@ -279,7 +274,7 @@ def _finish(action: str, assignment: Assignment, by: By, change: _Change) -> Ass
         change.after(entry)
     if step.notify:
         params = {"title": assignment.title, "due": notes.day(assignment.due_date), **change.notice}
-        _notify(_recipients(assignment, step.notify), assignment, written, params)
+        notify(_recipients(assignment, step.notify), assignment, written, params)
     return assignment
 
 
@@ -347,7 +342,7 @@ def assignment_create(
         internal_note=_text(internal_note, what="internal note"),
     )
     params = {"title": assignment.title, "due": notes.day(due)}
-    _notify(_recipients(assignment, workflow.CREATED_NOTIFY), assignment, Action.CREATED, params)
+    notify(_recipients(assignment, workflow.CREATED_NOTIFY), assignment, Action.CREATED, params)
     return assignment
 
 
@@ -575,7 +570,7 @@ def assignment_close(
         raise BadRequest(_("回头看安排在办结后 1 到 %(limit)s 个月。"), limit=36)
     cleaned = _text(note, what="note")
     is_resolved = assignment.verdict != Verdict.UNSATISFIED if resolved is None else resolved
-    review_due = add_months(_today(), review_months) if review_months else None
+    review_due = add_months(local_today(), review_months) if review_months else None
     default = Note(
         code=notes.CLOSED,
         params={"resolved": is_resolved, "review_due": notes.day(review_due) if review_due else None},
@@ -622,80 +617,3 @@ def assignment_evaluate(*, assignment_id: int, by: By, verdict: str, comment: st
         notice={"verdict": verdict},
     )
     return _finish("evaluate", assignment, by, change)
-
-
-# ------------------------------------------------------------------------------- API tokens
-
-
-def api_token_issue(*, department: Department) -> str:
-    """A new API token for the department; only its digest is stored, so it is shown once."""
-    token = "wz_" + secrets.token_urlsafe(32)
-    ApiToken.objects.create(department=department, digest=selectors.token_digest(token), prefix=token[:10])
-    return token
-
-
-def notice_read_all(*, user: AbstractBaseUser) -> int:
-    return Notice.objects.filter(user_id=user.pk, read_at__isnull=True).update(read_at=timezone.now())
-
-
-# ------------------------------------------------------------------------------- reminders
-
-# "Due soon" this many working days (or fewer) before the due date.
-REMIND_WORKING_DAYS = 3
-
-
-@dataclass(frozen=True)
-class ReminderReport:
-    due_soon: int
-    overdue: int
-    emails: int
-
-
-def reminders_send(*, today: date | None = None) -> ReminderReport:
-    """The daily run: remind the lead department's liaisons of an assignment due within
-    REMIND_WORKING_DAYS working days, and, once it is overdue, them and the hearing's
-    moderators. Each reminder goes once per due date (a new due date, after an extension or a
-    reopen, reminds again): an in-app notice, and an email to those with an address."""
-    today = today or _today()
-    horizon = add_working_days(today, REMIND_WORKING_DAYS)
-    counts = {Reminder.Kind.DUE_SOON: 0, Reminder.Kind.OVERDUE: 0}
-    outbox: list[tuple[str, str, str, list[str]]] = []
-    candidates = (
-        Assignment.objects.filter(status__in=OPEN_STATUSES, due_date__lte=horizon)
-        .select_related("lead_department", "hearing")
-        .order_by("due_date", "id")
-    )
-    for assignment in candidates:
-        kind = Reminder.Kind.OVERDUE if assignment.due_date < today else Reminder.Kind.DUE_SOON
-        with transaction.atomic():
-            _, created = Reminder.objects.get_or_create(assignment=assignment, kind=kind, due_date=assignment.due_date)
-            if not created:
-                continue
-            people = _liaisons(assignment)
-            params: dict[str, Any] = {"title": assignment.title, "due": notes.day(assignment.due_date)}
-            if kind == Reminder.Kind.OVERDUE:
-                people += _moderators(assignment)
-                code = notes.OVERDUE
-            else:
-                params["left"] = working_days_between(today, assignment.due_date)
-                code = notes.DUE_SOON
-            _notify(people, assignment, code, params)
-            counts[kind] += 1
-            addresses = sorted({address for user in people if (address := getattr(user, "email", ""))})
-            if addresses:
-                # Mail is worded in the site's language (a notice, in each reader's when shown).
-                with translation.override(settings.LANGUAGE_CODE):
-                    text = notes.render_notice(code, params)
-                outbox.append((f"【问政 Live】{text}"[:150], f"{text}\n\n{_detail_path(assignment)}", "", addresses))
-    sent = 0
-    for subject, body, _sender, addresses in outbox:
-        try:
-            sent += send_mail(subject, body, None, addresses)
-        except Exception:
-            # The in-app notice is there; mail is best effort and must not stop the run.
-            log.exception("reminder email to %s failed", addresses)
-    return ReminderReport(due_soon=counts[Reminder.Kind.DUE_SOON], overdue=counts[Reminder.Kind.OVERDUE], emails=sent)
-
-
-def _detail_path(assignment: Assignment) -> str:
-    return f"/assignments/{assignment.pk}/"

@@ -1,19 +1,14 @@
-"""Every state change of a hearing, its agenda and its questions.
+"""Questions: asked, moderated (approve, reject, edit, merge), put on stage and answered.
 
-Each function is one rule-checked change in one transaction that publishes its events on
-commit. Arguments are keyword-only; `by` is the acting user (None for the system: seed
-data, management commands). A refused change raises a DomainError and changes nothing.
-"""
+As every service here: one rule-checked change in one transaction that publishes its events
+on commit; `by` is the acting user (None for the system); a refusal changes nothing."""
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,7 +20,6 @@ from core.errors import (
     FIELD_NAME,
     FIELD_QUESTION,
     BadRequest,
-    DomainError,
     Forbidden,
     InvalidState,
     NotFound,
@@ -36,14 +30,7 @@ from core.text import TextError, clean_text
 from hearings import guards, selectors
 from hearings.models import AgendaItem, Hearing, Like, Question
 from live.publish import publish
-from live.schema import (
-    AgendaCurrentData,
-    Event,
-    HearingStatusData,
-    QuestionData,
-    QuestionRemovedData,
-    QuestionStageData,
-)
+from live.schema import Event, QuestionData, QuestionRemovedData, QuestionStageData
 
 # core/limits.py's, under the names this module has used
 MAX_QUESTION_LENGTH = limits.QUESTION_TEXT
@@ -58,7 +45,7 @@ def _question_for_update(hearing: Hearing, question_id: int) -> Question:
     return question
 
 
-def _question_events(question: Question, *, was_public: bool) -> tuple[Event | None, Event]:
+def question_events(question: Question, *, was_public: bool) -> tuple[Event | None, Event]:
     """The public and control events for a question whose state changed."""
     payload = QuestionData(question=selectors.question_out(question))
     control = Event(type="question.updated", data=payload)
@@ -68,103 +55,6 @@ def _question_events(question: Question, *, was_public: bool) -> tuple[Event | N
     if is_public:
         return control, control
     return None, control
-
-
-# ------------------------------------------------------------------------------- hearing
-
-
-@transaction.atomic
-def hearing_start(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
-    """draft → live. A hearing starts once."""
-    hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
-    if hearing.status != Hearing.Status.DRAFT:
-        raise InvalidState(_("只有筹备中的问政会可以开始。"))
-    hearing.status = Hearing.Status.LIVE
-    hearing.started_at = timezone.now()
-    hearing.save(update_fields=["status", "started_at"])
-    audit.record(action="hearing.start", actor=by, subject=hearing, payload={"status": hearing.status})
-    publish(hearing, public=Event(type="hearing.status", data=HearingStatusData(status="live")))
-    return hearing
-
-
-@transaction.atomic
-def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
-    """live → ended. The current item is done and the question on stage answered; an ended
-    hearing changes no more. The chamber's `hearing_end` (chamber/services.py), which the
-    moderator's command runs, closes an open poll first."""
-    hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
-    guards.require_live(hearing)
-    now = timezone.now()
-    current = AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT).first()
-    if current is not None:
-        current.status = AgendaItem.Status.DONE
-        current.ended_at = now
-        current.save(update_fields=["status", "ended_at"])
-        publish(
-            hearing,
-            public=Event(
-                type="agenda.current",
-                data=AgendaCurrentData(item=None, previous=current.pk, agenda=selectors.agenda_out(hearing.pk)),
-            ),
-        )
-    staged = Question.objects.filter(hearing=hearing, status=Question.Status.ON_STAGE).first()
-    if staged is not None:
-        _answer(hearing, staged, now=now)
-    hearing.status = Hearing.Status.ENDED
-    hearing.ended_at = now
-    hearing.save(update_fields=["status", "ended_at"])
-    audit.record(action="hearing.end", actor=by, subject=hearing, payload={"status": hearing.status})
-    publish(hearing, public=Event(type="hearing.status", data=HearingStatusData(status="ended")))
-    return hearing
-
-
-# ------------------------------------------------------------------------------- agenda
-
-
-@transaction.atomic
-def agenda_start(*, hearing_id: int, item_id: int, by: AbstractBaseUser | None) -> AgendaItem:
-    """Make `item` the one current item of a live hearing; the current one becomes done.
-
-    Any item may be started, a done one too (going back)."""
-    hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
-    item = AgendaItem.objects.select_for_update().filter(pk=item_id, hearing=hearing).first()
-    if item is None:
-        raise NotFound(_("本场问政会没有这项议程。"))
-    guards.require_live(hearing)
-    if item.status == AgendaItem.Status.CURRENT:
-        raise InvalidState(_("这项议程已在进行中。"))
-    now = timezone.now()
-    previous = AgendaItem.objects.select_for_update().filter(hearing=hearing, status=AgendaItem.Status.CURRENT).first()
-    if previous is not None:
-        previous.status = AgendaItem.Status.DONE
-        previous.ended_at = now
-        previous.save(update_fields=["status", "ended_at"])
-    item.status = AgendaItem.Status.CURRENT
-    item.started_at = now
-    item.ended_at = None
-    item.save(update_fields=["status", "started_at", "ended_at"])
-    audit.record(
-        action="agenda.start",
-        actor=by,
-        subject=item,
-        payload={"hearing": hearing.pk, "previous": previous and previous.pk},
-    )
-    publish(
-        hearing,
-        public=Event(
-            type="agenda.current",
-            data=AgendaCurrentData(
-                item=item.pk, previous=previous.pk if previous else None, agenda=selectors.agenda_out(hearing.pk)
-            ),
-        ),
-    )
-    return item
-
-
-# ------------------------------------------------------------------------------- questions
 
 
 def _clean_text(text: str) -> str:
@@ -257,7 +147,7 @@ def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser 
     question.approved_at = timezone.now()
     question.save(update_fields=["status", "approved_at"])
     audit.record(action="question.approve", actor=by, subject=question, payload={"hearing": hearing.pk})
-    public, control = _question_events(question, was_public=False)
+    public, control = question_events(question, was_public=False)
     publish(hearing, public=public, control=control)
     return question
 
@@ -274,7 +164,7 @@ def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser |
     question.status = Question.Status.REJECTED
     question.save(update_fields=["status"])
     audit.record(action="question.reject", actor=by, subject=question, payload={"hearing": hearing.pk})
-    _public, control = _question_events(question, was_public=False)
+    _public, control = question_events(question, was_public=False)
     publish(hearing, public=None, control=control)
     return question
 
@@ -293,7 +183,7 @@ def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractB
     question.text = cleaned
     question.save(update_fields=["text"])
     was_public = question.status == Question.Status.APPROVED
-    public, control = _question_events(question, was_public=was_public)
+    public, control = question_events(question, was_public=was_public)
     publish(hearing, public=public, control=control)
     return question
 
@@ -339,7 +229,7 @@ def question_stage(*, hearing_id: int, question_id: int | None, by: AbstractBase
     return question
 
 
-def _answer(hearing: Hearing, question: Question, *, now: datetime, note: str = "", commitment: str = "") -> None:
+def answer(hearing: Hearing, question: Question, *, now: datetime, note: str = "", commitment: str = "") -> None:
     was_on_stage = question.status == Question.Status.ON_STAGE
     question.status = Question.Status.ANSWERED
     question.answered_at = now
@@ -348,7 +238,7 @@ def _answer(hearing: Hearing, question: Question, *, now: datetime, note: str = 
     if commitment:
         question.commitment = commitment
     question.save(update_fields=["status", "answered_at", "answer_note", "commitment"])
-    public, control = _question_events(question, was_public=True)
+    public, control = question_events(question, was_public=True)
     publish(hearing, public=public, control=control)
     if was_on_stage:
         publish(
@@ -371,7 +261,7 @@ def question_answered(
     guards.require_not_ended(hearing)
     if question.status not in (Question.Status.ON_STAGE, Question.Status.APPROVED):
         raise InvalidState(_("只有待回答或正在回答的问题可以标记为已回答。"))
-    _answer(hearing, question, now=timezone.now(), note=note, commitment=commitment)
+    answer(hearing, question, now=timezone.now(), note=note, commitment=commitment)
     audit.record(
         action="question.answered", actor=by, subject=question, payload={"note": note, "commitment": commitment}
     )
@@ -414,145 +304,14 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
     for child in Question.objects.select_for_update().filter(parent=duplicate):
         child.parent = target
         child.save(update_fields=["parent"])
-        child_public, child_control = _question_events(
+        child_public, child_control = question_events(
             child, was_public=child.status in selectors.PUBLIC_QUESTION_STATUSES
         )
         publish(hearing, public=child_public, control=child_control)
     removed = Event(type="question.removed", data=QuestionRemovedData(question=duplicate.pk, merged_into=target.pk))
     publish(hearing, public=removed if was_public else None, control=removed)
-    target_public, target_control = _question_events(
+    target_public, target_control = question_events(
         target, was_public=target.status in selectors.PUBLIC_QUESTION_STATUSES
     )
     publish(hearing, public=target_public, control=target_control)
     return target
-
-
-# ------------------------------------------------------------------------------- likes
-
-
-@dataclass(frozen=True)
-class LikeResult:
-    duplicate: bool
-    likes: int
-
-
-@dataclass(frozen=True)
-class LikeRequest:
-    hearing_id: int
-    viewer: str
-    question_id: int | None  # None: the hearing itself
-
-
-def like_add(*, hearing_id: int, viewer: str, question_id: int | None) -> LikeResult:
-    """One like; see like_add_many."""
-    result = like_add_many(requests=[LikeRequest(hearing_id, viewer, question_id)])[0]
-    if isinstance(result, DomainError):
-        raise result
-    return result
-
-
-def like_add_many(*, requests: Sequence[LikeRequest]) -> list[LikeResult | DomainError]:
-    """Record many likes in one transaction; a result (or the refusal) per request, in order.
-
-    One like per viewer per target: the hearing, or a question the public can see, of a
-    hearing that has not ended. Counts are exact: rows go in under the unique constraints
-    (a repeat is a `duplicate` and counts nothing) and the counters rise by what went in, in
-    the same transaction. A crowd's likes are batched through here: one commit for hundreds."""
-    results: list[LikeResult | DomainError | None] = [None] * len(requests)
-    statuses = dict(Hearing.objects.filter(pk__in={r.hearing_id for r in requests}).values_list("pk", "status"))
-    visible = dict(
-        Question.objects.filter(
-            pk__in={r.question_id for r in requests if r.question_id is not None},
-            merged_into__isnull=True,
-            status__in=selectors.PUBLIC_QUESTION_STATUSES,
-        ).values_list("pk", "hearing_id")
-    )
-    keys: dict[int, tuple[int, int | None, str]] = {}
-    for index, request in enumerate(requests):
-        if not request.viewer:
-            results[index] = BadRequest(_("无法识别这台设备，请刷新页面后再点赞。"))
-        elif request.hearing_id not in statuses:
-            results[index] = NotFound(_("找不到这场问政会。"))
-        elif statuses[request.hearing_id] == Hearing.Status.ENDED:
-            results[index] = InvalidState(_("问政会已结束。"))
-        elif request.question_id is not None and visible.get(request.question_id) != request.hearing_id:
-            results[index] = NotFound(_("找不到这个问题。"))
-        else:
-            keys[index] = (request.hearing_id, request.question_id, request.viewer[:64])
-    with transaction.atomic():
-        # Rows and counters in one order everywhere (like rows sorted; the hearing before its
-        # questions, as the moderator's actions lock them): batches of two processes then
-        # queue on each other instead of deadlocking.
-        inserted = _insert_likes(sorted(set(keys.values()), key=lambda k: (k[0], k[1] or 0, k[2])))
-        _add_to_counters(Hearing, Counter(h for h, q, _ in inserted if q is None))
-        _add_to_counters(Question, Counter(q for _, q, _ in inserted if q is not None))
-    question_likes = dict(
-        Question.objects.filter(pk__in={q for _, q, _ in keys.values() if q is not None}).values_list("pk", "likes")
-    )
-    hearing_likes = dict(
-        Hearing.objects.filter(pk__in={h for h, q, _ in keys.values() if q is None}).values_list("pk", "likes")
-    )
-    fresh = set(inserted)
-    for index, key in keys.items():
-        target_hearing, target_question, _viewer = key
-        count = hearing_likes[target_hearing] if target_question is None else question_likes[target_question]
-        results[index] = LikeResult(duplicate=key not in fresh, likes=count)
-        fresh.discard(key)  # a second request for the same key in this batch is a duplicate
-    return [result for result in results if result is not None]
-
-
-def _insert_likes(keys: list[tuple[int, int | None, str]]) -> set[tuple[int, int | None, str]]:
-    """INSERT the like rows in the given order, skipping those the unique constraints refuse;
-    return the inserted. On PostgreSQL the keys travel as three arrays: a statement with a few
-    parameters instead of thousands, which the driver would otherwise parse per batch."""
-    if not keys:
-        return set()
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    table = connection.ops.quote_name(Like._meta.db_table)
-    returning = " ON CONFLICT DO NOTHING RETURNING hearing_id, question_id, viewer"
-    rows: list[tuple[int, int | None, str]] = []
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            hearings, questions, viewers = (list(column) for column in zip(*keys, strict=True))
-            cursor.execute(
-                f"INSERT INTO {table} (hearing_id, question_id, viewer, created_at) "
-                "SELECT k.h, k.q, k.v, %s FROM unnest(%s::bigint[], %s::bigint[], %s::text[]) AS k (h, q, v)"
-                + returning,
-                [now, hearings, questions, viewers],
-            )
-            rows = cursor.fetchall()
-        else:
-            for start in range(0, len(keys), 500):
-                chunk = keys[start : start + 500]
-                values = ", ".join(["(%s, %s, %s, %s)"] * len(chunk))
-                cursor.execute(
-                    f"INSERT INTO {table} (hearing_id, question_id, viewer, created_at) VALUES {values}" + returning,
-                    [param for key in chunk for param in (*key, now)],
-                )
-                rows.extend(cursor.fetchall())
-    return {(int(h), int(q) if q is not None else None, str(v)) for h, q, v in rows}
-
-
-def _add_to_counters(model: type[Question] | type[Hearing], increments: Counter[int]) -> None:
-    """likes += n for many rows in one statement (a batch touches up to hundreds of questions).
-    On PostgreSQL the rows are first locked in id order (an UPDATE's own order follows its
-    plan), so two processes' batches never deadlock; SQLite has one writer at a time."""
-    if not increments:
-        return
-    table = connection.ops.quote_name(model._meta.db_table)
-    ids, counts = list(increments), list(increments.values())
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE", [ids])
-            cursor.execute(
-                f"UPDATE {table} SET likes = {table}.likes + i.n FROM unnest(%s::bigint[], %s::bigint[]) AS i (id, n) "
-                f"WHERE {table}.id = i.id",
-                [ids, counts],
-            )
-        else:
-            values = ", ".join(["(%s, %s)"] * len(ids))
-            cursor.execute(
-                f"WITH increments (id, n) AS (VALUES {values}) UPDATE {table} SET likes = {table}.likes + increments.n "
-                f"FROM increments WHERE {table}.id = increments.id",
-                [param for row in zip(ids, counts, strict=True) for param in row],
-            )

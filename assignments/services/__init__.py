@@ -1,0 +1,60 @@
+"""Every state change of an assignment after a hearing, by concern: the workflow's transitions
+(assignments/workflow.py is the table they read), reminders and notices, API tokens. Callers
+import them from here (`from assignments import services`)."""
+
+from assignments.services.reminders import REMIND_WORKING_DAYS, ReminderReport, notice_read_all, reminders_send
+from assignments.services.tokens import api_token_issue
+from assignments.services.transitions import (
+    ATTACHMENT_SUFFIXES,
+    DEFAULT_WORKING_DAYS,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
+    MAX_NOTE,
+    MAX_REPLY,
+    MAX_TITLE,
+    MAX_WORKING_DAYS,
+    REVIEW_MONTHS,
+    assignment_accept,
+    assignment_close,
+    assignment_create,
+    assignment_decide_extension,
+    assignment_evaluate,
+    assignment_progress,
+    assignment_reassign,
+    assignment_reopen,
+    assignment_reply,
+    assignment_request_extension,
+    assignment_return,
+    assignment_review,
+    assignments_create_each,
+)
+
+__all__ = [
+    "ATTACHMENT_SUFFIXES",
+    "DEFAULT_WORKING_DAYS",
+    "MAX_ATTACHMENTS",
+    "MAX_ATTACHMENT_BYTES",
+    "MAX_NOTE",
+    "MAX_REPLY",
+    "MAX_TITLE",
+    "MAX_WORKING_DAYS",
+    "REMIND_WORKING_DAYS",
+    "REVIEW_MONTHS",
+    "ReminderReport",
+    "api_token_issue",
+    "assignment_accept",
+    "assignment_close",
+    "assignment_create",
+    "assignment_decide_extension",
+    "assignment_evaluate",
+    "assignment_progress",
+    "assignment_reassign",
+    "assignment_reopen",
+    "assignment_reply",
+    "assignment_request_extension",
+    "assignment_return",
+    "assignment_review",
+    "assignments_create_each",
+    "notice_read_all",
+    "reminders_send",
+]
