@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import reswap, retarget
+from django_htmx.http import reswap
 
 from chamber import commands
 from core import limits
@@ -419,4 +419,4 @@ def _action_result(
     # Said by the answer itself, not left to the attributes the form inherits: the queue may
     # have been fetched again while the action was on its way, and htmx reads the swap style
     # from the (by then detached) form, which would nest the result inside the old one.
-    return reswap(retarget(response, "#action-result"), "outerHTML")
+    return reswap(response, "outerHTML")

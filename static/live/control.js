@@ -200,6 +200,11 @@ function refresh(part) {
 // choice in a select, which tools are open, and where the cursor is.
 let kept = null;
 document.body.addEventListener("htmx:beforeSwap", (ev) => {
+  // Two actions on their way at once both aimed at the result shown when they were sent: the
+  // later answer replaces whichever result shows now.
+  if (ev.detail.target?.id === "action-result" && !ev.detail.target.isConnected) {
+    ev.detail.target = $("action-result");
+  }
   const target = ev.detail.target;
   if (!target?.dataset?.part) return;
   const fields = [];
