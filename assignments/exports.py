@@ -94,7 +94,7 @@ def question_rows(hearing: Hearing) -> list[Row]:
         Question.objects.filter(
             hearing=hearing, merged_into__isnull=True, status__in=hearing_selectors.PUBLIC_QUESTION_STATUSES
         )
-        .select_related("asker", "item__department")
+        .select_related("asker__person", "item__department")
         .prefetch_related("assignments")
         .order_by("id")
     )

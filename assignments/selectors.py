@@ -46,7 +46,7 @@ def liaison_department_ids(user: User) -> list[int]:
 def deputy_askers(assignment: Assignment) -> list[AbstractBaseUser]:
     questions = Question.objects.filter(
         assignments=assignment, source=Question.Source.DEPUTY, asker__isnull=False
-    ).select_related("asker")
+    ).select_related("asker__person")
     return [q.asker for q in questions if q.asker is not None]
 
 
@@ -185,7 +185,7 @@ def assignable_questions(hearing_id: int) -> list[Question]:
     return list(
         Question.objects.filter(hearing_id=hearing_id, status=Question.Status.ANSWERED, merged_into__isnull=True)
         .exclude(pk__in=Assignment.questions.through.objects.values("question"))
-        .select_related("asker", "item__department")
+        .select_related("asker__person", "item__department")
         .order_by("id")
     )
 

@@ -81,7 +81,7 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     context = {
         "assignment": assignment,
         "overdue": selectors.is_overdue(assignment),
-        "questions": assignment.questions.select_related("asker").order_by("id"),
+        "questions": assignment.questions.select_related("asker__person").order_by("id"),
         "timeline": selectors.public_timeline(assignment),
         "roles": user_roles,
         "actions": selectors.available_actions(assignment, request.user),

@@ -116,6 +116,7 @@ INSTALLED_APPS = [
     "assignments",
     "audit",
     "reports",
+    "office",
     "axes",
     # Serves the API docs' Swagger UI from our static files (django-ninja's pinned copy), not a CDN.
     "ninja",
@@ -152,6 +153,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "core.limits.context",
+                "office.access.context",
             ],
         },
     },

@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", assignments_api.urls),
+    path("manage/", include("office.urls")),
     path("", include("assignments.urls")),
     path("", include("reports.urls")),
     path("", include("console.urls")),

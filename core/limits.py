@@ -38,6 +38,16 @@ WORKING_DAYS = 250  # an assignment's time limit: 1 to this many working days
 ATTACHMENTS = 5  # files per reply
 ATTACHMENT_BYTES = 10 * 1024 * 1024  # per file
 
+# ------------------------------------------------------------------ the office (people, agenda, seats)
+
+PERSON_NAME = 50  # a person's name (姓名)
+PERSON_FIELD = 50  # a person's delegation (代表团), seat (座位) or phone (电话)
+AGENDA_TITLE = 200  # an agenda item's title (议程标题)
+AGENDA_MINUTES = 600  # an agenda item's planned minutes: 1 to this many
+QUORUM_PERCENT = 50  # quorum: more than this percent of a hearing's deputies checked in (default)
+ROSTER_ROWS = 5000  # rows of one roster file (名单导入)
+ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
+
 # ------------------------------------------------------------------ the live protocol
 
 FRAME_BYTES = 16 * 1024  # a client's WebSocket frame (UTF-8); a larger one is `too_large`
@@ -55,6 +65,10 @@ LIMITS: dict[str, int] = {
     "ASSIGNMENT_REPLY": ASSIGNMENT_REPLY,
     "WORKING_DAYS": WORKING_DAYS,
     "ATTACHMENTS": ATTACHMENTS,
+    "PERSON_NAME": PERSON_NAME,
+    "PERSON_FIELD": PERSON_FIELD,
+    "AGENDA_TITLE": AGENDA_TITLE,
+    "AGENDA_MINUTES": AGENDA_MINUTES,
 }
 
 

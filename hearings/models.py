@@ -34,16 +34,52 @@ class Department(models.Model):
         return self.name
 
 
+class Person(models.Model):
+    """Who a user is to the congress office: the roster's row (代表, 主持人, 联络员, 会务工作人员).
+
+    `role` says what kind of person this is; per-hearing roles are the hearing's own lists
+    (deputies, moderators), per-department ones the department's liaisons. Staff (会务工作人员)
+    prepare hearings under /manage/ for the whole system (selectors.is_office_staff)."""
+
+    class Role(models.TextChoices):
+        DEPUTY = "deputy", _("代表")
+        MODERATOR = "moderator", _("主持人")
+        LIAISON = "liaison", _("联络员")
+        STAFF = "staff", _("会务工作人员")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="person")
+    name = models.CharField(_("姓名"), max_length=limits.PERSON_NAME)
+    role = models.CharField(_("身份"), max_length=10, choices=Role.choices)
+    delegation = models.CharField(_("代表团"), max_length=limits.PERSON_FIELD, blank=True)
+    seat = models.CharField(_("座位"), max_length=limits.PERSON_FIELD, blank=True)
+    phone = models.CharField(_("电话"), max_length=limits.PERSON_FIELD, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("人员")
+        verbose_name_plural = _("人员")
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class Hearing(models.Model):
+    class Kind(models.TextChoices):
+        WENZHENG = "wenzheng", _("代表问政")
+        INQUIRY = "inquiry", _("专题询问")
+        APPRAISAL = "appraisal", _("评议")
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("筹备中")
         LIVE = "live", _("直播中")
         ENDED = "ended", _("已结束")
 
     title = models.CharField(_("标题"), max_length=200)
+    kind = models.CharField(_("会议类型"), max_length=10, choices=Kind.choices, default=Kind.WENZHENG)
     theme = models.CharField(_("主题"), max_length=300, blank=True)
     venue = models.CharField(_("地点"), max_length=200, blank=True)
     starts_at = models.DateTimeField(_("开始时间"))
+    ends_at = models.DateTimeField(_("计划结束时间"), null=True, blank=True)
     stream_url = models.URLField(_("直播地址 (HLS)"), blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -56,6 +92,11 @@ class Hearing(models.Model):
     )
     deputy_questions_need_approval = models.BooleanField(
         _("代表提问需审核"), default=False, help_text=_("默认代表的提问直接公开；群众的提问一律先审核。")
+    )
+    quorum_percent = models.PositiveSmallIntegerField(
+        _("法定人数 (%)"),
+        default=limits.QUORUM_PERCENT,
+        help_text=_("签到代表须超过本场代表的这一百分比。"),
     )
     likes = models.PositiveIntegerField(_("点赞"), default=0)
     # Live event sequences (see live/): the public one and the control one.
@@ -87,7 +128,7 @@ class AgendaItem(models.Model):
 
     hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="agenda", verbose_name=_("问政会"))
     position = models.PositiveIntegerField(_("顺序"))
-    title = models.CharField(_("标题"), max_length=200)
+    title = models.CharField(_("标题"), max_length=limits.AGENDA_TITLE)
     kind = models.CharField(_("类型"), max_length=12, choices=Kind.choices, default=Kind.QUESTIONING)
     department = models.ForeignKey(
         Department,
@@ -115,6 +156,40 @@ class AgendaItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.position}. {self.title}"
+
+
+class SeatCode(models.Model):
+    """A tablet's one-time login (座位码) as one deputy for one hearing (hearings/services/seats.py).
+
+    The code itself is never stored: it is derived from `nonce` with the server's secret key
+    (so a seat card can be printed again) and found by its `digest`. It logs a tablet in once;
+    it stops working when used, revoked, or when its hearing ends."""
+
+    hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="seat_codes")
+    deputy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="seat_codes")
+    nonce = models.CharField(max_length=32, unique=True, editable=False)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["hearing", "id"]
+        verbose_name = _("座位码")
+        verbose_name_plural = _("座位码")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["hearing", "deputy"],
+                condition=Q(used_at__isnull=True, revoked_at__isnull=True),
+                name="seat_code_one_unused_per_deputy",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.deputy_id}@{self.hearing_id}"
 
 
 class Question(models.Model):

@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from hearings.models import AgendaItem, Hearing, Question
+from hearings.models import AgendaItem, Hearing, Person, Question
 from live.schema import AgendaItemOut, DepartmentRef, HearingOut, QuestionOut
 
 User = AbstractBaseUser | AnonymousUser
@@ -36,7 +36,30 @@ def is_deputy(hearing: Hearing | int, user: User | None) -> bool:
     return Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user_id=user.pk).exists()
 
 
+def is_office_staff(user: User | None) -> bool:
+    """会务工作人员: prepares hearings under /manage/ (any hearing). A superuser counts too.
+
+    Staff of the Django admin (`is_staff`) are not office staff by that alone."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if getattr(user, "is_superuser", False):
+        return True
+    return Person.objects.filter(user_id=user.pk, role=Person.Role.STAFF).exists()
+
+
+def may_edit_agenda(hearing: Hearing | int, user: User | None) -> bool:
+    """The agenda is edited by the hearing's moderators (control panel and socket) and by staff."""
+    return is_moderator(hearing, user) or is_office_staff(user)
+
+
 def display_name(user: AbstractBaseUser) -> str:
+    """The roster's name (Person.name), else the account's full name, else its username."""
+    try:
+        person: Person | None = user.person  # type: ignore[attr-defined]  # select_related("…__person") saves the query
+    except Person.DoesNotExist:
+        person = None
+    if person is not None and person.name:
+        return person.name
     full = getattr(user, "get_full_name", lambda: "")()
     return str(full or user.get_username())
 
@@ -99,7 +122,7 @@ def question_out(question: Question) -> QuestionOut:
 
 def questions_for(hearing_id: int, *, public: bool) -> Iterable[Question]:
     """The questions an audience may see: the public never gets pending or rejected text."""
-    qs = Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True).select_related("asker")
+    qs = Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True).select_related("asker__person")
     if public:
         qs = qs.filter(status__in=PUBLIC_QUESTION_STATUSES)
     return qs.order_by("id")
@@ -125,7 +148,7 @@ def question_counts(hearing_id: int) -> dict[str, int]:
 
 def _control_questions(hearing_id: int) -> QuerySet[Question]:
     return Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True).select_related(
-        "asker", "parent__asker"
+        "asker__person", "parent__asker__person"
     )
 
 

@@ -227,7 +227,7 @@ def _questions(hearing: Hearing, today: date) -> tuple[dict[int, int], list[Ques
         Question.objects.filter(
             hearing=hearing, merged_into__isnull=True, status__in=hearing_selectors.PUBLIC_QUESTION_STATUSES
         )
-        .select_related("asker", "item__department")
+        .select_related("asker__person", "item__department")
         .annotate(merged_count=Count("merged", distinct=True))
         .prefetch_related(Prefetch("assignments", queryset=Assignment.objects.order_by("id")))
         .order_by("item__position", "id")

@@ -38,6 +38,10 @@ class Attendance(models.Model):
     hearing = models.ForeignKey("hearings.Hearing", on_delete=models.CASCADE, related_name="attendance")
     deputy = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="attendance")
     checked_in_at = models.DateTimeField(auto_now_add=True)
+    # A moderator who checked the deputy in on their behalf (代签); null when the deputy did.
+    checked_in_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         verbose_name = _("签到")
