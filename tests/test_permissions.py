@@ -13,6 +13,8 @@ Roles (the columns):
     mod       a moderator (主持人) of the hearing
     mod2      a moderator of another hearing
     admin     a superuser (is_staff) who is none of the above
+    staff     office staff (会务工作人员, Person.role staff) who is none of the above: prepares
+              hearings under /manage/, has no role in a hearing unless made its moderator
 
 What "admin" may do: the Django admin (and through it the audit log, read only). Being a
 superuser gives no role in a hearing: the control panel, the control socket and moderator
@@ -44,13 +46,13 @@ from assignments.models import Assignment, Attachment, TimelineEntry
 from assignments.workflow import TRANSITIONS, Who
 from audit.models import AuditEntry
 from hearings import services
-from hearings.models import AgendaItem, Department, Hearing, Like, Question
+from hearings.models import AgendaItem, Department, Hearing, Like, Person, Question
 from live.viewer import COOKIE, sign
 from tests.factories import make_department, make_user
 from voting import services as voting_services
 from voting.models import Attendance, Poll, VoteRecord
 
-ROLES = ["anon", "viewer", "deputy", "deputy2", "liaison", "liaison2", "mod", "mod2", "admin"]
+ROLES = ["anon", "viewer", "deputy", "deputy2", "liaison", "liaison2", "mod", "mod2", "admin", "staff"]
 
 
 # ------------------------------------------------------------------------------- tables
@@ -115,6 +117,7 @@ def make_matrix() -> Matrix:
     users: dict[str, Any] = {"anon": None, "viewer": None}
     for role in ROLES[2:]:
         users[role] = make_user(f"{role}-{uuid4().hex[:6]}", is_staff=role == "admin", is_superuser=role == "admin")
+    Person.objects.create(user=users["staff"], name="会务工作人员", role=Person.Role.STAFF)
     hearing.deputies.add(users["deputy"])
     other_hearing.deputies.add(users["deputy2"])
     hearing.moderators.add(users["mod"])
@@ -199,34 +202,34 @@ def check_redirect(response: Any, expected: str) -> None:
 # ------------------------------------------------------------------------------- pages (GET)
 
 PAGES = """
-path                               anon     viewer   deputy   deputy2  liaison  liaison2  mod      mod2     admin
-/                                  200      200      200      200      200      200       200      200      200
-/healthz                           200      200      200      200      200      200       200      200      200
-/readyz                            200      200      200      200      200      200       200      200      200
-/jsi18n/                           200      200      200      200      200      200       200      200      200
-/accounts/login/                   200      200      200      200      200      200       200      200      200
-/hearings/{h}/                     200      200      200      200      200      200       200      200      200
-/hearings/{x}/                     404      404      404      404      404      404       404      404      404
-/hearings/{h}/screen/              200      200      200      200      200      200       200      200      200
-/hearings/{h}/questions.csv        200      200      200      200      200      200       200      200      200
-/hearings/{h}/report/              200      200      200      200      200      200       200      200      200
-/hearings/{h}/report.xlsx          200      200      200      200      200      200       200      200      200
-/hearings/{h}/report.pdf           200      200      200      200      200      200       200      200      200
-/hearings/{x}/report/              404      404      404      404      404      404       404      404      404
-/scorecards/                       200      200      200      200      200      200       200      200      200
-/hearings/{h}/tablet/              login    login    200      403      403      403       403      403      403
-/hearings/{h}/control/             login    login    403      403      403      403       200      403      403
-/hearings/{h}/control/part/queue/  login    login    403      403      403      403       200      403      403
-/hearings/{h}/control/question/{q}/ login   login    403      403      403      403       200      403      403
-/hearings/{h}/control/merge-targets/ login  login    403      403      403      403       200      403      403
-/assignments/                      200      200      200      200      200      200       200      200      200
-/assignments/export.csv            200      200      200      200      200      200       200      200      200
-/assignments/{a}/                  200      200      200      200      200      200       200      200      200
-/assignments/{b}/attachments/{f}/  200      200      200      200      200      200       200      200      200
-/assignments/new/?hearing={h}      login    login    403      403      403      403       200      403      403
-/inbox/                            login    login    200      403      200      200       200      403      403
-/admin/                            a-login  a-login  a-login  a-login  a-login  a-login   a-login  a-login  200
-/admin/audit/auditentry/           a-login  a-login  a-login  a-login  a-login  a-login   a-login  a-login  200
+path                                  anon     viewer   deputy   deputy2  liaison  liaison2  mod      mod2     admin  staff
+/                                     200      200      200      200      200      200       200      200      200    200
+/healthz                              200      200      200      200      200      200       200      200      200    200
+/readyz                               200      200      200      200      200      200       200      200      200    200
+/jsi18n/                              200      200      200      200      200      200       200      200      200    200
+/accounts/login/                      200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/                        200      200      200      200      200      200       200      200      200    200
+/hearings/{x}/                        404      404      404      404      404      404       404      404      404    404
+/hearings/{h}/screen/                 200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/questions.csv           200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/report/                 200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/report.xlsx             200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/report.pdf              200      200      200      200      200      200       200      200      200    200
+/hearings/{x}/report/                 404      404      404      404      404      404       404      404      404    404
+/scorecards/                          200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/tablet/                 login    login    200      403      403      403       403      403      403    403
+/hearings/{h}/control/                login    login    403      403      403      403       200      403      403    403
+/hearings/{h}/control/part/queue/     login    login    403      403      403      403       200      403      403    403
+/hearings/{h}/control/question/{q}/   login    login    403      403      403      403       200      403      403    403
+/hearings/{h}/control/merge-targets/  login    login    403      403      403      403       200      403      403    403
+/assignments/                         200      200      200      200      200      200       200      200      200    200
+/assignments/export.csv               200      200      200      200      200      200       200      200      200    200
+/assignments/{a}/                     200      200      200      200      200      200       200      200      200    200
+/assignments/{b}/attachments/{f}/     200      200      200      200      200      200       200      200      200    200
+/assignments/new/?hearing={h}         login    login    403      403      403      403       200      403      403    403
+/inbox/                               login    login    200      403      200      200       200      403      403    403
+/admin/                               a-login  a-login  a-login  a-login  a-login  a-login   a-login  a-login  200    a-login
+/admin/audit/auditentry/              a-login  a-login  a-login  a-login  a-login  a-login   a-login  a-login  200    a-login
 """
 
 
@@ -242,9 +245,9 @@ def test_pages(m: Matrix, path: str, role: str, expected: str) -> None:
 # An assignment's internal notes (内部意见) show on its page to the lead department and the
 # hearing's moderators only; never in the API.
 INTERNAL = """
-what                      anon  viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin
-/assignments/{a}/         no    no      no      no       yes      no        yes  no    no
-/api/v1/assignments/{a}/  no    no      no      no       no       no        no   no    no
+what                      anon  viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+/assignments/{a}/         no    no      no      no       yes      no        yes  no    no     no
+/api/v1/assignments/{a}/  no    no      no      no       no       no        no   no    no     no
 """
 
 
@@ -258,20 +261,20 @@ def test_internal_notes(m: Matrix, path: str, role: str, expected: str) -> None:
 # ------------------------------------------------------------------------------- control panel actions (htmx POST)
 
 CONTROL_ACTIONS = """
-action             anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin
-hearing-start      login  login   403     403      403      403       ok   403   403
-hearing-end        login  login   403     403      403      403       ok   403   403
-agenda-start       login  login   403     403      403      403       ok   403   403
-question-approve   login  login   403     403      403      403       ok   403   403
-question-reject    login  login   403     403      403      403       ok   403   403
-question-edit      login  login   403     403      403      403       ok   403   403
-question-merge     login  login   403     403      403      403       ok   403   403
-question-stage     login  login   403     403      403      403       ok   403   403
-question-answered  login  login   403     403      403      403       ok   403   403
-question-add       login  login   403     403      403      403       ok   403   403
-poll-open          login  login   403     403      403      403       ok   403   403
-poll-close         login  login   403     403      403      403       ok   403   403
-poll-publish       login  login   403     403      403      403       ok   403   403
+action             anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+hearing-start      login  login   403     403      403      403       ok   403   403    403
+hearing-end        login  login   403     403      403      403       ok   403   403    403
+agenda-start       login  login   403     403      403      403       ok   403   403    403
+question-approve   login  login   403     403      403      403       ok   403   403    403
+question-reject    login  login   403     403      403      403       ok   403   403    403
+question-edit      login  login   403     403      403      403       ok   403   403    403
+question-merge     login  login   403     403      403      403       ok   403   403    403
+question-stage     login  login   403     403      403      403       ok   403   403    403
+question-answered  login  login   403     403      403      403       ok   403   403    403
+question-add       login  login   403     403      403      403       ok   403   403    403
+poll-open          login  login   403     403      403      403       ok   403   403    403
+poll-close         login  login   403     403      403      403       ok   403   403    403
+poll-publish       login  login   403     403      403      403       ok   403   403    403
 """
 
 
@@ -344,18 +347,18 @@ def test_control_actions(m: Matrix, action: str, role: str, expected: str) -> No
 # ------------------------------------------------------------------------------- assignment actions (form POST)
 
 ASSIGNMENT_ACTIONS = """
-action             anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin
-accept             login  login   403     403      ok       403       403  403   403
-return             login  login   403     403      ok       403       403  403   403
-progress           login  login   403     403      ok       403       403  403   403
-reply              login  login   403     403      ok       403       403  403   403
-request_extension  login  login   403     403      ok       403       403  403   403
-decide_extension   login  login   403     403      403      403       ok   403   403
-reassign           login  login   403     403      403      403       ok   403   403
-reopen             login  login   403     403      403      403       ok   403   403
-close              login  login   403     403      403      403       ok   403   403
-review             login  login   403     403      403      403       ok   403   403
-evaluate           login  login   ok      403      403      403       403  403   403
+action             anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+accept             login  login   403     403      ok       403       403  403   403    403
+return             login  login   403     403      ok       403       403  403   403    403
+progress           login  login   403     403      ok       403       403  403   403    403
+reply              login  login   403     403      ok       403       403  403   403    403
+request_extension  login  login   403     403      ok       403       403  403   403    403
+decide_extension   login  login   403     403      403      403       ok   403   403    403
+reassign           login  login   403     403      403      403       ok   403   403    403
+reopen             login  login   403     403      403      403       ok   403   403    403
+close              login  login   403     403      403      403       ok   403   403    403
+review             login  login   403     403      403      403       ok   403   403    403
+evaluate           login  login   ok      403      403      403       403  403   403    403
 """
 
 
@@ -425,11 +428,11 @@ def test_assignment_actions(m: Matrix, action: str, role: str, expected: str) ->
 # ------------------------------------------------------------------------------- other forms (POST)
 
 FORMS = """
-form            anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin
-assignment-new  login  login   403     403      403      403       ok   403   403
-notices-read    login  login   ok      ok       ok       ok        ok   ok    ok
-set-language    ok     ok      ok      ok       ok       ok        ok   ok    ok
-logout          ok     ok      ok      ok       ok       ok        ok   ok    ok
+form            anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+assignment-new  login  login   403     403      403      403       ok   403   403    403
+notices-read    login  login   ok      ok       ok       ok        ok   ok    ok     ok
+set-language    ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
+logout          ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
 """
 
 
