@@ -23,7 +23,7 @@ from chamber import services as chamber_services
 from core.errors import DomainError
 from demo.clock import Script, Stage, controlled_clock
 from hearings import services as hearing_services
-from hearings.models import AgendaItem, Department, Hearing, Question
+from hearings.models import AgendaItem, Department, Hearing, Person, Question
 from hearings.services import LikeRequest
 from voting import services as voting_services
 from voting.services import BallotRequest
@@ -39,6 +39,9 @@ DEPARTMENTS = [
     ("县住房和城乡建设局", "住建局"),
     ("县税务局", "税务局"),
 ]
+
+# The deputies' delegations (代表团), in turn.
+DELEGATIONS = ["城关镇代表团", "东岗镇代表团", "西河乡代表团", "南山乡代表团", "北塬镇代表团"]
 
 # (title, kind, department short name or None, planned minutes)
 AGENDA = [
@@ -69,25 +72,37 @@ class Command(BaseCommand):
             raise SystemExit(2)
         users = get_user_model()
 
-        def user(username: str, first_name: str = "") -> Any:
+        def user(username: str, first_name: str = "", role: str = "", **person: str) -> Any:
             account, created = users.objects.get_or_create(username=username, defaults={"first_name": first_name})
             if created or not account.check_password(password):
                 account.set_password(password)
                 account.save()
+            if role:
+                Person.objects.update_or_create(user=account, defaults={"name": first_name, "role": role, **person})
             return account
 
         departments = {}
         for name, short in DEPARTMENTS:
             department, _ = Department.objects.get_or_create(short_name=short, defaults={"name": name})
-            department.liaisons.add(user(f"liaison-{short}", f"{short}联络员"))
+            department.liaisons.add(user(f"liaison-{short}", f"{short}联络员", Person.Role.LIAISON))
             departments[short] = department
 
-        moderator = user("moderator", "会务主持人")
+        moderator = user("moderator", "会务主持人", Person.Role.MODERATOR)
+        user("staff", "会务工作人员", Person.Role.STAFF)
         admin = user("admin", "系统管理员")
         if not admin.is_superuser:
             admin.is_staff = admin.is_superuser = True
             admin.save()
-        deputies = [user(f"deputy{n:03d}", f"代表{n:03d}") for n in range(1, count + 1)]
+        deputies = [
+            user(
+                f"deputy{n:03d}",
+                f"代表{n:03d}",
+                Person.Role.DEPUTY,
+                delegation=DELEGATIONS[(n - 1) % len(DELEGATIONS)],
+                seat=f"{(n - 1) // 10 + 1}排{(n - 1) % 10 + 1}号",
+            )
+            for n in range(1, count + 1)
+        ]
 
         hearing = Hearing.objects.filter(title=DEMO_TITLE, status=Hearing.Status.DRAFT).first()
         if hearing is None:
@@ -126,6 +141,7 @@ class Command(BaseCommand):
         out(f"  REST API           {base}/api/v1/assignments/  (OpenAPI: {base}/api/v1/openapi.json)")
         out(f"Logins (password {password}):")
         out("  moderator          moderator")
+        out(f"  office staff       staff        ({base}/manage/)")
         out("  administrator      admin")
         out(f"  deputies           deputy001 … deputy{count:03d}")
         out(f"  liaisons           {', '.join('liaison-' + short for _, short in DEPARTMENTS)}")
