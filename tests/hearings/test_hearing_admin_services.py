@@ -5,6 +5,7 @@ changes no row (hearings, agenda, rosters, audit, event history) and publishes n
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
@@ -114,7 +115,8 @@ def test_staff_create_a_draft_hearing_and_it_is_audited(published: Published) ->
     assert hearing.ends_at == START + timedelta(hours=3)
     assert roster(hearing) == (set(), set())
     entry = last_audit()
-    assert (entry.action, entry.subject, entry.actor) == ("hearing.create", f"hearings.hearing:{hearing.pk}", by.username)
+    assert (entry.action, entry.subject) == ("hearing.create", f"hearings.hearing:{hearing.pk}")
+    assert entry.actor == by.username
     assert entry.payload["title"] == "优化营商环境专题询问" and entry.payload["quorum_percent"] == 60
     assert published == []  # no page of it is open
 
@@ -134,7 +136,7 @@ def test_the_system_may_create_too() -> None:
     assert last_audit().actor_kind == "system"
 
 
-BAD_FIELDS = {
+BAD_FIELDS: dict[str, dict[str, Any]] = {
     "empty title": {"title": "   "},
     "title too long": {"title": "问" * 201},
     "title with a line break": {"title": "第一行\n第二行"},
@@ -188,7 +190,7 @@ def test_the_refusals_say_what_is_wrong() -> None:
     assert info.value.message == "标题最多 200 字。"
 
 
-WHO = {
+WHO: dict[str, Callable[[], Any]] = {
     "a deputy": lambda: person(Person.Role.DEPUTY),
     "a moderator": lambda: person(Person.Role.MODERATOR),
     "a liaison": lambda: person(Person.Role.LIAISON),
@@ -205,9 +207,7 @@ def test_only_office_staff_may_create_update_copy_or_assign(who: str, published:
     deputy = person(Person.Role.DEPUTY)
     by = WHO[who]()
     assert_refused(published, Forbidden, lambda: services.hearing_create(by=by, **fields()))
-    assert_refused(
-        published, Forbidden, lambda: services.hearing_update(hearing_id=w.hearing.pk, by=by, **fields())
-    )
+    assert_refused(published, Forbidden, lambda: services.hearing_update(hearing_id=w.hearing.pk, by=by, **fields()))
     assert_refused(published, Forbidden, lambda: services.hearing_copy(hearing_id=w.hearing.pk, by=by))
     assert_refused(
         published,
@@ -296,12 +296,11 @@ def test_update_refuses_bad_fields_and_unknown_hearings(published: Published) ->
     Hearing.objects.filter(pk=w.hearing.pk).update(starts_at=START)
     by = staff()
     for changes in BAD_FIELDS.values():
+        bad = fields_of(w.hearing, **changes)
         assert_refused(
             published,
             BadRequest,
-            lambda changes=changes: services.hearing_update(
-                hearing_id=w.hearing.pk, by=by, **fields_of(w.hearing, **changes)
-            ),
+            functools.partial(services.hearing_update, hearing_id=w.hearing.pk, by=by, **bad),
         )
     assert_refused(published, NotFound, lambda: services.hearing_update(hearing_id=10**9, by=by, **fields()))
 
@@ -470,8 +469,8 @@ def test_set_roster_refuses_wrong_roles_and_unknown_ids_and_changes_nothing(publ
         error = assert_refused(
             published,
             BadRequest,
-            lambda d=deputies, m=moderators: services.hearing_set_roster(
-                hearing_id=hid, by=by, deputy_ids=d, moderator_ids=m
+            functools.partial(
+                services.hearing_set_roster, hearing_id=hid, by=by, deputy_ids=deputies, moderator_ids=moderators
             ),
         )
         if named:
