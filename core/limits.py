@@ -45,6 +45,8 @@ PERSON_FIELD = 50  # a person's delegation (代表团), seat (座位) or phone (
 AGENDA_TITLE = 200  # an agenda item's title (议程标题)
 AGENDA_MINUTES = 600  # an agenda item's planned minutes: 1 to this many
 QUORUM_PERCENT = 50  # quorum: more than this percent of a hearing's deputies checked in (default)
+QUORUM_PERCENT_MIN = 1  # a hearing's quorum percent: from this …
+QUORUM_PERCENT_MAX = 99  # … to this
 ROSTER_ROWS = 5000  # rows of one roster file (名单导入)
 ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
 

@@ -21,7 +21,7 @@ from django.http import HttpRequest
 
 from core.admin import ReadOnlyAdmin
 from core.text import CleanTextField
-from hearings.models import AgendaItem, Department, Hearing, Question
+from hearings.models import AgendaItem, Department, Hearing, Person, Question, SeatCode
 
 
 class CleanTextMixin:
@@ -64,3 +64,21 @@ class QuestionAdmin(ReadOnlyAdmin):
     list_display = ("id", "hearing", "source", "status", "likes", "text")
     list_filter = ("hearing", "status", "source")
     search_fields = ("text", "asker_name")
+
+
+@admin.register(Person)
+class PersonAdmin(CleanTextMixin, admin.ModelAdmin):
+    # The office's people pages (/manage/) are where staff keep the roster; this is the superuser's view.
+    list_display = ("name", "role", "delegation", "seat", "user")
+    list_filter = ("role", "delegation")
+    search_fields = ("name", "user__username", "delegation")
+    raw_id_fields = ("user",)
+
+
+@admin.register(SeatCode)
+class SeatCodeAdmin(ReadOnlyAdmin):
+    # Issued, printed and revoked by the office's seat pages (audited); only shown here. The code
+    # itself is never stored.
+    list_display = ("hearing", "deputy", "created_at", "used_at", "revoked_at")
+    list_filter = ("hearing",)
+    exclude = ("nonce", "digest")

@@ -146,6 +146,13 @@ class HearingStatusData(_Out):
     status: Literal["draft", "live", "ended"]
 
 
+class HearingUpdatedData(_Out):
+    """The hearing's set-up changed (title, theme, venue, start, stream) while pages are open:
+    `hearing` replaces what a client holds; extension of the protocol."""
+
+    hearing: HearingOut
+
+
 class AgendaCurrentData(_Out):
     item: int | None
     previous: int | None
@@ -181,6 +188,7 @@ class PollData(_Out):
 
 StateData: TypeAlias = (
     HearingStatusData
+    | HearingUpdatedData
     | AgendaCurrentData
     | AgendaUpdatedData
     | QuestionData
@@ -191,6 +199,7 @@ StateData: TypeAlias = (
 
 STATE_EVENT_TYPES: dict[str, type[_Out]] = {
     "hearing.status": HearingStatusData,
+    "hearing.updated": HearingUpdatedData,
     "agenda.current": AgendaCurrentData,
     "agenda.updated": AgendaUpdatedData,
     "question.new": QuestionData,

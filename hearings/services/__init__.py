@@ -7,7 +7,14 @@ data, management commands). A refused change raises a DomainError and changes no
 """
 
 from hearings.services.agenda import agenda_start
-from hearings.services.hearing import hearing_end, hearing_start
+from hearings.services.hearing import (
+    hearing_copy,
+    hearing_create,
+    hearing_end,
+    hearing_set_roster,
+    hearing_start,
+    hearing_update,
+)
 from hearings.services.likes import LikeRequest, LikeResult, like_add, like_add_many
 from hearings.services.questions import (
     MAX_NAME_LENGTH,
@@ -29,8 +36,12 @@ __all__ = [
     "LikeRequest",
     "LikeResult",
     "agenda_start",
+    "hearing_copy",
+    "hearing_create",
     "hearing_end",
+    "hearing_set_roster",
     "hearing_start",
+    "hearing_update",
     "like_add",
     "like_add_many",
     "question_answered",

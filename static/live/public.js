@@ -30,6 +30,7 @@ import {
   renderOnChange,
   resultBars,
   timeOfDay,
+  renderHearingTitle,
 } from "./state.js";
 
 const root = document.getElementById("live-view");
@@ -201,6 +202,7 @@ function renderCounters() {
 function render() {
   renderConnection();
   if (!state) return;
+  renderHearingTitle(state);
   const status = state.hearing.status;
   const badge = $("hearing-status");
   badge.textContent = HEARING_STATUS[status];

@@ -23,6 +23,7 @@ import {
   renderOnChange,
   resultBars,
   secondsLeft,
+  renderHearingTitle,
 } from "./state.js";
 
 const root = document.getElementById("live-view");
@@ -59,6 +60,7 @@ function renderCounters() {
 
 function render() {
   if (!state) return;
+  renderHearingTitle(state);
   const status = state.hearing.status;
   const badge = $("hearing-status");
   badge.textContent = HEARING_STATUS[status];

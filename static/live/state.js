@@ -113,6 +113,9 @@ export function applyEvent(state, type, data, audience = "public") {
     case "hearing.status":
       state.hearing.status = data.status;
       break;
+    case "hearing.updated":
+      state.hearing = data.hearing;
+      break;
     case "agenda.current":
       state.agenda = data.agenda;
       state.current_item = data.item;
@@ -216,6 +219,14 @@ export const CONNECTION = {
   reconnecting: gettext("已断开，重连中…"),
   stopped: gettext("无法连接"),
 };
+// The hearing's title where a page shows it (`.hearing-title`): the office may rename a live
+// hearing (`hearing.updated`).
+export function renderHearingTitle(state) {
+  for (const node of document.querySelectorAll(".hearing-title")) {
+    if (node.textContent !== state.hearing.title) node.textContent = state.hearing.title;
+  }
+}
+
 export function currentItem(state) {
   return state.agenda.find((i) => i.id === state.current_item) ?? null;
 }

@@ -23,6 +23,7 @@ import {
   progressText,
   QUESTION_STATUS,
   renderOnChange,
+  renderHearingTitle,
 } from "./state.js";
 
 const root = document.getElementById("tablet");
@@ -226,6 +227,7 @@ function render() {
   conn.dataset.state = connection;
   if (connection !== "stopped") conn.textContent = CONNECTION[connection];
   if (!state) return;
+  renderHearingTitle(state);
 
   const status = state.hearing.status;
   $("hearing-status").textContent = HEARING_STATUS[status];

@@ -24,22 +24,24 @@ import shutil
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.utils import timezone
 
 from chamber import services as chamber_services
 from hearings import services
-from hearings.models import Hearing, Question
+from hearings.models import Hearing, Person, Question
 from live import publish as live_publish
 from live.schema import STATE_EVENT_TYPES, Stream, snapshot_frame
 from realtime import hub as live_hub
 from realtime import snapshot
 from realtime.presence import LocalPresence
-from tests.factories import World, make_world
+from tests.factories import World, make_user, make_world
 from voting import services as voting_services
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +84,8 @@ def _upsert(items: list[Json], item: Json) -> None:
 def _apply_state_event(state: Json, type_: str, data: Json, audience: str) -> None:
     if type_ == "hearing.status":
         state["hearing"]["status"] = data["status"]
+    elif type_ == "hearing.updated":
+        state["hearing"] = data["hearing"]
     elif type_ == "agenda.current":
         state["agenda"] = data["agenda"]
         state["current_item"] = data["item"]
@@ -275,6 +279,42 @@ def case(fn: Callable[[], tuple[World, Change]]) -> Callable[[], tuple[World, Ch
 def hearing_start() -> tuple[World, Change]:
     w = make_world()
     return w, lambda _room: services.hearing_start(hearing_id=w.hearing.pk, by=w.moderator)
+
+
+def _staff() -> Any:
+    user = make_user()
+    Person.objects.create(user=user, name="会务", role=Person.Role.STAFF)
+    return user
+
+
+def _set_up(w: World, **changes: Any) -> Hearing:
+    h = Hearing.objects.get(pk=w.hearing.pk)
+    fields = {
+        "title": h.title,
+        "kind": h.kind,
+        "theme": h.theme,
+        "venue": h.venue,
+        "starts_at": h.starts_at,
+        "ends_at": h.ends_at,
+        "stream_url": h.stream_url,
+        "quorum_percent": h.quorum_percent,
+        "deputy_questions_need_approval": h.deputy_questions_need_approval,
+    }
+    return services.hearing_update(hearing_id=h.pk, by=_staff(), **{**fields, **changes})
+
+
+@case
+def live_hearing_renamed_and_restreamed() -> tuple[World, Change]:
+    w = _live()
+    return w, lambda _room: _set_up(
+        w, title="改名后的问政会", theme="新主题", venue="新会场", stream_url="https://live.example.cn/2.m3u8"
+    )
+
+
+@case
+def draft_hearing_rescheduled() -> tuple[World, Change]:
+    w = make_world()
+    return w, lambda _room: _set_up(w, starts_at=timezone.now() + timedelta(days=2))
 
 
 @case
