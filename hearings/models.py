@@ -75,7 +75,9 @@ class Hearing(models.Model):
         ENDED = "ended", _("已结束")
 
     title = models.CharField(_("标题"), max_length=200)
-    kind = models.CharField(_("会议类型"), max_length=10, choices=Kind.choices, default=Kind.WENZHENG)
+    kind = models.CharField(
+        _("会议类型"), max_length=10, choices=Kind.choices, default=Kind.WENZHENG, db_default=Kind.WENZHENG
+    )
     theme = models.CharField(_("主题"), max_length=300, blank=True)
     venue = models.CharField(_("地点"), max_length=200, blank=True)
     starts_at = models.DateTimeField(_("开始时间"))
@@ -96,6 +98,7 @@ class Hearing(models.Model):
     quorum_percent = models.PositiveSmallIntegerField(
         _("法定人数 (%)"),
         default=limits.QUORUM_PERCENT,
+        db_default=limits.QUORUM_PERCENT,
         help_text=_("签到代表须超过本场代表的这一百分比。"),
     )
     likes = models.PositiveIntegerField(_("点赞"), default=0)
