@@ -47,6 +47,7 @@ AGENDA_MINUTES = 600  # an agenda item's planned minutes: 1 to this many
 QUORUM_PERCENT = 50  # quorum: more than this percent of a hearing's deputies checked in (default)
 ROSTER_ROWS = 5000  # rows of one roster file (名单导入)
 ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
+SEAT_CODE_INPUT = 32  # a seat code as typed (12 characters, with any spaces and dashes)
 
 # ------------------------------------------------------------------ the live protocol
 
@@ -69,6 +70,7 @@ LIMITS: dict[str, int] = {
     "PERSON_FIELD": PERSON_FIELD,
     "AGENDA_TITLE": AGENDA_TITLE,
     "AGENDA_MINUTES": AGENDA_MINUTES,
+    "SEAT_CODE_INPUT": SEAT_CODE_INPUT,
 }
 
 
