@@ -58,7 +58,10 @@ def refused(error: type[DomainError], call: Callable[[], object]) -> DomainError
 
 def issued(world: World, staff: Any) -> dict[int, str]:
     """Issue codes for every deputy: {deputy id: printed code}."""
-    return {c.deputy_id: selectors.seat_code_text(c) for c in services.seat_codes_issue(hearing_id=world.hearing.pk, by=staff)}
+    return {
+        c.deputy_id: selectors.seat_code_text(c)
+        for c in services.seat_codes_issue(hearing_id=world.hearing.pk, by=staff)
+    }
 
 
 # --------------------------------------------------------------------------- the code
@@ -92,7 +95,12 @@ def test_a_code_is_twelve_crockford_characters_derived_never_stored(world: World
         lambda c: c.replace("-", ""),
         lambda c: " ".join(c.replace("-", "")),
         lambda c: c.replace("-", " — "),
-        lambda c: c.translate(str.maketrans("0123456789ABCDEFGHJKMNPQRSTVWXYZ-", "０１２３４５６７８９ＡＢＣＤＥＦＧＨＪＫＭＮＰＱＲＳＴＶＷＸＹＺ－")),
+        lambda c: c.translate(
+            str.maketrans(
+                "0123456789ABCDEFGHJKMNPQRSTVWXYZ-",
+                "０１２３４５６７８９ＡＢＣＤＥＦＧＨＪＫＭＮＰＱＲＳＴＶＷＸＹＺ－",
+            )
+        ),
         lambda c: c.replace("0", "O").replace("1", "l"),
         lambda c: c.replace("0", "o").replace("1", "I"),
     ],
@@ -102,7 +110,9 @@ def test_what_people_type_is_normalised_as_crockford_does(typed: Callable[[str],
     assert seats.normalise(typed(code)) == "K7Q2M9XP40H1"
 
 
-@pytest.mark.parametrize("typed", ["", "K7Q2-M9XP-4HD", "K7Q2-M9XP-4HDAA", "K7Q2-M9XP-4HDU", "K7Q2/M9XP/4HDA", "座位码座位码座位码座位码"])
+@pytest.mark.parametrize(
+    "typed", ["", "K7Q2-M9XP-4HD", "K7Q2-M9XP-4HDAA", "K7Q2-M9XP-4HDU", "K7Q2/M9XP/4HDA", "座位码座位码座位码座位码"]
+)
 def test_what_cannot_be_a_code_is_none(typed: str) -> None:
     assert seats.normalise(typed) is None
 
@@ -207,7 +217,12 @@ def test_a_code_logs_in_once_and_is_audited_without_the_code(world: World, staff
     # No audit entry holds a code, its nonce or its digest.
     everything = json.dumps(list(AuditEntry.objects.values("payload", "subject", "actor")), ensure_ascii=False)
     for row in SeatCode.objects.all():
-        for secret in (selectors.seat_code_text(row), selectors.seat_code_text(row).replace("-", ""), row.nonce, row.digest):
+        for secret in (
+            selectors.seat_code_text(row),
+            selectors.seat_code_text(row).replace("-", ""),
+            row.nonce,
+            row.digest,
+        ):
             assert secret not in everything
     # Used: refused with the one answer for unknown, used and revoked codes.
     error = refused(NotFound, lambda: services.seat_code_redeem(code=codes[deputy.pk]))
