@@ -4,6 +4,7 @@ audited or logged as the code itself."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
@@ -81,10 +82,10 @@ def test_a_code_is_twelve_crockford_characters_derived_never_stored(world: World
         assert selectors.seat_code_text(SeatCode.objects.get(pk=row.pk)) == code
     assert len(set(codes.values())) == len(codes)
     # ... and another server key gives other codes (the cards must be printed again).
-    row = SeatCode.objects.filter(hearing=world.hearing).first()
-    assert row is not None
+    some = SeatCode.objects.filter(hearing=world.hearing).first()
+    assert some is not None
     settings.SECRET_KEY = "another-key-" + "x" * 40
-    assert selectors.seat_code_text(row) != codes[row.deputy_id]
+    assert selectors.seat_code_text(some) != codes[some.deputy_id]
 
 
 @pytest.mark.parametrize(
@@ -347,8 +348,8 @@ def test_revoke_all_unused_leaves_tablets_logged_in(world: World, staff: Any) ->
     assert AuditEntry.objects.get(action="seat.revoke_unused").payload["seats"] == sorted(
         SeatCode.objects.filter(revoked_at__isnull=False).values_list("pk", flat=True)
     )
-    for deputy in world.deputies[1:]:
-        refused(NotFound, lambda deputy=deputy: services.seat_code_redeem(code=codes[deputy.pk]))
+    for code in [codes[deputy.pk] for deputy in world.deputies[1:]]:
+        refused(NotFound, functools.partial(services.seat_code_redeem, code=code))
 
 
 # --------------------------------------------------------------------------- two tablets, one code
