@@ -46,7 +46,7 @@ def pdf_url(world: World) -> str:
     return f"/manage/hearings/{world.hearing.pk}/seats.pdf"
 
 
-def codes_state() -> list[dict[str, Any]]:
+def codes_state() -> list[Any]:
     return list(SeatCode.objects.order_by("pk").values())
 
 
@@ -200,7 +200,7 @@ def test_the_cards_html_has_one_card_per_unused_code_with_its_qr(staff: Any) -> 
 
 def test_the_cards_are_a_pdf(staff: Any, office: Client) -> None:
     try:
-        import weasyprint  # noqa: F401
+        import weasyprint  # type: ignore[import-untyped]  # noqa: F401
     except OSError as error:  # pango and its fonts are system libraries
         pytest.skip(f"WeasyPrint cannot load its system libraries: {error}")
     pypdf = pytest.importorskip("pypdf")
