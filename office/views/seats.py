@@ -9,10 +9,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import segno
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.staticfiles import finders
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -27,6 +30,7 @@ from hearings.models import Hearing, Person, SeatCode
 from office.access import staff_required
 
 PDF = "application/pdf"
+STYLESHEET = "css/seat_cards.css"
 CARDS_PER_PAGE = 8  # 2 × 4 on an A4 sheet
 CARDS_PER_ROW = 2
 
@@ -212,11 +216,18 @@ def seat_cards_html(request: HttpRequest, hearing: Hearing) -> str:
     )
 
 
+def _stylesheet() -> str:
+    found = finders.find(STYLESHEET)
+    if found is None:  # collected for production: STATIC_ROOT
+        return str(Path(settings.STATIC_ROOT) / STYLESHEET)
+    return str(found)
+
+
 def typeset(html: str) -> bytes:
     # Imported here: WeasyPrint loads pango, needed only when a PDF is built.
-    from weasyprint import HTML  # type: ignore[import-untyped]  # noqa: PLC0415
+    from weasyprint import CSS, HTML  # type: ignore[import-untyped]  # noqa: PLC0415
 
-    pdf = HTML(string=html, url_fetcher=_no_fetch).write_pdf()
+    pdf = HTML(string=html, url_fetcher=_no_fetch).write_pdf(stylesheets=[CSS(filename=_stylesheet())])
     assert pdf is not None
     return bytes(pdf)
 
