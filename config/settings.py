@@ -131,6 +131,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A tablet logged in by a seat code reaches its own hearing's tablet only (console/seat.py).
+    "console.seat.SeatSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -247,6 +249,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]  # the order core/logins.py reads
 AXES_RESET_ON_SUCCESS = True
 AXES_COOLOFF_MESSAGE = _("登录失败次数过多，已暂时锁定，请稍后再试。")
+# Tablet seat logins (console/seat.py): a client address that tries this many seat codes that do
+# not exist, were used or were revoked within a clock hour is refused (429) until the next hour.
+SEAT_LOGIN_FAILURES_PER_HOUR = env_int("SEAT_LOGIN_FAILURES_PER_HOUR", 30)
 
 LANGUAGE_CODE = "zh-hans"
 LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]

@@ -49,6 +49,7 @@ QUORUM_PERCENT_MIN = 1  # a hearing's quorum percent: from this …
 QUORUM_PERCENT_MAX = 99  # … to this
 ROSTER_ROWS = 5000  # rows of one roster file (名单导入)
 ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
+SEAT_CODE_INPUT = 32  # a seat code as typed (12 characters, with any spaces and dashes)
 
 # ------------------------------------------------------------------ the live protocol
 
@@ -71,6 +72,7 @@ LIMITS: dict[str, int] = {
     "PERSON_FIELD": PERSON_FIELD,
     "AGENDA_TITLE": AGENDA_TITLE,
     "AGENDA_MINUTES": AGENDA_MINUTES,
+    "SEAT_CODE_INPUT": SEAT_CODE_INPUT,
 }
 
 

@@ -11,6 +11,9 @@ from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
 from hearings.models import AgendaItem, Hearing, Person, Question
+from hearings.seats import SeatMarker, seat_session_active
+from hearings.seats import seat_code_text as seat_code_text  # the seat codes' reads, re-exported
+from hearings.seats import seat_url as seat_url
 from live.schema import AgendaItemOut, DepartmentRef, HearingOut, QuestionOut
 
 User = AbstractBaseUser | AnonymousUser
@@ -209,12 +212,17 @@ def question_likes(hearing_id: int, *, public: bool) -> dict[int, int]:
     return dict(qs.values_list("id", "likes"))
 
 
-def socket_access(*, hearing_id: int, user: User | None, role: str) -> str:
-    """ "ok", "forbidden" or "not_found" for a socket of `role` on a hearing."""
+def socket_access(*, hearing_id: int, user: User | None, role: str, seat: SeatMarker | None = None) -> str:
+    """ "ok", "forbidden" or "not_found" for a socket of `role` on a hearing. A tablet logged in
+    by a seat code (`seat`: its session's marker) opens public sockets and its own hearing's
+    deputy socket while its code stands, nothing else."""
     if not Hearing.objects.filter(pk=hearing_id).exists():
         return "not_found"
     if role == "public":
         return "ok"
+    if seat is not None:
+        allowed = role == "deputy" and seat["hearing"] == hearing_id
+        return "ok" if allowed and seat_session_active(seat, getattr(user, "pk", None)) else "forbidden"
     if role == "deputy":
         return "ok" if is_deputy(hearing_id, user) else "forbidden"
     if role == "control":

@@ -26,7 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from chamber import commands
 from core.clientaddr import limit_key, scope_address
 from core.errors import DomainError, Forbidden, RateLimited
-from hearings import selectors, services
+from hearings import services
 from hearings.services import LikeRequest
 from live import schema
 from live.schema import ActionError, ErrorCode, Stream
@@ -170,7 +170,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.role == PUBLIC and self.hearing_id in hub.rooms:
             access = "ok"  # the hearing exists: this process serves it (saves a query per viewer in a storm)
         else:
-            access = await call(selectors.socket_access)(hearing_id=self.hearing_id, user=self.user, role=self.role)
+            access = await call(sessions.socket_access)(
+                hearing_id=self.hearing_id, user=self.user, role=self.role, session=self.scope.get("session")
+            )
         if access != "ok":
             await self.close(code=4404 if access == "not_found" else 4403)
             return

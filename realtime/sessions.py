@@ -10,6 +10,9 @@ invalidated by a password change) is caught by the socket's periodic check
 (`LIVE_ROLE_CHECK_SECONDS`), which also re-checks the role. A process's checks that come due
 together are made together (`sockets_allowed`, batched in realtime/batch.py): a chamber's 500
 tablets cost a few queries per batch, not a few each.
+
+A tablet logged in by a seat code (hearings/seats.py) opens only its own hearing's deputy socket
+(and public ones), and the same check closes it once its code is revoked or its hearing ended.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
 from hearings import selectors
+from hearings.seats import SeatMarker, seat_marker, seat_session_active, seat_sessions_active
 
 log = logging.getLogger(__name__)
 
@@ -54,20 +58,45 @@ def session_tag(session_key: str | None) -> str | None:
     return hashlib.sha256(session_key.encode()).hexdigest()
 
 
-def session_valid(session_key: str | None, user_id: int | None) -> bool:
-    """Does the session still exist, unexpired, logging in `user_id` (active, password unchanged)?
-    Django's own check of an HTTP request's session, on the socket's session key."""
+def _session_user(session_key: str | None, user_id: int | None) -> SessionStore | None:
+    """The session, when it still exists, unexpired, logging in `user_id` (active, password
+    unchanged): Django's own check of an HTTP request's session, on the socket's session key."""
     if not session_key or user_id is None:
-        return False
+        return None
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
     user = get_user(SimpleNamespace(session=store))  # type: ignore[arg-type]
-    return bool(user.is_authenticated and user.pk == user_id)
+    return store if user.is_authenticated and user.pk == user_id else None
+
+
+def session_valid(session_key: str | None, user_id: int | None) -> bool:
+    """Does the session still exist, unexpired, logging in `user_id` (active, password unchanged)?"""
+    return _session_user(session_key, user_id) is not None
+
+
+def _seat_allows(marker: SeatMarker, *, hearing_id: int, role: str) -> bool:
+    """A tablet logged in by a seat code opens its own hearing's deputy socket only."""
+    return role == "deputy" and marker["hearing"] == hearing_id
+
+
+def socket_access(*, hearing_id: int, user: Any, role: str, session: Any) -> str:
+    """selectors.socket_access for a socket opening with this login session (its seat marker,
+    if a tablet logged in by a seat code). Reads the session: run it off the event loop."""
+    marker = seat_marker(session) if role != "public" else None
+    return selectors.socket_access(hearing_id=hearing_id, user=user, role=role, seat=marker)
 
 
 def socket_allowed(*, hearing_id: int, user_id: int | None, role: str, session_key: str | None) -> bool:
-    """The periodic check of an open deputy or control socket: role held and session alive."""
-    return selectors.role_still_held(hearing_id=hearing_id, user_id=user_id, role=role) and session_valid(
-        session_key, user_id
+    """The periodic check of an open deputy or control socket: role held and session alive,
+    and for a tablet logged in by a seat code, that code still standing (not revoked, the
+    hearing not ended)."""
+    if not selectors.role_still_held(hearing_id=hearing_id, user_id=user_id, role=role):
+        return False
+    store = _session_user(session_key, user_id)
+    if store is None:
+        return False
+    marker = seat_marker(store)
+    return marker is None or (
+        _seat_allows(marker, hearing_id=hearing_id, role=role) and seat_session_active(marker, user_id)
     )
 
 
@@ -92,21 +121,32 @@ def sockets_allowed(checks: Sequence[SocketCheck]) -> list[bool]:
     confirmed = _sessions_confirmed(
         [(c.session_key, c.user_id) for c in checks if (c.hearing_id, c.user_id, c.role) in held]
     )
+    seats = seat_sessions_active((marker, user_id) for (_, user_id), marker in confirmed.items() if marker is not None)
+
+    def in_bulk(c: SocketCheck) -> bool:
+        if (c.hearing_id, c.user_id, c.role) not in held or (c.session_key, c.user_id) not in confirmed:
+            return False
+        marker = confirmed[(c.session_key, c.user_id)]  # type: ignore[index]
+        return marker is None or (
+            _seat_allows(marker, hearing_id=c.hearing_id, role=c.role)
+            and (marker["hearing"], marker["seat"], c.user_id) in seats
+        )
+
     return [
-        ((c.hearing_id, c.user_id, c.role) in held and (c.session_key, c.user_id) in confirmed)
-        or socket_allowed(hearing_id=c.hearing_id, user_id=c.user_id, role=c.role, session_key=c.session_key)
+        in_bulk(c) or socket_allowed(hearing_id=c.hearing_id, user_id=c.user_id, role=c.role, session_key=c.session_key)
         for c in checks
     ]
 
 
-def _sessions_confirmed(pairs: Sequence[tuple[str | None, int | None]]) -> set[tuple[str, int]]:
+def _sessions_confirmed(pairs: Sequence[tuple[str | None, int | None]]) -> dict[tuple[str, int], SeatMarker | None]:
     """The (session key, user id) pairs whose session certainly logs in that user, read as
     django.contrib.auth.get_user reads one (unexpired, the ModelBackend, an active user whose
-    session auth hash matches), with one query for the sessions and one for the users. Only
-    for the database session store; any pair not confirmed here is checked one by one."""
+    session auth hash matches), with one query for the sessions and one for the users, each
+    with its session's seat marker (None for a login that is not a seat code's). Only for the
+    database session store; any pair not confirmed here is checked one by one."""
     wanted = {(key, user_id) for key, user_id in pairs if key and user_id is not None}
     if not wanted or settings.SESSION_ENGINE != "django.contrib.sessions.backends.db":
-        return set()
+        return {}
     rows = SessionStore.get_model_class().objects.filter(
         session_key__in={key for key, _ in wanted}, expire_date__gt=timezone.now()
     )
@@ -115,7 +155,7 @@ def _sessions_confirmed(pairs: Sequence[tuple[str | None, int | None]]) -> set[t
     user_model = get_user_model()
     users = user_model._default_manager.in_bulk({user_id for _, user_id in wanted})
     backends: dict[str, Any] = {}
-    confirmed: set[tuple[str, int]] = set()
+    confirmed: dict[tuple[str, int], SeatMarker | None] = {}
     for key, user_id in wanted:
         session = sessions.get(key)
         if not session:
@@ -137,7 +177,7 @@ def _sessions_confirmed(pairs: Sequence[tuple[str | None, int | None]]) -> set[t
             continue
         session_hash = session.get(HASH_SESSION_KEY)
         if session_hash and constant_time_compare(session_hash, user.get_session_auth_hash()):
-            confirmed.add((key, user_id))
+            confirmed[(key, user_id)] = seat_marker(session)
     return confirmed
 
 

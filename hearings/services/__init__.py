@@ -1,4 +1,4 @@
-"""Every state change of a hearing, its agenda, its questions and its likes, one module per
+"""Every state change of a hearing, its agenda, its questions, its likes and its seat codes, one module per
 aggregate; callers import them from here (`from hearings import services`).
 
 Each function is one rule-checked change in one transaction that publishes its events on
@@ -28,6 +28,13 @@ from hearings.services.questions import (
     question_stage,
     question_submit,
 )
+from hearings.services.seats import (
+    seat_code_redeem,
+    seat_code_reissue,
+    seat_code_revoke,
+    seat_codes_issue,
+    seat_codes_revoke_unused,
+)
 
 __all__ = [
     "MAX_NAME_LENGTH",
@@ -51,4 +58,9 @@ __all__ = [
     "question_reject",
     "question_stage",
     "question_submit",
+    "seat_code_redeem",
+    "seat_code_reissue",
+    "seat_code_revoke",
+    "seat_codes_issue",
+    "seat_codes_revoke_unused",
 ]
