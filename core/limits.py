@@ -47,6 +47,9 @@ AGENDA_MINUTES = 600  # an agenda item's planned minutes: 1 to this many
 QUORUM_PERCENT = 50  # quorum: more than this percent of a hearing's deputies checked in (default)
 ROSTER_ROWS = 5000  # rows of one roster file (名单导入)
 ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
+ROSTER_UNPACKED_BYTES = 32 * 1024 * 1024  # an XLSX roster unzipped (a small zip can hold a huge sheet)
+DEPARTMENT_NAME = 100  # a department's name (部门名称)
+DEPARTMENT_SHORT_NAME = 30  # its short name (简称), which the roster's `department` column gives
 
 # ------------------------------------------------------------------ the live protocol
 
@@ -69,6 +72,8 @@ LIMITS: dict[str, int] = {
     "PERSON_FIELD": PERSON_FIELD,
     "AGENDA_TITLE": AGENDA_TITLE,
     "AGENDA_MINUTES": AGENDA_MINUTES,
+    "DEPARTMENT_NAME": DEPARTMENT_NAME,
+    "DEPARTMENT_SHORT_NAME": DEPARTMENT_SHORT_NAME,
 }
 
 
