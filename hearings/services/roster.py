@@ -33,6 +33,7 @@ import audit
 from core import limits
 from core.errors import BadRequest, DomainError
 from hearings import guards
+from hearings.labels import list_separator
 from hearings.models import Department, Person
 from hearings.services.people import FieldErrors, Outcome, person_clean, person_plan, person_save
 
@@ -194,9 +195,19 @@ def _headers(record: list[str]) -> tuple[dict[str, int], dict[str, str]]:
     if missing:
         raise BadRequest(
             _("表头缺少必需的列：%(columns)s（表头须有 username、name、role、department）。"),
-            columns="、".join(missing),
+            columns=_Listed(missing),
         )
     return index, text
+
+
+class _Listed:
+    """Names in running text, joined when read (in the reader's language)."""
+
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def __str__(self) -> str:
+        return list_separator().join(self.names)
 
 
 def roster_read(data: bytes, *, filename: str) -> Roster:
