@@ -50,6 +50,8 @@ ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
 ROSTER_UNPACKED_BYTES = 32 * 1024 * 1024  # an XLSX roster unzipped (a small zip can hold a huge sheet)
 DEPARTMENT_NAME = 100  # a department's name (部门名称)
 DEPARTMENT_SHORT_NAME = 30  # its short name (简称), which the roster's `department` column gives
+USERNAME = 150  # a login name (用户名): Django's User.username
+PEOPLE_SEARCH = 100  # the people list's search text
 
 # ------------------------------------------------------------------ the live protocol
 
@@ -74,6 +76,8 @@ LIMITS: dict[str, int] = {
     "AGENDA_MINUTES": AGENDA_MINUTES,
     "DEPARTMENT_NAME": DEPARTMENT_NAME,
     "DEPARTMENT_SHORT_NAME": DEPARTMENT_SHORT_NAME,
+    "USERNAME": USERNAME,
+    "PEOPLE_SEARCH": PEOPLE_SEARCH,
 }
 
 

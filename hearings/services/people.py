@@ -119,7 +119,7 @@ def _text(errors: dict[str, DomainError], field: str, value: object, *, max_leng
 
 
 def _username(errors: dict[str, DomainError], value: object) -> str:
-    username = _text(errors, "username", value, max_length=_user_field_max("username"), required=True)
+    username = _text(errors, "username", value, max_length=limits.USERNAME, required=True)
     if username and "username" not in errors:
         try:
             UnicodeUsernameValidator()(username)

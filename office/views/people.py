@@ -15,6 +15,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
 
+from core import limits
 from core.errors import DomainError
 from hearings import services
 from hearings.models import Department, Person
@@ -27,7 +28,7 @@ PERSON_FIELDS = ("name", "role", "department", "delegation", "seat", "phone", "e
 
 def _people(request: HttpRequest) -> tuple[QuerySet[Person], dict[str, str]]:
     role = request.GET.get("role", "")
-    query = request.GET.get("q", "").strip()[:100]
+    query = request.GET.get("q", "").strip()[: limits.PEOPLE_SEARCH]
     people = Person.objects.select_related("user").prefetch_related("user__liaison_departments").order_by("name", "id")
     if role in Person.Role.values:
         people = people.filter(role=role)

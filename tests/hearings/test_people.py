@@ -148,7 +148,7 @@ LONG = "长" * (limits.PERSON_FIELD + 1)
     [
         ({"username": ""}, "username", "用户名"),
         ({"username": "zhang san"}, "username", "用户名"),
-        ({"username": "a" * 151}, "username", "150"),
+        ({"username": "a" * (limits.USERNAME + 1)}, "username", str(limits.USERNAME)),
         ({"name": ""}, "name", "姓名"),
         ({"name": "   "}, "name", "姓名"),
         ({"name": "张" * (limits.PERSON_NAME + 1)}, "name", str(limits.PERSON_NAME)),
@@ -343,3 +343,7 @@ def test_a_department_keeps_its_own_names_when_renamed() -> None:
 def test_an_unknown_department_is_not_found() -> None:
     with pytest.raises(NotFound):
         services.department_update(department_id=999_999, name="x", short_name="y", by=None)
+
+
+def test_the_username_limit_is_the_user_models() -> None:
+    assert User._meta.get_field("username").max_length == limits.USERNAME
