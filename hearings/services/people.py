@@ -199,8 +199,11 @@ def person_clean(
     )
 
 
-def _changes(user: Any, person: Person | None, data: PersonData) -> tuple[str, ...]:
-    """What saving `data` would change (field names); every field for a new person."""
+def _changes(
+    user: Any, person: Person | None, data: PersonData, departments: set[int] | None = None
+) -> tuple[str, ...]:
+    """What saving `data` would change (field names); every field for a new person.
+    `departments`: the ids of the departments the user is a liaison of, if already read."""
     if user is None or person is None:
         return tuple(
             field
@@ -208,7 +211,7 @@ def _changes(user: Any, person: Person | None, data: PersonData) -> tuple[str, .
             if field in ("name", "role") or getattr(data, field)
         )
     changed = [field for field in ("name", "role") if getattr(person, field) != getattr(data, field)]
-    current = set(Department.objects.filter(liaisons=user).values_list("pk", flat=True))
+    current = departments if departments is not None else _liaison_of([user.pk])[user.pk]
     wanted = {data.department.pk} if data.department is not None else set()
     if current != wanted:
         changed.append("department")
@@ -218,13 +221,36 @@ def _changes(user: Any, person: Person | None, data: PersonData) -> tuple[str, .
     return tuple(changed)
 
 
+def _liaison_of(user_ids: list[int]) -> dict[int, set[int]]:
+    """user id → the ids of the departments they are a liaison of."""
+    found: dict[int, set[int]] = {user_id: set() for user_id in user_ids}
+    rows = Department.liaisons.through.objects.filter(user_id__in=user_ids).values_list("user_id", "department_id")
+    for user_id, department_id in rows:
+        found[user_id].add(department_id)
+    return found
+
+
+def people_plan(people: list[PersonData]) -> list[Outcome]:
+    """What person_save would do with each (created, updated or unchanged), writing nothing;
+    a few queries for the whole list (a roster of thousands is checked at once)."""
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[d.username for d in people])}
+    persons = {p.user_id: p for p in Person.objects.filter(user_id__in=[u.pk for u in users.values()])}
+    departments = _liaison_of(list(persons))
+    outcomes: list[Outcome] = []
+    for data in people:
+        user = users.get(data.username)
+        person = persons.get(user.pk) if user is not None else None
+        if user is None or person is None:
+            outcomes.append("created")
+        else:
+            changed = _changes(user, person, data, departments[user.pk])
+            outcomes.append("updated" if changed else "unchanged")
+    return outcomes
+
+
 def person_plan(data: PersonData) -> Outcome:
     """What person_save would do with `data` (created, updated or unchanged), writing nothing."""
-    user = get_user_model().objects.filter(username=data.username).first()
-    person = Person.objects.filter(user=user).first() if user is not None else None
-    if person is None:
-        return "created"
-    return "updated" if _changes(user, person, data) else "unchanged"
+    return people_plan([data])[0]
 
 
 # ------------------------------------------------------------------------------- people

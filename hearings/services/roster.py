@@ -35,7 +35,7 @@ from core.errors import BadRequest, DomainError
 from hearings import guards
 from hearings.labels import list_separator
 from hearings.models import Department, Person
-from hearings.services.people import FieldErrors, Outcome, person_clean, person_plan, person_save
+from hearings.services.people import FieldErrors, Outcome, PersonData, people_plan, person_clean, person_save
 
 # The columns in their canonical order (the template's), and every header name each goes by.
 COLUMNS = ("username", "name", "role", "department", "delegation", "phone", "email", "seat")
@@ -256,6 +256,7 @@ def roster_check(roster: Roster) -> Roster:
     """Every row's problems (and, when there are none, what importing each row does)."""
     departments = _departments()
     first_row: dict[str, int] = {}
+    valid: list[tuple[Row, PersonData]] = []
     for row in roster.rows:
         errors: dict[str, DomainError] = {}
         data = None
@@ -274,10 +275,10 @@ def roster_check(roster: Roster) -> Roster:
             Problem(row.number, roster.headers[column], errors[column]) for column in COLUMNS if column in errors
         ]
         if data is not None and not row.problems:
-            row.outcome = person_plan(data)
-    if not roster.valid:
-        for row in roster.rows:
-            row.outcome = None
+            valid.append((row, data))
+    if roster.valid:
+        for (row, _data), outcome in zip(valid, people_plan([data for _row, data in valid]), strict=True):
+            row.outcome = outcome
     return roster
 
 
@@ -309,8 +310,11 @@ def roster_import(*, data: bytes, filename: str, by: AbstractBaseUser | None, dr
     departments = _departments()
     counts = {"created": 0, "updated": 0, "unchanged": 0}
     for row in roster.rows:
-        saved = person_save(**_arguments(row, departments), by=by)
-        counts[saved.outcome] += 1
+        # Checked above, in this transaction: a row that changes nobody is not saved again.
+        outcome = (
+            row.outcome if row.outcome == "unchanged" else person_save(**_arguments(row, departments), by=by).outcome
+        )
+        counts[outcome] += 1
     summary = Summary(rows=len(roster.rows), dry_run=False, **counts)
     if summary.created or summary.updated:
         audit.record(

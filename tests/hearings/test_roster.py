@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from audit.models import AuditEntry
 from core import limits
@@ -268,3 +270,17 @@ def test_a_header_only_roster_imports_nobody() -> None:
     summary = roster_import(data=csv_bytes([], header=HEADER), filename="r.csv", by=None)
     assert (summary.rows, summary.created) == (0, 0)
     assert not AuditEntry.objects.exists()
+
+
+def test_checking_and_repeating_a_roster_takes_the_same_queries_for_any_length() -> None:
+    def repeat_queries(count: int) -> int:
+        rows: list[list[object]] = [[f"q{count}-{i}", "某", "deputy", "", "", "", "", ""] for i in range(count)]
+        rows.append(["liaison-fgj", "李四", "liaison", "发改局", "", "", "", ""])
+        data = csv_bytes(rows)
+        roster_import(data=data, filename="r.csv", by=None)
+        with CaptureQueriesContext(connection) as queries:
+            summary = roster_import(data=data, filename="r.csv", by=None)
+        assert summary.unchanged == count + 1
+        return len(queries)
+
+    assert repeat_queries(3) == repeat_queries(60)
