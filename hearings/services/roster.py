@@ -10,7 +10,8 @@ Every row is checked before anything is stored, and every problem is reported as
 reason) with the header as row 1; one problem and nothing is stored. Otherwise each row goes
 through people.person_save in one transaction: a person is matched by username, created or
 updated, and an unchanged one is left alone (no write, no audit entry), so importing the same
-file twice changes nothing. An import that changed someone writes one `roster.import` audit entry
+file twice changes nothing. A deactivated person stays deactivated (the roster does not log
+anyone in again). An import that changed someone writes one `roster.import` audit entry
 with its counts, besides each person's own entry.
 """
 

@@ -37,6 +37,9 @@ CACHE_PREFIX = "office:roster:"
 
 
 def _keep(request: HttpRequest, filename: str, data: bytes) -> str:
+    previous = request.session.get(SESSION_KEY)
+    if previous:
+        cache.delete(CACHE_PREFIX + str(previous))  # one waiting upload per session
     token = secrets.token_urlsafe(24)
     cache.set(CACHE_PREFIX + token, {"user": request.user.pk, "filename": filename, "data": data}, ROSTER_KEEP)
     request.session[SESSION_KEY] = token

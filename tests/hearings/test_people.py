@@ -347,3 +347,11 @@ def test_an_unknown_department_is_not_found() -> None:
 
 def test_the_username_limit_is_the_user_models() -> None:
     assert User._meta.get_field("username").max_length == limits.USERNAME
+
+
+def test_saving_a_deactivated_person_does_not_activate_them() -> None:
+    person = save().person
+    services.person_deactivate(person_id=person.pk, by=None)
+    assert save(name="张三丰").outcome == "updated"
+    person.user.refresh_from_db()
+    assert not person.user.is_active

@@ -448,3 +448,30 @@ def test_the_templates_are_rosters_that_validate(office: Office, fmt: str) -> No
 
 def test_an_unknown_template_format(office: Office) -> None:
     assert office.client().get(reverse("manage_roster_template", args=["pdf"])).status_code == 404
+
+
+def test_a_new_upload_replaces_the_one_waiting(office: Office) -> None:
+    client = office.client()
+    first = preview(client, csv_bytes(GOOD_ROWS[:1])).context["token"]
+    second = preview(client, csv_bytes(GOOD_ROWS)).context["token"]
+    before = state()
+    assert client.post(reverse("manage_roster"), {"action": "import", "token": first}).status_code == 400
+    assert state() == before
+    assert client.post(reverse("manage_roster"), {"action": "import", "token": second}).status_code == 302
+    assert Person.objects.filter(user__username="staff1").exists()
+
+
+def test_an_htmx_import_sends_the_browser_to_the_people_list(office: Office) -> None:
+    client = office.client()
+    token = preview(client, csv_bytes(GOOD_ROWS), HTTP_HX_REQUEST="true").context["token"]
+    response = client.post(reverse("manage_roster"), {"action": "import", "token": token}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 204
+    assert response["HX-Redirect"] == reverse("manage_people")
+    assert Person.objects.filter(user__username="deputy001").exists()
+    assert "名单已导入" in client.get(reverse("manage_people")).content.decode()
+
+
+def test_the_pages_render_in_english(office: Office) -> None:
+    client = office.client()
+    for url in pages(office)[:7]:
+        assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").status_code == 200, url
