@@ -50,6 +50,11 @@ QUORUM_PERCENT_MAX = 99  # … to this
 ROSTER_ROWS = 5000  # rows of one roster file (名单导入)
 ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
 SEAT_CODE_INPUT = 32  # a seat code as typed (12 characters, with any spaces and dashes)
+ROSTER_UNPACKED_BYTES = 32 * 1024 * 1024  # an XLSX roster unzipped (a small zip can hold a huge sheet)
+DEPARTMENT_NAME = 100  # a department's name (部门名称)
+DEPARTMENT_SHORT_NAME = 30  # its short name (简称), which the roster's `department` column gives
+USERNAME = 150  # a login name (用户名): Django's User.username
+PEOPLE_SEARCH = 100  # the people list's search text
 
 # ------------------------------------------------------------------ the live protocol
 
@@ -73,6 +78,10 @@ LIMITS: dict[str, int] = {
     "AGENDA_TITLE": AGENDA_TITLE,
     "AGENDA_MINUTES": AGENDA_MINUTES,
     "SEAT_CODE_INPUT": SEAT_CODE_INPUT,
+    "DEPARTMENT_NAME": DEPARTMENT_NAME,
+    "DEPARTMENT_SHORT_NAME": DEPARTMENT_SHORT_NAME,
+    "USERNAME": USERNAME,
+    "PEOPLE_SEARCH": PEOPLE_SEARCH,
 }
 
 

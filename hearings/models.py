@@ -19,8 +19,8 @@ from core import limits
 class Department(models.Model):
     """A department questioned in hearings (应询部门) and handling assignments (承办单位)."""
 
-    name = models.CharField(_("名称"), max_length=100, unique=True)
-    short_name = models.CharField(_("简称"), max_length=30, unique=True)
+    name = models.CharField(_("名称"), max_length=limits.DEPARTMENT_NAME, unique=True)
+    short_name = models.CharField(_("简称"), max_length=limits.DEPARTMENT_SHORT_NAME, unique=True)
     liaisons = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="liaison_departments", verbose_name=_("联络员")
     )

@@ -17,7 +17,4 @@ def _stub(request: HttpRequest, **kwargs: int) -> HttpResponse:
 
 urlpatterns = [
     path("_stub/hearings/<int:hearing_id>/agenda/", _stub, name="manage_agenda"),  # helper "agenda"
-    path("_stub/people/", _stub, name="manage_people"),  # helper "people" (office/base.html links it)
-    path("_stub/departments/", _stub, name="manage_departments"),  # helper "people"
-    path("_stub/roster/", _stub, name="manage_roster"),  # helper "people"
 ]
