@@ -44,6 +44,7 @@ PERSON_NAME = 50  # a person's name (姓名)
 PERSON_FIELD = 50  # a person's delegation (代表团), seat (座位) or phone (电话)
 AGENDA_TITLE = 200  # an agenda item's title (议程标题)
 AGENDA_MINUTES = 600  # an agenda item's planned minutes: 1 to this many
+AGENDA_ITEMS = 100  # items of one hearing's agenda (every agenda.updated carries them all)
 QUORUM_PERCENT = 50  # quorum: more than this percent of a hearing's deputies checked in (default)
 ROSTER_ROWS = 5000  # rows of one roster file (名单导入)
 ROSTER_BYTES = 2 * 1024 * 1024  # one roster file
@@ -69,6 +70,7 @@ LIMITS: dict[str, int] = {
     "PERSON_FIELD": PERSON_FIELD,
     "AGENDA_TITLE": AGENDA_TITLE,
     "AGENDA_MINUTES": AGENDA_MINUTES,
+    "AGENDA_ITEMS": AGENDA_ITEMS,
 }
 
 

@@ -6,7 +6,7 @@ commit. Arguments are keyword-only; `by` is the acting user (None for the system
 data, management commands). A refused change raises a DomainError and changes nothing.
 """
 
-from hearings.services.agenda import agenda_start
+from hearings.services.agenda import UNCHANGED, agenda_add, agenda_edit, agenda_move, agenda_remove, agenda_start
 from hearings.services.hearing import hearing_end, hearing_start
 from hearings.services.likes import LikeRequest, LikeResult, like_add, like_add_many
 from hearings.services.questions import (
@@ -26,8 +26,13 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_NOTE_LENGTH",
     "MAX_QUESTION_LENGTH",
+    "UNCHANGED",
     "LikeRequest",
     "LikeResult",
+    "agenda_add",
+    "agenda_edit",
+    "agenda_move",
+    "agenda_remove",
     "agenda_start",
     "hearing_end",
     "hearing_start",
