@@ -34,7 +34,7 @@ def action_url(world: World, slug: str) -> str:
     return reverse("manage_agenda_action", args=[world.hearing.pk, slug])
 
 
-def post(client: Client, world: World, slug: str, htmx: bool = True, **data: Any) -> Any:
+def post(client: Client, world: World, slug: str, *, htmx: bool = True, **data: Any) -> Any:
     headers = {"HX-Request": "true"} if htmx else None
     return client.post(action_url(world, slug), data, secure=True, headers=headers)
 
@@ -43,7 +43,7 @@ def titles(world: World) -> list[str]:
     return list(AgendaItem.objects.filter(hearing=world.hearing).order_by("position").values_list("title", flat=True))
 
 
-def agenda_rows(world: World) -> list[dict[str, Any]]:
+def agenda_rows(world: World) -> list[Any]:
     return list(AgendaItem.objects.filter(hearing=world.hearing).order_by("pk").values())
 
 
@@ -177,7 +177,8 @@ def test_refusals_are_shown_and_change_nothing(
     services.question_submit(hearing_id=w.hearing.pk, text="问题", source="public", item_id=w.items[3].pk)
     ids = {"ITEM": str(w.items[1].pk), "STARTED": str(w.items[0].pk), "ASKED": str(w.items[3].pk)}
     before, seen = agenda_rows(w), len(published)
-    response = post(client, w, slug, **{k: ids.get(v, v) for k, v in data.items()})
+    form: dict[str, Any] = {k: ids.get(v, v) for k, v in data.items()}
+    response = post(client, w, slug, **form)
     assert response.status_code == status
     html = response.content.decode()
     assert 'class="office-result failed"' in html and message in html
