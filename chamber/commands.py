@@ -23,6 +23,7 @@ from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 
 from chamber import services as chamber_services
 from core.errors import CODES, BadRequest
@@ -68,6 +69,18 @@ def _add_message(question: Question) -> str:
     return _("已录入问题：%(text)s") % {"text": _short(question.text)}
 
 
+def _agenda_edit_args(fields: schema.AgendaEdit) -> dict[str, Any]:
+    # A department left out stays; one sent as null (an empty choice on a form) is taken away.
+    sent = "department" in fields.model_fields_set
+    return {
+        "item_id": fields.item,
+        "title": fields.title,
+        "kind": fields.kind,
+        "department_id": fields.department if sent else services.UNCHANGED,
+        "minutes": fields.minutes,
+    }
+
+
 TABLE: list[Command] = [
     Command(
         "hearing.start",
@@ -92,6 +105,46 @@ TABLE: list[Command] = [
         services.agenda_start,
         args=lambda f: {"item_id": f.item},
         message=lambda item: _("已开始议程：%(title)s") % {"title": item.title},
+    ),
+    Command(
+        "agenda.add",
+        "agenda-add",
+        schema.AgendaAdd,
+        services.agenda_add,
+        args=lambda f: {
+            "title": f.title,
+            "kind": f.kind,
+            "department_id": f.department,
+            "minutes": f.minutes,
+            "after_id": f.after,
+        },
+        message=lambda item: _("已添加议程：%(title)s") % {"title": item.title},
+    ),
+    Command(
+        "agenda.edit",
+        "agenda-edit",
+        schema.AgendaEdit,
+        services.agenda_edit,
+        args=_agenda_edit_args,
+        message=lambda item: _("已修改议程：%(title)s") % {"title": item.title},
+    ),
+    Command(
+        "agenda.move",
+        "agenda-move",
+        schema.AgendaMove,
+        services.agenda_move,
+        args=lambda f: {"item_id": f.item, "position": f.position},
+        message=lambda item: (
+            _("已将议程移到第 %(position)s 项：%(title)s") % {"position": item.position, "title": item.title}
+        ),
+    ),
+    Command(
+        "agenda.remove",
+        "agenda-remove",
+        schema.AgendaRemove,
+        services.agenda_remove,
+        args=lambda f: {"item_id": f.item},
+        message=lambda item: _("已删除议程：%(title)s") % {"title": item.title},
     ),
     Command(
         "question.approve",
@@ -225,6 +278,13 @@ def _field_kind(annotation: Any) -> tuple[type | None, bool]:
     return (kind if kind in (int, bool, str) else None), nullable
 
 
+def _is_number(info: FieldInfo) -> bool:
+    """A number a person types (schema.Between: minutes, a position), not an id."""
+    options = get_args(info.annotation) if get_origin(info.annotation) in (typing.Union, types.UnionType) else ()
+    metadata = [*info.metadata, *(m for o in options if get_origin(o) is Annotated for m in get_args(o)[1:])]
+    return any(isinstance(m, schema.Between) for m in metadata)
+
+
 def _form_values(model: type[schema.ActionModel], data: QueryDict) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for name, info in model.model_fields.items():
@@ -263,7 +323,10 @@ def parse_form(model: type[Fields], data: QueryDict) -> Fields:
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = str(first["loc"][0]) if first.get("loc") else "form"
-        kind = _field_kind(model.model_fields[where].annotation)[0] if where in model.model_fields else None
+        info = model.model_fields.get(where)
+        kind = _field_kind(info.annotation)[0] if info is not None else None
+        if kind is int and info is not None and _is_number(info):
+            raise BadRequest(gettext_lazy("请填写整数。")) from None
         if kind is int:
             raise BadRequest(gettext_lazy("请选择要操作的对象。")) from None
         raise BadRequest(CODES[BadRequest.code].title) from None

@@ -35,7 +35,7 @@ from core import limits
 from core.errors import BadRequest, DomainError
 from hearings import selectors
 from hearings.models import Hearing, Question
-from live.schema import AgendaItemOut, PollOut, QuestionOut
+from live.schema import AgendaItemOut, DepartmentRef, PollOut, QuestionOut
 from live.viewer import page_viewer, set_viewer_cookie
 from voting import selectors as voting_selectors
 
@@ -187,6 +187,7 @@ class Board:
 
     hearing: Hearing
     agenda: list[AgendaItemOut]
+    departments: list[DepartmentRef]  # the choices of an agenda item's department
     current: AgendaItemOut | None
     next_item: AgendaItemOut | None
     pending: Page
@@ -284,6 +285,7 @@ def _board(hearing: Hearing, query: QueryDict) -> Board:
     return Board(
         hearing=hearing,
         agenda=agenda,
+        departments=selectors.department_refs(),
         current=current,
         next_item=next_item,
         pending=pages["queue"],

@@ -44,6 +44,7 @@ PERSON_NAME = 50  # a person's name (姓名)
 PERSON_FIELD = 50  # a person's delegation (代表团), seat (座位) or phone (电话)
 AGENDA_TITLE = 200  # an agenda item's title (议程标题)
 AGENDA_MINUTES = 600  # an agenda item's planned minutes: 1 to this many
+AGENDA_ITEMS = 100  # items of one hearing's agenda (every agenda.updated carries them all)
 QUORUM_PERCENT = 50  # quorum: more than this percent of a hearing's deputies checked in (default)
 QUORUM_PERCENT_MIN = 1  # a hearing's quorum percent: from this …
 QUORUM_PERCENT_MAX = 99  # … to this
@@ -82,6 +83,7 @@ LIMITS: dict[str, int] = {
     "DEPARTMENT_SHORT_NAME": DEPARTMENT_SHORT_NAME,
     "USERNAME": USERNAME,
     "PEOPLE_SEARCH": PEOPLE_SEARCH,
+    "AGENDA_ITEMS": AGENDA_ITEMS,
 }
 
 

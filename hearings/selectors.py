@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from hearings.models import AgendaItem, Hearing, Person, Question
+from hearings.models import AgendaItem, Department, Hearing, Person, Question
 from hearings.seats import SeatMarker, seat_session_active
 from hearings.seats import seat_code_text as seat_code_text  # the seat codes' reads, re-exported
 from hearings.seats import seat_url as seat_url
@@ -97,6 +97,11 @@ def agenda_item_out(item: AgendaItem) -> AgendaItemOut:
 def agenda_out(hearing_id: int) -> list[AgendaItemOut]:
     items = AgendaItem.objects.filter(hearing_id=hearing_id).select_related("department").order_by("position", "id")
     return [agenda_item_out(item) for item in items]
+
+
+def department_refs() -> list[DepartmentRef]:
+    """Every department, as an agenda item's choice of the department questioned."""
+    return [DepartmentRef(id=pk, name=name) for pk, name in Department.objects.order_by("id").values_list("pk", "name")]
 
 
 def question_asker(question: Question) -> str:

@@ -8,6 +8,7 @@ client; client actions ignore unknown fields (clients may extend) but are strict
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeAlias
 from uuid import UUID
@@ -16,15 +17,17 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     StringConstraints,
     TypeAdapter,
     ValidationError,
     model_validator,
 )
-from pydantic_core import from_json
+from pydantic_core import PydanticCustomError, core_schema, from_json
 
 from core import limits
-from core.text import TextRule
+from core.text import RAW_TEXT, TextRule
 
 MAX_FRAME_BYTES = limits.FRAME_BYTES
 
@@ -362,6 +365,79 @@ class AgendaStart(_Action):
     item: PositiveId
 
 
+# An agenda item's fields (agenda.add / agenda.edit). A title is one line, as core.text cleans it;
+# the panel's forms leave titles and numbers as sent (RAW_TEXT), for the services to refuse in
+# the page's words.
+AgendaTitle = Annotated[str, TextRule(max_length=limits.AGENDA_TITLE, multiline=False)]
+AgendaKind = Literal["opening", "questioning", "evaluation", "closing", "other"]
+
+
+@dataclass(frozen=True)
+class Between:
+    """pydantic metadata: a whole number from `low` to `high` (the JSON schema says so); not
+    checked under the RAW_TEXT context (the control panel's forms: the service checks it and
+    words the refusal for the page)."""
+
+    low: int
+    high: int
+
+    def _validate(self, value: int, info: core_schema.ValidationInfo) -> int:
+        if isinstance(info.context, dict) and info.context.get(RAW_TEXT):
+            return value
+        if not self.low <= value <= self.high:
+            raise PydanticCustomError(
+                "out_of_range", "must be from {low} to {high}", {"low": self.low, "high": self.high}
+            )
+        return value
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        return core_schema.with_info_after_validator_function(self._validate, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> dict[str, Any]:
+        return {**handler(schema), "minimum": self.low, "maximum": self.high}
+
+
+Minutes = Annotated[int, Between(1, limits.AGENDA_MINUTES)]
+
+
+class AgendaAdd(_Action):
+    """A new item, after the item `after` (default: last)."""
+
+    action: Literal["agenda.add"]
+    title: AgendaTitle
+    kind: AgendaKind | None = None
+    department: PositiveId | None = None
+    minutes: Minutes | None = None
+    after: PositiveId | None = None
+
+
+class AgendaEdit(_Action):
+    """Change any of an item's fields; one left out stays as it is. `department`: null takes the
+    department away (so a field sent is not the same as a field left out: `model_fields_set`)."""
+
+    action: Literal["agenda.edit"]
+    item: PositiveId
+    title: AgendaTitle | None = None
+    kind: AgendaKind | None = None
+    department: PositiveId | None = None
+    minutes: Minutes | None = None
+
+
+class AgendaMove(_Action):
+    action: Literal["agenda.move"]
+    item: PositiveId
+    position: Annotated[int, Between(1, limits.AGENDA_ITEMS)]
+
+
+class AgendaRemove(_Action):
+    """Only an item never started, with no question or poll."""
+
+    action: Literal["agenda.remove"]
+    item: PositiveId
+
+
 class QuestionApprove(_Action):
     action: Literal["question.approve"]
     question: PositiveId
@@ -427,6 +503,10 @@ Action: TypeAlias = (
     | HearingStart
     | HearingEnd
     | AgendaStart
+    | AgendaAdd
+    | AgendaEdit
+    | AgendaMove
+    | AgendaRemove
     | QuestionApprove
     | QuestionReject
     | QuestionStage

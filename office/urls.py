@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from office.views import _stubs, agenda, hearings, home, people, roster, seats  # _stubs: TEMPORARY, h-hearings
+from office.views import agenda, hearings, home, people, roster, seats
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *home.urlpatterns,
@@ -13,5 +13,4 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *people.urlpatterns,
     *roster.urlpatterns,
     *seats.urlpatterns,
-    *_stubs.urlpatterns,  # TEMPORARY (h-hearings): delete at merge with office/views/_stubs.py
 ]

@@ -42,6 +42,8 @@ def test_the_wire_schemas_take_their_limits_from_core_limits() -> None:
         (schema.QuestionAnswered, "commitment"): limits.ANSWER_NOTE,
         (schema.QuestionEdit, "text"): limits.QUESTION_TEXT,
         (schema.PollOpen, "title"): limits.POLL_TITLE,
+        (schema.AgendaAdd, "title"): limits.AGENDA_TITLE,
+        (schema.AgendaEdit, "title"): limits.AGENDA_TITLE,
         (schema.Vote, "choice"): limits.POLL_CHOICE,
         (schema.Ping, "id"): limits.CLIENT_ID,
         (TransitionIn, "note"): limits.ASSIGNMENT_REPLY,
@@ -170,6 +172,8 @@ def test_the_control_panel_forms_carry_the_limits(client: Client, world: World) 
         f"answer-commitment-{approved.pk}": limits.ANSWER_NOTE,
         f"followup-name-{approved.pk}": limits.ASKER_NAME,
         f"followup-text-{approved.pk}": limits.QUESTION_TEXT,
+        "agenda-add-title": limits.AGENDA_TITLE,  # the agenda's tools
+        **{f"agenda-title-{item.pk}": limits.AGENDA_TITLE for item in world.items},
     }
     assert found == {key: str(value) for key, value in expected.items()}
 

@@ -6,7 +6,7 @@ commit. Arguments are keyword-only; `by` is the acting user (None for the system
 data, management commands). A refused change raises a DomainError and changes nothing.
 """
 
-from hearings.services.agenda import agenda_start
+from hearings.services.agenda import UNCHANGED, agenda_add, agenda_edit, agenda_move, agenda_remove, agenda_start
 from hearings.services.hearing import (
     hearing_copy,
     hearing_create,
@@ -55,6 +55,7 @@ __all__ = [
     "MAX_NAME_LENGTH",
     "MAX_NOTE_LENGTH",
     "MAX_QUESTION_LENGTH",
+    "UNCHANGED",
     "FieldErrors",
     "LikeRequest",
     "LikeResult",
@@ -63,6 +64,10 @@ __all__ = [
     "RosterInvalid",
     "SavedPerson",
     "Summary",
+    "agenda_add",
+    "agenda_edit",
+    "agenda_move",
+    "agenda_remove",
     "agenda_start",
     "department_create",
     "department_update",

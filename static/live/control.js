@@ -32,7 +32,8 @@ const ALL = ["hearing", "agenda", "queue", "questions", "polls"];
 const PARTS_OF = {
   "hearing.status": ALL,
   "agenda.current": ["agenda", "polls", "questions"],
-  "agenda.updated": ["agenda", "polls"],
+  // Question cards name their item, and the poll form lists the items: all show an edited agenda.
+  "agenda.updated": ["agenda", "polls", "queue", "questions"],
   "question.stage": ["questions"],
   "poll.opened": ["polls"],
   "poll.closed": ["polls"],

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from chamber import commands
 from core.errors import BadRequest
+from hearings import services
 from live import schema
 from realtime.consumers import CONTROL, ROUTES
 from tests.factories import World, make_world
@@ -28,6 +29,10 @@ PANEL_SLUGS = {
     "hearing-start",
     "hearing-end",
     "agenda-start",
+    "agenda-add",
+    "agenda-edit",
+    "agenda-move",
+    "agenda-remove",
     "question-approve",
     "question-reject",
     "question-edit",
@@ -45,6 +50,25 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("hearing.start", {}, {}),
     ("hearing.end", {}, {}),
     ("agenda.start", {"item": 11}, {"item": "11"}),
+    ("agenda.add", {"title": "新议程"}, {"title": "新议程"}),
+    (
+        "agenda.add",
+        {"title": "新议程", "kind": "evaluation", "department": 5, "minutes": 20, "after": 11},
+        {"title": "新议程", "kind": "evaluation", "department": "5", "minutes": "20", "after": "11"},
+    ),
+    (
+        "agenda.edit",
+        {"item": 11, "title": "改名", "department": 5, "minutes": 30},
+        {"item": "11", "title": "改名", "department": "5", "minutes": "30"},
+    ),
+    # The panel's edit form always sends the department: empty takes it away, as null does.
+    (
+        "agenda.edit",
+        {"item": 11, "title": "改名", "department": None},
+        {"item": "11", "title": "改名", "department": ""},
+    ),
+    ("agenda.move", {"item": 11, "position": 2}, {"item": "11", "position": "2"}),
+    ("agenda.remove", {"item": 11}, {"item": "11"}),
     ("question.approve", {"question": 12}, {"question": "12"}),
     ("question.reject", {"question": 12}, {"question": "12"}),
     ("question.edit", {"question": 12, "text": "改过的问题"}, {"question": "12", "text": "改过的问题"}),
@@ -67,7 +91,7 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
 
 # What a spied service returns: enough for every command's ack and panel message.
 RESULT = SimpleNamespace(
-    pk=41, title="对某局的满意度测评", text="营商环境怎么改善？", parent_id=None, cast=3, eligible=5
+    pk=41, title="对某局的满意度测评", text="营商环境怎么改善？", parent_id=None, cast=3, eligible=5, position=2
 )
 
 
@@ -151,6 +175,40 @@ def form(**fields: str) -> QueryDict:
     return data
 
 
+def test_agenda_edit_keeps_a_department_left_out_and_takes_away_one_sent_empty() -> None:
+    command = commands.COMMANDS["agenda.edit"]
+    left_out = schema.parse_action('{"id": "1", "action": "agenda.edit", "item": 3, "title": "改"}')
+    assert command.args(left_out)["department_id"] is services.UNCHANGED
+    assert command.args(left_out)["minutes"] is None and command.args(left_out)["kind"] is None
+    cleared = schema.parse_action('{"id": "1", "action": "agenda.edit", "item": 3, "department": null}')
+    assert command.args(cleared)["department_id"] is None
+    posted = commands.parse_form(schema.AgendaEdit, form(item="3", title="改", department="", minutes=""))
+    assert command.args(posted) == {
+        "item_id": 3,
+        "title": "改",
+        "kind": None,
+        "department_id": None,
+        "minutes": None,
+    }
+
+
+def test_the_panel_leaves_numbers_to_the_service_the_socket_checks_them() -> None:
+    posted = commands.parse_form(schema.AgendaEdit, form(item="3", title="x", minutes="9999"))
+    assert posted.minutes == 9999  # the service refuses it in the page's words
+    for frame in (
+        '{"id": "1", "action": "agenda.edit", "item": 3, "minutes": 9999}',
+        '{"id": "1", "action": "agenda.add", "title": "x", "minutes": 0}',
+        '{"id": "1", "action": "agenda.move", "item": 3, "position": 0}',
+        '{"id": "1", "action": "agenda.add", "title": "x", "kind": "party"}',
+        '{"id": "1", "action": "agenda.add", "title": ""}',
+        '{"id": "1", "action": "agenda.add", "title": "a\\nb"}',
+        '{"id": "1", "action": "agenda.move", "item": 3, "position": "2"}',
+    ):
+        with pytest.raises(schema.ActionError) as refused:
+            schema.parse_action(frame)
+        assert refused.value.code == "bad_request", frame
+
+
 def test_parse_form_coerces_form_strings_with_the_commands_model() -> None:
     opened = commands.parse_form(schema.PollOpen, form(item=" 7 ", title=" 标题 ", secret="1"))
     assert (opened.item, opened.title, opened.secret) == (7, " 标题 ", True)  # texts stay as sent
@@ -169,6 +227,10 @@ def test_parse_form_coerces_form_strings_with_the_commands_model() -> None:
         (schema.QuestionMerge, {"question": "4", "into": "-1"}, "请选择要操作的对象。"),
         (schema.QuestionAdd, {"text": "", "item": "x"}, "请选择要操作的对象。"),
         (schema.AgendaStart, {"item": str(2**63)}, "请选择要操作的对象。"),
+        (schema.AgendaMove, {"item": "3", "position": "二"}, "请填写整数。"),
+        (schema.AgendaMove, {"item": "3"}, "请填写整数。"),
+        (schema.AgendaEdit, {"item": "3", "minutes": "1.5"}, "请填写整数。"),
+        (schema.AgendaRemove, {"item": ""}, "请选择要操作的对象。"),
     ],
 )
 def test_parse_form_refuses_what_is_no_id_as_the_panel_does(

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from core import limits
 from core.text import TextError, clean_text
 from hearings import services
 from hearings.models import AgendaItem, Hearing, Like, Question
@@ -247,6 +248,23 @@ def too_long(n: int) -> st.SearchStrategy[str]:
     )
 
 
+# An agenda item's title (one line, 1–AGENDA_TITLE), kind, minutes and position.
+AGENDA_TITLE = st.one_of(
+    not_str,
+    st.just(""),
+    st.text(alphabet=" \t\u3000", min_size=1, max_size=5),
+    too_long(limits.AGENDA_TITLE),
+    with_nul,
+    refused_one_line,
+)
+AGENDA_KIND = st.one_of(not_str, odd_text.filter(lambda t: t not in AgendaItem.Kind.values))
+MINUTES = st.one_of(
+    not_int.filter(lambda v: v is not None),
+    st.integers(max_value=0),
+    st.integers(min_value=limits.AGENDA_MINUTES + 1),
+)
+POSITION = st.one_of(not_int, st.integers(max_value=0), st.integers(min_value=limits.AGENDA_ITEMS + 1))
+
 FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "resume": {"seq": st.one_of(not_int, st.integers(max_value=-1), st.integers(min_value=2**63), st.none())},
     "ping": {},
@@ -266,6 +284,22 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "hearing.start": {},
     "hearing.end": {},
     "agenda.start": {"item": st.one_of(ID, st.none())},
+    "agenda.add": {
+        "title": st.one_of(AGENDA_TITLE, st.none()),
+        "kind": AGENDA_KIND,
+        "department": OPTIONAL_ID,
+        "minutes": MINUTES,
+        "after": OPTIONAL_ID,
+    },
+    "agenda.edit": {
+        "item": st.one_of(ID, st.none()),
+        "title": AGENDA_TITLE,
+        "kind": AGENDA_KIND,
+        "department": OPTIONAL_ID,
+        "minutes": MINUTES,
+    },
+    "agenda.move": {"item": st.one_of(ID, st.none()), "position": st.one_of(POSITION, st.none())},
+    "agenda.remove": {"item": st.one_of(ID, st.none())},
     "question.approve": {"question": st.one_of(ID, st.none())},
     "question.reject": {"question": st.one_of(ID, st.none())},
     "question.stage": {"question": OPTIONAL_ID},
@@ -296,6 +330,10 @@ def valid_fields(action: str, arena: Arena) -> dict[str, Any]:
         "ask": {"text": "营商环境还有哪些堵点？"},
         "vote": {"poll": arena.poll.pk, "choice": "满意", "ballot": str(uuid.uuid4())},
         "agenda.start": {"item": w.items[0].pk},
+        "agenda.add": {"title": "新增议程"},
+        "agenda.edit": {"item": w.items[1].pk, "title": "改过的议程"},
+        "agenda.move": {"item": w.items[1].pk, "position": 1},
+        "agenda.remove": {"item": w.items[1].pk},
         "question.approve": {"question": arena.question.pk},
         "question.reject": {"question": arena.question.pk},
         "question.stage": {"question": arena.question.pk},
@@ -434,6 +472,10 @@ def refused_frame(arena: Arena, action: str, draw: Callable[..., Any]) -> dict[s
         },
         "hearing.start": {},  # the hearing is live: invalid_state
         "agenda.start": {"item": draw(far)},
+        "agenda.add": {"title": "新增议程", "department": draw(far)},
+        "agenda.edit": {"item": draw(far), "title": "改过的议程"},
+        "agenda.move": {"item": draw(far), "position": 1},
+        "agenda.remove": {"item": draw(far)},
         "question.approve": {"question": draw(far)},
         "question.reject": {"question": draw(far)},
         "question.stage": {"question": draw(far)},
