@@ -300,12 +300,21 @@ def person_save(
         return SavedPerson(person, "unchanged", ())
     outcome: Outcome = "created" if person is None else "updated"
     if user is None:
-        user = users(username=data.username, email=data.email or "")
+        # The account's full name is the roster's name too: Django's own pages (the admin, the
+        # top bar's name) show it.
+        user = users(username=data.username, email=data.email or "", first_name=data.name)
         user.set_unusable_password()
         user.save()
-    elif "email" in changed:
-        user.email = data.email or ""
-        user.save(update_fields=["email"])
+    else:
+        fields = []
+        if "email" in changed:
+            user.email = data.email or ""
+            fields.append("email")
+        if user.get_full_name() != data.name:
+            user.first_name, user.last_name = data.name, ""
+            fields += ["first_name", "last_name"]
+        if fields:
+            user.save(update_fields=fields)
     if person is None:
         person = Person(user=user)
     person.name = data.name

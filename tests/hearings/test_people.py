@@ -48,6 +48,7 @@ def test_a_new_person_gets_a_user_with_an_unusable_password_and_an_audit_entry()
         "13800000001",
     )
     assert person.user.email == "z@example.com"
+    assert person.user.get_full_name() == "张三"  # Django's own pages (admin, top bar) show the name
     assert not person.user.has_usable_password()
     entry = AuditEntry.objects.get(action="person.create")
     assert entry.actor == staff.username
@@ -62,6 +63,7 @@ def test_saving_the_same_username_updates_and_audits_only_what_changed() -> None
     assert saved.outcome == "updated"
     assert saved.changed == ("name",)
     assert Person.objects.get().name == "张三丰"
+    assert User.objects.get(username="zhangsan").get_full_name() == "张三丰"
     assert User.objects.filter(username="zhangsan").count() == 1
     assert actions() == ["person.create", "person.update"]
     assert AuditEntry.objects.get(action="person.update").payload["changed"] == ["name"]
