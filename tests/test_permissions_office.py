@@ -1,0 +1,228 @@
+"""Who may use the office's pages (/manage/) and the tablet's seat login, as tables.
+
+The roles are those of tests/test_permissions.py (the same world: a live hearing with every
+role, and `staff`, an office staff member who is nothing else). /manage/ is for office staff
+(会务工作人员) and superusers only: everyone else gets 403, the public included, whatever they
+are in a hearing, and nothing changes. Every route of office/urls.py must have a row here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import get_resolver, resolve
+from django.urls.resolvers import URLResolver
+
+from hearings import selectors, services
+from hearings.models import AgendaItem, Department, Hearing, Person, SeatCode
+from tests.factories import make_user
+from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
+
+# ------------------------------------------------------------------------------- pages (GET)
+
+PAGES = """
+path                                    anon  viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+/manage/                                403   403     403     403      403      403       403  403   302    302
+/manage/hearings/                       403   403     403     403      403      403       403  403   200    200
+/manage/hearings/new/                   403   403     403     403      403      403       403  403   200    200
+/manage/hearings/{h}/                   403   403     403     403      403      403       403  403   200    200
+/manage/hearings/{x}/                   403   403     403     403      403      403       403  403   404    404
+/manage/hearings/{h}/agenda/            403   403     403     403      403      403       403  403   200    200
+/manage/hearings/{h}/seats/             403   403     403     403      403      403       403  403   200    200
+/manage/hearings/{h}/seats.pdf          403   403     403     403      403      403       403  403   200    200
+/manage/people/                         403   403     403     403      403      403       403  403   200    200
+/manage/people/new/                     403   403     403     403      403      403       403  403   200    200
+/manage/people/{p}/                     403   403     403     403      403      403       403  403   200    200
+/manage/departments/                    403   403     403     403      403      403       403  403   200    200
+/manage/departments/{d}/                403   403     403     403      403      403       403  403   200    200
+/manage/roster/                         403   403     403     403      403      403       403  403   200    200
+/manage/roster/template.csv             403   403     403     403      403      403       403  403   200    200
+/manage/roster/template.xlsx            403   403     403     403      403      403       403  403   200    200
+/seat/                                  200   200     200     200      200      200       200  200   200    200
+/seat/{c}/                              200   200     200     200      200      200       200  200   200    200
+"""
+
+# ------------------------------------------------------------------------------- actions (POST)
+
+ACTIONS = """
+action                anon  viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+hearing-new           403   403     403     403      403      403       403  403   ok     ok
+hearing-edit          403   403     403     403      403      403       403  403   ok     ok
+hearing-roster        403   403     403     403      403      403       403  403   ok     ok
+hearing-copy          403   403     403     403      403      403       403  403   ok     ok
+agenda-add            403   403     403     403      403      403       403  403   ok     ok
+agenda-edit           403   403     403     403      403      403       403  403   ok     ok
+agenda-move           403   403     403     403      403      403       403  403   ok     ok
+agenda-remove         403   403     403     403      403      403       403  403   ok     ok
+seats-issue           403   403     403     403      403      403       403  403   ok     ok
+seat-reissue          403   403     403     403      403      403       403  403   ok     ok
+seat-revoke           403   403     403     403      403      403       403  403   ok     ok
+seats-revoke-unused   403   403     403     403      403      403       403  403   ok     ok
+person-new            403   403     403     403      403      403       403  403   ok     ok
+person-save           403   403     403     403      403      403       403  403   ok     ok
+person-password       403   403     403     403      403      403       403  403   ok     ok
+person-deactivate     403   403     403     403      403      403       403  403   ok     ok
+department-new        403   403     403     403      403      403       403  403   ok     ok
+department-edit       403   403     403     403      403      403       403  403   ok     ok
+roster-import         403   403     403     403      403      403       403  403   ok     ok
+"""
+
+ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
+HEARING_FORM = {"title": "新一场问政会", "kind": "wenzheng", "starts_at": "2026-12-20T09:00", "quorum_percent": "50"}
+
+
+def office_state() -> dict[str, Any]:
+    """What an office action could change, besides what fingerprint() already covers."""
+    return {
+        **fingerprint(),
+        "people": list(Person.objects.order_by("pk").values_list("pk", "name", "role", "seat", "user__is_active")),
+        "passwords": list(Person.objects.order_by("pk").values_list("user__password", flat=True)),
+        "departments": list(Department.objects.order_by("pk").values_list("pk", "name", "short_name")),
+        "agenda": list(AgendaItem.objects.order_by("pk").values_list("pk", "position", "title")),
+        "seats": list(SeatCode.objects.order_by("pk").values_list("pk", "used_at", "revoked_at")),
+        "rosters": [
+            (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
+            for h in Hearing.objects.order_by("pk")
+        ],
+    }
+
+
+class World:
+    """The matrix's world plus what the office pages act on: a deputy with a Person row and an
+    unused seat code, a department, an agenda item never started."""
+
+    def __init__(self, m: Matrix) -> None:
+        self.m = m
+        deputy = m.users["deputy"]
+        self.person = Person.objects.create(user=deputy, name="张代表", role=Person.Role.DEPUTY, seat="1排1号")
+        Person.objects.create(user=m.users["mod"], name="主持人", role=Person.Role.MODERATOR)
+        self.spare = AgendaItem.objects.create(hearing=m.hearing, position=3, title="备用议程")
+        services.seat_codes_issue(hearing_id=m.hearing.pk, by=None)
+        self.code = selectors.seat_code_text(SeatCode.objects.get(deputy=deputy))
+
+
+@pytest.fixture
+def w(db: Any, settings: Any, tmp_path: Any) -> World:
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    return World(make_matrix())
+
+
+def _format(w: World, path: str) -> str:
+    # Matrix.format knows {h} {x} {a} {f} {b} {q}; the office adds {p} {d} {c} {u}.
+    values = {"p": w.person.pk, "d": w.m.lead.pk, "c": w.code, "u": w.m.users["deputy"].pk}
+    for key, value in values.items():
+        path = path.replace("{" + key + "}", str(value))
+    return w.m.format(path)
+
+
+@pytest.mark.parametrize(("path", "role", "expected"), cells(PAGES))
+def test_pages(w: World, path: str, role: str, expected: str) -> None:
+    response = client_for(w.m, role).get(_format(w, path), secure=True)
+    assert response.status_code == int(expected), response.content.decode()[:300]
+
+
+def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
+    """(path, form data) that `action` accepts from office staff."""
+    h, m = w.m.hearing.pk, w.m
+    if action == "hearing-new":
+        return "/manage/hearings/new/", HEARING_FORM
+    if action == "hearing-edit":
+        return f"/manage/hearings/{h}/", {**HEARING_FORM, "title": "改过的标题"}
+    if action == "hearing-roster":
+        return f"/manage/hearings/{h}/roster/", {"deputies": [], "moderators": [m.users["mod"].pk]}
+    if action == "hearing-copy":
+        return f"/manage/hearings/{h}/copy/", {}
+    if action.startswith("agenda-"):
+        data: dict[str, Any] = {
+            "agenda-add": {"title": "新增议程"},
+            "agenda-edit": {"item": w.spare.pk, "title": "改过的议程", "minutes": "20"},
+            "agenda-move": {"item": w.spare.pk, "position": "1"},
+            "agenda-remove": {"item": w.spare.pk},
+        }[action]
+        return f"/manage/hearings/{h}/agenda/do/{action}/", data
+    deputy = m.users["deputy"].pk
+    if action == "seats-issue":
+        SeatCode.objects.update(revoked_at=m.hearing.starts_at)  # someone lacks a code again
+        return f"/manage/hearings/{h}/seats/issue/", {}
+    if action == "seat-reissue":
+        return f"/manage/hearings/{h}/seats/{deputy}/reissue/", {}
+    if action == "seat-revoke":
+        return f"/manage/hearings/{h}/seats/{deputy}/revoke/", {}
+    if action == "seats-revoke-unused":
+        return f"/manage/hearings/{h}/seats/revoke-unused/", {}
+    person = f"/manage/people/{w.person.pk}/"
+    if action == "person-new":
+        return "/manage/people/new/", {"username": "newperson", "name": "新人", "role": "deputy"}
+    if action == "person-save":
+        return person, {"action": "save", "username": "x", "name": "张代表", "role": "deputy", "seat": "9排9号"}
+    if action == "person-password":
+        return person, {"action": "password"}
+    if action == "person-deactivate":
+        return person, {"action": "deactivate"}
+    if action == "department-new":
+        return "/manage/departments/", {"name": "县教育局", "short_name": "教育局"}
+    if action == "department-edit":
+        return f"/manage/departments/{m.lead.pk}/", {"name": "县教育体育局", "short_name": "教体局"}
+    raise AssertionError(action)
+
+
+def _roster_token(client: Any) -> str:
+    upload = SimpleUploadedFile("roster.csv", ROSTER.encode(), content_type="text/csv")
+    response = client.post("/manage/roster/", {"action": "preview", "file": upload}, secure=True)
+    assert response.status_code == 200
+    body = response.content.decode()
+    marker = 'name="token" value="'
+    assert marker in body, body[:500]
+    return body.split(marker, 1)[1].split('"', 1)[0]
+
+
+@pytest.mark.parametrize(("action", "role", "expected"), cells(ACTIONS))
+def test_actions(w: World, action: str, role: str, expected: str) -> None:
+    client = client_for(w.m, role)
+    if action == "roster-import":
+        # The token of a preview made by office staff; an outsider holding it gets nothing.
+        staff_client = client_for(w.m, "staff")
+        token = _roster_token(client if expected == "ok" else staff_client)
+        path, data = "/manage/roster/", {"action": "import", "token": token}
+    else:
+        path, data = request_for(w, action)
+    before = office_state()
+    response = client.post(path, data, secure=True)
+    if expected == "ok":
+        assert response.status_code in (200, 302), response.content.decode()[:500]
+        assert office_state() != before
+    else:
+        assert response.status_code == int(expected)
+        assert office_state() == before
+
+
+def test_every_office_route_has_a_row(w: World) -> None:
+    routes = set()
+    for pattern in get_resolver().url_patterns:
+        if isinstance(pattern, URLResolver) and getattr(pattern.urlconf_name, "__name__", "") == "office.urls":
+            routes |= {str(pattern.pattern) + str(sub.pattern) for sub in pattern.url_patterns}
+    covered = {resolve(_format(w, path)).route for path, _, _ in table(PAGES)}
+    covered |= {
+        resolve(request_for(w, action)[0] if action != "roster-import" else "/manage/roster/").route
+        for action, _, _ in table(ACTIONS)
+    }
+    assert routes - covered == set()
+
+
+def test_the_tables_have_every_role() -> None:
+    for text in (PAGES, ACTIONS):
+        assert [column for _, column, _ in table(text)][: len(ROLES)] == ROLES
+
+
+def test_a_deputy_who_is_also_office_staff_may_manage(w: World) -> None:
+    """Staff is a role of its own: being a deputy elsewhere takes nothing away."""
+    person = make_user("both")
+    Person.objects.create(user=person, name="既是代表也是工作人员", role=Person.Role.STAFF)
+    w.m.hearing.deputies.add(person)
+    client = Client()
+    client.force_login(person)
+    assert client.get("/manage/hearings/", secure=True).status_code == 200
+    assert client.get(f"/hearings/{w.m.hearing.pk}/tablet/", secure=True).status_code == 200
