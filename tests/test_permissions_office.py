@@ -136,13 +136,13 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
     if action == "hearing-copy":
         return f"/manage/hearings/{h}/copy/", {}
     if action.startswith("agenda-"):
-        data: dict[str, Any] = {
+        forms: dict[str, dict[str, Any]] = {
             "agenda-add": {"title": "新增议程"},
             "agenda-edit": {"item": w.spare.pk, "title": "改过的议程", "minutes": "20"},
             "agenda-move": {"item": w.spare.pk, "position": "1"},
             "agenda-remove": {"item": w.spare.pk},
-        }[action]
-        return f"/manage/hearings/{h}/agenda/do/{action}/", data
+        }
+        return f"/manage/hearings/{h}/agenda/do/{action}/", forms[action]
     deputy = m.users["deputy"].pk
     if action == "seats-issue":
         SeatCode.objects.update(revoked_at=m.hearing.starts_at)  # someone lacks a code again
