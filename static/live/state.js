@@ -169,6 +169,11 @@ export function applyCounter(state, type, data) {
       poll.cast = data.cast;
       poll.eligible = data.eligible;
     }
+  } else if (type === "attendance") {
+    // 签到 N / M and the quorum; the control view's also lists who (`present`).
+    state.attendance = data;
+    // A deputy's tablet: `me.eligible` is the number checked in (who may vote).
+    if (state.me) state.me.eligible = data.checked_in;
   }
   return state;
 }
