@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -130,8 +131,13 @@ def attendance_roster(hearing_id: int) -> list[RosterRow]:
                 by_moderator=attendance.get(user.pk) is not None,
             )
         )
-    rows.sort(key=lambda row: (row.delegation, row.seat, row.name, row.id))
+    rows.sort(key=lambda row: (row.delegation, _natural(row.seat), row.name, row.id))
     return rows
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    """A seat's sort key: "2排10号" after "2排9号"."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 def is_checked_in(hearing_id: int, user_id: int) -> bool:

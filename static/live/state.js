@@ -300,6 +300,14 @@ export function featuredPoll(state) {
   return !item || item.kind !== "questioning" ? (polls[0] ?? null) : null;
 }
 
+// "签到 N / M · 法定人数 K · 已达到" (the snapshot's and the counter's `attendance`).
+export function attendanceText(a) {
+  const values = { checked_in: num(a.checked_in), deputies: num(a.deputies), needed: num(a.needed) };
+  return a.quorum
+    ? fmt(gettext("签到 %(checked_in)s / %(deputies)s · 法定人数 %(needed)s · 已达到"), values)
+    : fmt(gettext("签到 %(checked_in)s / %(deputies)s · 法定人数 %(needed)s · 未达到"), values);
+}
+
 export function progressText(poll) {
   return fmt(gettext("已投 %(cast)s / 应投 %(eligible)s"), { cast: num(poll.cast), eligible: num(poll.eligible) });
 }
