@@ -59,15 +59,17 @@ class AttendanceSummary:
 
     def out(self, *, control: bool) -> AttendanceOut:
         """The wire payload: the control view also lists who is present."""
-        figures = {
-            "checked_in": self.checked_in,
-            "deputies": self.deputies,
-            "needed": self.needed,
-            "quorum": self.reached,
-        }
         if control:
-            return ControlAttendanceOut(**figures, present=list(self.present))
-        return AttendanceOut(**figures)
+            return ControlAttendanceOut(
+                checked_in=self.checked_in,
+                deputies=self.deputies,
+                needed=self.needed,
+                quorum=self.reached,
+                present=list(self.present),
+            )
+        return AttendanceOut(
+            checked_in=self.checked_in, deputies=self.deputies, needed=self.needed, quorum=self.reached
+        )
 
 
 def attendance_summary(hearing_id: int, *, percent: int | None = None) -> AttendanceSummary:
@@ -80,7 +82,7 @@ def attendance_summary(hearing_id: int, *, percent: int | None = None) -> Attend
     rows = (
         Hearing.deputies.through.objects.filter(hearing_id=hearing_id)
         .annotate(checked=Exists(checked))
-        .values_list("user_id", "checked")
+        .values_list("user_id", "checked")  # type: ignore[misc]  # the annotation, unknown to the stubs
     )
     deputies = 0
     present = []
@@ -118,7 +120,7 @@ def attendance_roster(hearing_id: int) -> list[RosterRow]:
     rows = []
     for user in users:
         try:
-            person: Person | None = user.person  # type: ignore[attr-defined]
+            person: Person | None = user.person
         except Person.DoesNotExist:
             person = None
         rows.append(

@@ -147,7 +147,7 @@ def checkin_on_behalf(*, hearing_id: int, deputy_id: int, by: AbstractBaseUser |
         return OnBehalfResult(deputy=deputy.pk, name=name, duplicate=True)
     try:
         with transaction.atomic():
-            Attendance.objects.create(hearing=hearing, deputy=deputy, checked_in_by=by)
+            Attendance.objects.create(hearing=hearing, deputy=deputy, checked_in_by_id=by.pk if by else None)
     except IntegrityError:  # the deputy's own tablet got there first (it takes no hearing lock)
         return OnBehalfResult(deputy=deputy.pk, name=name, duplicate=True)
     audit.record(action="checkin", actor=by, subject=hearing, payload={"deputy": deputy.pk, "on_behalf": True})
