@@ -272,6 +272,7 @@ question-add       login  login   403     403      403      403       ok   403  
 poll-open          login  login   403     403      403      403       ok   403   403
 poll-close         login  login   403     403      403      403       ok   403   403
 poll-publish       login  login   403     403      403      403       ok   403   403
+deputy-checkin     login  login   403     403      403      403       ok   403   403
 """
 
 
@@ -311,6 +312,8 @@ def prepare(m: Matrix, action: str) -> dict[str, Any]:
         poll = open_poll()
         voting_services.poll_close(hearing_id=hid, poll_id=poll.pk, by=None)
         return {"poll": poll.pk}
+    if action == "deputy.checkin":
+        return {"deputy": m.users["deputy"].pk}
     if action == "resume":
         return {"seq": 0}
     if action == "like":

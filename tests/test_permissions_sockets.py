@@ -104,6 +104,7 @@ question.merge     forbidden  forbidden  ok         forbidden
 poll.open          forbidden  forbidden  ok         forbidden
 poll.close         forbidden  forbidden  ok         forbidden
 poll.publish       forbidden  forbidden  ok         forbidden
+deputy.checkin     forbidden  forbidden  ok         forbidden
 """
 
 
