@@ -20,3 +20,11 @@ def record(*, action: str, actor: Any, subject: Model | str, payload: dict[str, 
     from audit.chain import append  # noqa: PLC0415
 
     return append(action=action, actor=actor, subject=subject, payload=payload or {})
+
+
+def record_many(entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Append several entries (each with `action`, `actor`, `subject`, optionally `payload`) in
+    order, under one lock and one insert: a batch of a chamber's check-ins is one write."""
+    from audit.chain import append_many  # noqa: PLC0415  (as in record)
+
+    return append_many(entries)

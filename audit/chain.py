@@ -78,27 +78,41 @@ def _lock_chain() -> None:
 
 def append(*, action: str, actor: Any, subject: models.Model | str, payload: dict[str, Any]) -> AuditEntry:
     """Add one entry after the last; runs in the caller's transaction (or its own)."""
-    kind, name, actor_id = _actor(actor)
-    # Stored as JSON reads it back (dates and UUIDs as strings), so the hash can be recomputed.
-    normalized = json.loads(canonical(payload))
+    return append_many([{"action": action, "actor": actor, "subject": subject, "payload": payload}])[0]
+
+
+def append_many(entries: list[dict[str, Any]]) -> list[AuditEntry]:
+    """Add entries after the last, in order, under one lock; in the caller's transaction."""
+    if not entries:
+        return []
     with transaction.atomic(savepoint=False):
         _lock_chain()
         last = AuditEntry.objects.order_by("-seq").values_list("seq", "hash").first()
         seq, prev_hash = (last[0] + 1, last[1]) if last else (1, GENESIS)
-        entry = AuditEntry(
-            seq=seq,
-            at=timezone.now(),
-            actor_kind=kind,
-            actor=name[:200],
-            actor_id=actor_id,
-            action=action,
-            subject=_subject(subject),
-            payload=normalized,
-            prev_hash=prev_hash,
-        )
-        entry.hash = entry_hash(entry)
-        entry.save(force_insert=True)
-    return entry
+        at = timezone.now()
+        made = []
+        for given in entries:
+            kind, name, actor_id = _actor(given["actor"])
+            entry = AuditEntry(
+                seq=seq,
+                at=at,
+                actor_kind=kind,
+                actor=name[:200],
+                actor_id=actor_id,
+                action=given["action"],
+                subject=_subject(given["subject"]),
+                # Stored as JSON reads it back (dates and UUIDs as strings), so the hash can be recomputed.
+                payload=json.loads(canonical(given.get("payload") or {})),
+                prev_hash=prev_hash,
+            )
+            entry.hash = entry_hash(entry)
+            made.append(entry)
+            seq, prev_hash = seq + 1, entry.hash
+        if len(made) == 1:
+            made[0].save(force_insert=True)
+        else:
+            AuditEntry.objects.bulk_create(made)
+    return made
 
 
 @dataclass(frozen=True)

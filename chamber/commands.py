@@ -211,6 +211,19 @@ TABLE: list[Command] = [
         by="asker",
     ),
     Command(
+        "deputy.checkin",
+        "deputy-checkin",
+        schema.DeputyCheckin,
+        voting_services.checkin_on_behalf,
+        args=lambda f: {"deputy_id": f.deputy},
+        message=lambda r: (
+            _("%(name)s 代表此前已签到。") % {"name": r.name}
+            if r.duplicate
+            else _("已为 %(name)s 代表代签。") % {"name": r.name}
+        ),
+        ack=lambda r: {"duplicate": r.duplicate},
+    ),
+    Command(
         "poll.open",
         "poll-open",
         schema.PollOpen,

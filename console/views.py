@@ -112,7 +112,28 @@ def _moderated_hearing(request: HttpRequest, hearing_id: int) -> Hearing:
 @login_required
 def hearing_control(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = _moderated_hearing(request, hearing_id)
-    return _page(request, "hearings/control.html", {"hearing": hearing, "board": _board(hearing, request.GET)})
+    context = {"hearing": hearing, "board": _board(hearing, request.GET), "checkin": _checkin_board(hearing)}
+    return _page(request, "hearings/control.html", context)
+
+
+@dataclass(frozen=True)
+class CheckinBoard:
+    """The check-in board (签到): the figures and the quorum, and the hearing's deputies."""
+
+    attendance: voting_selectors.AttendanceSummary
+    roster: list[voting_selectors.RosterRow]
+
+    @property
+    def present(self) -> str:
+        """Who has checked in, as the panel's script compares it with the counter frames."""
+        return ",".join(str(row.id) for row in self.roster if row.checked_in)
+
+
+def _checkin_board(hearing: Hearing) -> CheckinBoard:
+    return CheckinBoard(
+        attendance=voting_selectors.attendance_summary(hearing.pk, percent=hearing.quorum_percent),
+        roster=voting_selectors.attendance_roster(hearing.pk),
+    )
 
 
 # ------------------------------------------------------------------------------- control board
@@ -305,6 +326,7 @@ CONTROL_PARTS = {
     "queue": "hearings/_control_queue.html",
     "questions": "hearings/_control_questions.html",
     "polls": "hearings/_control_polls.html",
+    "checkin": "hearings/_control_checkin.html",
 }
 
 
@@ -317,6 +339,8 @@ def control_part(request: HttpRequest, hearing_id: int, part: str) -> HttpRespon
     if template is None:
         raise Http404("no such part")
     hearing = _moderated_hearing(request, hearing_id)
+    if part == "checkin":  # the board's own reads: the questions' are not needed
+        return render(request, template, {"hearing": hearing, "checkin": _checkin_board(hearing)})
     return render(request, template, {"hearing": hearing, "board": _board(hearing, request.GET)})
 
 

@@ -130,6 +130,23 @@ class DeputyMe(_Out):
     eligible: int
 
 
+class AttendanceOut(_Out):
+    """签到 N / M and the quorum (法定人数): `checked_in` of the hearing's `deputies` have checked
+    in; `needed` is the smallest count that is a quorum, `quorum` whether it is reached
+    (voting.selectors.attendance_summary). In every view's snapshot and `attendance` counter."""
+
+    checked_in: int
+    deputies: int
+    needed: int
+    quorum: bool
+
+
+class ControlAttendanceOut(AttendanceOut):
+    """The control view's: also who has checked in (user ids of the hearing's deputies)."""
+
+    present: list[int]
+
+
 class Snapshot(_Out):
     hearing: HearingOut
     agenda: list[AgendaItemOut]
@@ -138,6 +155,7 @@ class Snapshot(_Out):
     questions: list[QuestionOut]
     polls: list[PollOut]
     counters: Counters
+    attendance: ControlAttendanceOut | AttendanceOut
     question_likes: dict[str, int] = Field(default_factory=dict)
     me: DeputyMe | None = None
 
@@ -263,7 +281,12 @@ def snapshot_frame(seq: int, snapshot: Snapshot) -> str:
     return state_frame("snapshot", seq, snapshot)
 
 
-def counter_frame(event_type: Literal["likes", "presence", "poll.progress"], seq: int, data: BaseModel) -> str:
+CounterType: TypeAlias = Literal["likes", "presence", "poll.progress", "attendance"]
+# The counter frames (coalesced on the hub's tick, absolute values, the socket's current seq).
+COUNTER_TYPES: tuple[CounterType, ...] = ("likes", "presence", "poll.progress", "attendance")
+
+
+def counter_frame(event_type: CounterType, seq: int, data: BaseModel) -> str:
     return state_frame(event_type, seq, data)
 
 
@@ -343,6 +366,13 @@ class QuestionAdd(_Question):
 
 class Checkin(_Action):
     action: Literal["checkin"]
+
+
+class DeputyCheckin(_Action):
+    """A moderator checks a deputy of the hearing in on their behalf (代签; extension)."""
+
+    action: Literal["deputy.checkin"]
+    deputy: PositiveId
 
 
 class Vote(_Action):
@@ -516,6 +546,7 @@ Action: TypeAlias = (
     | PollOpen
     | PollClose
     | PollPublish
+    | DeputyCheckin
 )
 
 ACTIONS: dict[str, type[_Action]] = {

@@ -7,7 +7,7 @@ committed event arrives once as text and is written to every local socket of its
 The hub also keeps each socket's stream gapless: it tracks the last seq it delivered per
 stream, fills a gap (events reordered across processes, or lost while Redis was away) from
 the stored history, and catches a newly attached socket up from its ring of recent frames.
-Counters (likes, online, poll progress) are read on a fixed tick and sent only when changed.
+Counters (likes, online, poll progress, attendance) are read on a fixed tick and sent only when changed.
 """
 
 from __future__ import annotations
@@ -83,9 +83,9 @@ def _seqs(hearing_id: int) -> dict[Stream, int]:
 def _counters(hearing_id: int) -> dict[str, Any]:
     """Everything the tick compares, in one thread hop."""
 
-    likes, public_seq, control_seq = Hearing.objects.values_list("likes", "public_seq", "control_seq").get(
-        pk=hearing_id
-    )
+    likes, public_seq, control_seq, percent = Hearing.objects.values_list(
+        "likes", "public_seq", "control_seq", "quorum_percent"
+    ).get(pk=hearing_id)
     control_likes = selectors.question_likes(hearing_id, public=False)
     public_ids = set(selectors.question_likes(hearing_id, public=True))
     return {
@@ -93,6 +93,7 @@ def _counters(hearing_id: int) -> dict[str, Any]:
         "control_likes": control_likes,
         "public_likes": {qid: n for qid, n in control_likes.items() if qid in public_ids},
         "progress": voting_selectors.poll_progress(hearing_id),
+        "attendance": voting_selectors.attendance_summary(hearing_id, percent=percent),
         "seqs": {Stream.PUBLIC: public_seq, Stream.CONTROL: control_seq},
     }
 
@@ -292,21 +293,29 @@ class Room:
         state = await database_sync_to_async(_counters)(self.hearing_id)
         await self._check_behind(state["seqs"])
         fresh, self.fresh = self.fresh, set()
+        attendance = state["attendance"]
+        public_attendance = (attendance.checked_in, attendance.deputies, attendance.needed, attendance.reached)
         changed = {
             "presence": self.sent_counters.get("online") != self.online,
             "public_likes": self.sent_counters.get("public_likes") != (state["hearing_likes"], state["public_likes"]),
             "control_likes": self.sent_counters.get("control_likes")
             != (state["hearing_likes"], state["control_likes"]),
             "progress": self.sent_counters.get("progress") != state["progress"],
+            # The public figures (签到 N / M, quorum); the control view's also change with who.
+            "public_attendance": self.sent_counters.get("public_attendance") != public_attendance,
+            "control_attendance": self.sent_counters.get("control_attendance") != attendance,
         }
         self.sent_counters = {
             "online": self.online,
             "public_likes": (state["hearing_likes"], state["public_likes"]),
             "control_likes": (state["hearing_likes"], state["control_likes"]),
             "progress": state["progress"],
+            "public_attendance": public_attendance,
+            "control_attendance": attendance,
         }
         for stream in Stream:
             likes_key = "public_likes" if stream == Stream.PUBLIC else "control_likes"
+            attendance_key = "public_attendance" if stream == Stream.PUBLIC else "control_attendance"
             seq = self.last[stream]
             if not any(changed.values()) and not fresh:
                 continue  # nothing to say: don't even walk the crowd
@@ -330,6 +339,12 @@ class Room:
             frames.extend(
                 (changed["progress"], schema.counter_frame("poll.progress", seq, progress))
                 for progress in state["progress"]
+            )
+            frames.append(
+                (
+                    changed[attendance_key],
+                    schema.counter_frame("attendance", seq, attendance.out(control=stream == Stream.CONTROL)),
+                )
             )
             changed_messages = [_message(text) for is_changed, text in frames if is_changed]
             all_messages = [_message(text) for _, text in frames]

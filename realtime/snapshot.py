@@ -46,6 +46,9 @@ def _build(hearing_id: int, stream: Stream, *, online: int) -> Snapshot:
         questions=questions,
         polls=voting_selectors.polls_out(hearing_id),
         counters=Counters(online=online, likes=hearing.likes),
+        attendance=voting_selectors.attendance_summary(hearing_id, percent=hearing.quorum_percent).out(
+            control=not public
+        ),
     )
 
 

@@ -275,6 +275,11 @@ question-add       login  login   403     403      403      403       ok   403  
 poll-open          login  login   403     403      403      403       ok   403   403    403
 poll-close         login  login   403     403      403      403       ok   403   403    403
 poll-publish       login  login   403     403      403      403       ok   403   403    403
+deputy-checkin     login  login   403     403      403      403       ok   403   403    403
+agenda-add         login  login   403     403      403      403       ok   403   ok     ok
+agenda-edit        login  login   403     403      403      403       ok   403   ok     ok
+agenda-move        login  login   403     403      403      403       ok   403   ok     ok
+agenda-remove      login  login   403     403      403      403       ok   403   ok     ok
 """
 
 
@@ -314,6 +319,17 @@ def prepare(m: Matrix, action: str) -> dict[str, Any]:
         poll = open_poll()
         voting_services.poll_close(hearing_id=hid, poll_id=poll.pk, by=None)
         return {"poll": poll.pk}
+    if action == "agenda.add":
+        return {"title": "新增议程"}
+    if action == "agenda.edit":
+        return {"item": m.items[1].pk, "title": "改过的议程"}
+    if action == "agenda.move":
+        return {"item": m.items[1].pk, "position": 1}
+    if action == "agenda.remove":
+        spare = AgendaItem.objects.create(hearing=m.hearing, position=3, title="备用议程")
+        return {"item": spare.pk}
+    if action == "deputy.checkin":
+        return {"deputy": m.users["deputy"].pk}
     if action == "resume":
         return {"seq": 0}
     if action == "like":

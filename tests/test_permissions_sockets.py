@@ -44,13 +44,13 @@ def path(m: Matrix, endpoint: str) -> str:
 
 # `snapshot`: accepted, and the first frame is the snapshot; 4403 / 4404: closed with that code.
 CONNECT = """
-endpoint         anon      viewer    deputy    deputy2   liaison   liaison2  mod       mod2      admin
-public           snapshot  snapshot  snapshot  snapshot  snapshot  snapshot  snapshot  snapshot  snapshot
-deputy           4403      4403      snapshot  4403      4403      4403      4403      4403      4403
-control          4403      4403      4403      4403      4403      4403      snapshot  4403      4403
-public-unknown   4404      4404      4404      4404      4404      4404      4404      4404      4404
-deputy-unknown   4404      4404      4404      4404      4404      4404      4404      4404      4404
-control-unknown  4404      4404      4404      4404      4404      4404      4404      4404      4404
+endpoint         anon      viewer    deputy    deputy2   liaison   liaison2  mod       mod2      admin     staff
+public           snapshot  snapshot  snapshot  snapshot  snapshot  snapshot  snapshot  snapshot  snapshot  snapshot
+deputy           4403      4403      snapshot  4403      4403      4403      4403      4403      4403      4403
+control          4403      4403      4403      4403      4403      4403      snapshot  4403      4403      4403
+public-unknown   4404      4404      4404      4404      4404      4404      4404      4404      4404      4404
+deputy-unknown   4404      4404      4404      4404      4404      4404      4404      4404      4404      4404
+control-unknown  4404      4404      4404      4404      4404      4404      4404      4404      4404      4404
 """
 
 
@@ -104,6 +104,11 @@ question.merge     forbidden  forbidden  ok         forbidden
 poll.open          forbidden  forbidden  ok         forbidden
 poll.close         forbidden  forbidden  ok         forbidden
 poll.publish       forbidden  forbidden  ok         forbidden
+deputy.checkin     forbidden  forbidden  ok         forbidden
+agenda.add         forbidden  forbidden  ok         forbidden
+agenda.edit        forbidden  forbidden  ok         forbidden
+agenda.move        forbidden  forbidden  ok         forbidden
+agenda.remove      forbidden  forbidden  ok         forbidden
 """
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 
-from django.db.models import Count
+from django.db.models import Count, Exists, OuterRef, QuerySet
 
-from hearings.models import Hearing
-from live.schema import PollOut, PollProgressData
+from hearings import selectors as hearing_selectors
+from hearings.models import Hearing, Person
+from live.schema import AttendanceOut, ControlAttendanceOut, PollOut, PollProgressData
 from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
 
 
@@ -26,8 +29,117 @@ def deputies_and_present(hearing_id: int, user_ids: Iterable[int]) -> tuple[set[
     return deputies, present
 
 
+def _present(hearing_id: int) -> QuerySet[Attendance]:
+    """The check-ins that count: of the hearing's deputies now (one removed from the hearing
+    after checking in no longer counts, as they can no longer vote)."""
+    deputies = Hearing.deputies.through.objects.filter(hearing_id=hearing_id).values("user_id")
+    return Attendance.objects.filter(hearing_id=hearing_id, deputy_id__in=deputies)
+
+
 def checked_in_count(hearing_id: int) -> int:
-    return Attendance.objects.filter(hearing_id=hearing_id).count()
+    """Deputies of the hearing checked in: a poll's eligible voters, the 签到 N of N / M."""
+    return _present(hearing_id).count()
+
+
+def quorum_needed(deputies: int, percent: int) -> int:
+    """The smallest number of deputies checked in that is MORE than `percent` percent of
+    `deputies` (法定人数): 30 at 50 % → 16, 4 → 3, 1 → 1; 30 at 66 % → 20."""
+    return deputies * percent // 100 + 1
+
+
+@dataclass(frozen=True)
+class AttendanceSummary:
+    """签到 N / M · 法定人数 K · 已达到 / 未达到, and who (user ids, ascending)."""
+
+    checked_in: int
+    deputies: int
+    needed: int
+    reached: bool
+    present: tuple[int, ...]
+
+    def out(self, *, control: bool) -> AttendanceOut:
+        """The wire payload: the control view also lists who is present."""
+        if control:
+            return ControlAttendanceOut(
+                checked_in=self.checked_in,
+                deputies=self.deputies,
+                needed=self.needed,
+                quorum=self.reached,
+                present=list(self.present),
+            )
+        return AttendanceOut(
+            checked_in=self.checked_in, deputies=self.deputies, needed=self.needed, quorum=self.reached
+        )
+
+
+def attendance_summary(hearing_id: int, *, percent: int | None = None) -> AttendanceSummary:
+    """The one definition of the quorum: the hearing's deputies checked in, against MORE than
+    Hearing.quorum_percent percent of its deputies. `percent` saves reading it when the caller
+    has the hearing's row. Two queries (one with `percent`)."""
+    if percent is None:
+        percent = int(Hearing.objects.values_list("quorum_percent", flat=True).get(pk=hearing_id))
+    checked = Attendance.objects.filter(hearing_id=hearing_id, deputy_id=OuterRef("user_id"))
+    rows = (
+        Hearing.deputies.through.objects.filter(hearing_id=hearing_id)
+        .annotate(checked=Exists(checked))
+        .values_list("user_id", "checked")  # type: ignore[misc]  # the annotation, unknown to the stubs
+    )
+    deputies = 0
+    present = []
+    for user_id, is_present in rows:
+        deputies += 1
+        if is_present:
+            present.append(user_id)
+    needed = quorum_needed(deputies, percent)
+    return AttendanceSummary(
+        checked_in=len(present),
+        deputies=deputies,
+        needed=needed,
+        reached=len(present) >= needed,
+        present=tuple(sorted(present)),
+    )
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    """One deputy of the hearing on the check-in board (签到表)."""
+
+    id: int
+    name: str
+    delegation: str
+    seat: str
+    checked_in: bool
+    by_moderator: bool  # checked in on their behalf (代签)
+
+
+def attendance_roster(hearing_id: int) -> list[RosterRow]:
+    """The hearing's deputies for the check-in board, by delegation, seat and name."""
+    hearing = Hearing.objects.get(pk=hearing_id)
+    users = hearing.deputies.select_related("person").order_by("id")
+    attendance = dict(Attendance.objects.filter(hearing_id=hearing_id).values_list("deputy_id", "checked_in_by_id"))
+    rows = []
+    for user in users:
+        try:
+            person: Person | None = user.person
+        except Person.DoesNotExist:
+            person = None
+        rows.append(
+            RosterRow(
+                id=user.pk,
+                name=hearing_selectors.display_name(user),
+                delegation=person.delegation if person else "",
+                seat=person.seat if person else "",
+                checked_in=user.pk in attendance,
+                by_moderator=attendance.get(user.pk) is not None,
+            )
+        )
+    rows.sort(key=lambda row: (row.delegation, _natural(row.seat), row.name, row.id))
+    return rows
+
+
+def _natural(text: str) -> list[tuple[int, int | str]]:
+    """A seat's sort key: "2排10号" after "2排9号"."""
+    return [(0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", text) if part]
 
 
 def is_checked_in(hearing_id: int, user_id: int) -> bool:

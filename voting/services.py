@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -37,6 +38,7 @@ from core.errors import (
     clean_or_refuse,
 )
 from hearings import guards
+from hearings import selectors as hearing_selectors
 from hearings.models import AgendaItem, Hearing
 from live.publish import publish
 from live.schema import Event, PollData
@@ -60,6 +62,13 @@ def _poll_event(kind: str, poll: Poll) -> Event:
 @dataclass(frozen=True)
 class CheckinResult:
     duplicate: bool  # checked in before
+
+
+@dataclass(frozen=True)
+class OnBehalfResult:
+    deputy: int
+    name: str  # the deputy's, for the moderator's panel
+    duplicate: bool  # checked in before: nothing changed
 
 
 def checkin(*, hearing_id: int, deputy: AbstractBaseUser) -> bool:
@@ -106,7 +115,43 @@ def _checkins(hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult 
                 new.append(deputy_id)
     # In deputy order, so two processes' batches of the same deputies queue, never deadlock.
     Attendance.objects.bulk_create([Attendance(hearing=hearing, deputy_id=deputy_id) for deputy_id in sorted(new)])
+    if new:
+        users = get_user_model().objects.in_bulk(new)
+        audit.record_many(
+            [
+                {"action": "checkin", "actor": users[deputy_id], "subject": hearing, "payload": {"deputy": deputy_id}}
+                for deputy_id in sorted(new)
+            ]
+        )
     return results
+
+
+@transaction.atomic
+def checkin_on_behalf(*, hearing_id: int, deputy_id: int, by: AbstractBaseUser | None) -> OnBehalfResult:
+    """A moderator of the hearing checks one of its deputies in for them (代签), while the
+    hearing has not ended (as a deputy's own check-in). Already checked in: a `duplicate`,
+    nothing written. The Attendance row and the audit entry name the moderator."""
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
+    deputy = (
+        get_user_model()
+        .objects.select_related("person")
+        .filter(pk=deputy_id, pk__in=Hearing.deputies.through.objects.filter(hearing=hearing).values("user_id"))
+        .first()
+    )
+    if deputy is None:
+        raise NotFound(_("本场问政会没有这位代表。"))
+    guards.require_not_ended(hearing)
+    name = hearing_selectors.display_name(deputy)
+    if Attendance.objects.filter(hearing=hearing, deputy=deputy).exists():
+        return OnBehalfResult(deputy=deputy.pk, name=name, duplicate=True)
+    try:
+        with transaction.atomic():
+            Attendance.objects.create(hearing=hearing, deputy=deputy, checked_in_by_id=by.pk if by else None)
+    except IntegrityError:  # the deputy's own tablet got there first (it takes no hearing lock)
+        return OnBehalfResult(deputy=deputy.pk, name=name, duplicate=True)
+    audit.record(action="checkin", actor=by, subject=hearing, payload={"deputy": deputy.pk, "on_behalf": True})
+    return OnBehalfResult(deputy=deputy.pk, name=name, duplicate=False)
 
 
 @transaction.atomic

@@ -4,7 +4,8 @@
 // action is an htmx post whose answer (result or error) lands in #action-result. The
 // control socket says when something changed, and the sections it concerns are fetched
 // again: the panel follows the live socket, never a timer. Counters (online, likes,
-// "N of M voted") are patched in place from the socket's counter frames.
+// "N of M voted", 签到 N / M and the quorum, who has checked in) are patched in place from the
+// socket's counter frames.
 //
 // Each list of questions shows one page (CONTROL_PAGE_SIZE cards) and the count of all. A
 // new pending question is added on its own: its card is fetched and appended when it falls
@@ -18,6 +19,7 @@ import {
   clock,
   clockSkew,
   CONNECTION,
+  el,
   fmt,
   fromSnapshot,
   num,
@@ -28,7 +30,7 @@ const root = document.getElementById("control");
 const $ = (id) => document.getElementById(id);
 const skew = clockSkew(root.dataset.now);
 const renderedSeq = Number(root.dataset.seq);
-const ALL = ["hearing", "agenda", "queue", "questions", "polls"];
+const ALL = ["hearing", "agenda", "queue", "questions", "polls", "checkin"];
 const PARTS_OF = {
   "hearing.status": ALL,
   "agenda.current": ["agenda", "polls", "questions"],
@@ -372,6 +374,9 @@ document.body.addEventListener("htmx:afterRequest", (ev) => {
       if (section) renderQueueCount(section);
     }
   }
+  // An action whose part shows more than its counters say (代签 → "已代签"): fetched again.
+  const part = ev.detail.elt.dataset?.refresh;
+  if (part && ev.detail.successful && ev.detail.xhr.status < 400) refresh(part);
   const form = ev.detail.elt;
   if (!ev.detail.successful || form.tagName !== "FORM") return;
   if (ev.detail.xhr.status >= 400) return;
@@ -387,6 +392,7 @@ document.body.addEventListener("htmx:afterRequest", (ev) => {
 
 function renderCounters() {
   if (!state) return;
+  renderAttendance();
   $("online").textContent = num(state.counters.online);
   $("likes").textContent = num(state.counters.likes);
   // Only the cards on the page (a page of each list), not every question of the hearing.
@@ -402,6 +408,43 @@ function renderCounters() {
     if (meter) meter.style.width = `${poll.eligible ? Math.min(100, (100 * poll.cast) / poll.eligible) : 0}%`;
   }
 }
+
+// The check-in board: the figures, and each deputy's row marked once checked in. A row the
+// board lacks (a deputy added to the hearing) or one that is no longer checked in: the board
+// is fetched again.
+function renderAttendance() {
+  const a = state.attendance;
+  const section = document.querySelector('[data-part="checkin"]');
+  if (!a || !section) return;
+  $("attendance-checked-in").textContent = num(a.checked_in);
+  $("attendance-deputies").textContent = num(a.deputies);
+  $("attendance-needed").textContent = num(a.needed);
+  const quorum = $("attendance-quorum");
+  quorum.textContent = a.quorum ? quorum.dataset.yes : quorum.dataset.no;
+  quorum.classList.toggle("quorum-yes", a.quorum);
+  quorum.classList.toggle("quorum-no", !a.quorum);
+  const present = new Set(a.present ?? []);
+  const rows = section.querySelectorAll("[data-deputy]");
+  let stale = Number(section.dataset.deputies) !== a.deputies;
+  for (const id of present) if (!$(`deputy-${id}`)) stale = true;
+  for (const row of rows) {
+    const here = present.has(Number(row.dataset.deputy));
+    if (here && !row.classList.contains("checked-in")) {
+      row.classList.add("checked-in");
+      row.querySelector(".checkin-state").replaceChildren(el("span", { class: "badge checked" }, gettext("已签到")));
+    } else if (!here && row.classList.contains("checked-in")) {
+      stale = true;
+    }
+  }
+  // Once per state of the figures: a board fetched before the figures moved is fetched again
+  // when they do, never in a loop.
+  const key = JSON.stringify(a);
+  if (stale && key !== staleFor) {
+    staleFor = key;
+    refresh("checkin");
+  }
+}
+let staleFor = null;
 
 // The current item's timer: time used against the planned minutes, red once over.
 function tick() {

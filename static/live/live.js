@@ -8,7 +8,8 @@
 // - onSnapshot(data, seq) first after every (re)connect, and whenever the server resets us;
 // - onEvent(type, data, seq) for state events strictly in seq order, never one missing:
 //   a gap makes it ask the server to `resume` and drop out-of-order frames until the ack;
-// - onCounter(type, data) for `likes`, `presence`, `poll.progress` (absolute values, seq unchanged);
+// - onCounter(type, data) for `likes`, `presence`, `poll.progress`, `attendance` (absolute values,
+//   seq unchanged);
 // - onStatus(status, detail): "connecting" | "open" | "reconnecting" {delay, code} |
 //   "stopped" {code: 4403 | 4404, reason} — after "stopped" it never reconnects, and
 //   whatever was waiting rejects with code "connection_refused";
@@ -17,7 +18,7 @@
 //   flight when the socket dropped is sent again only if it is safe to repeat (RETRY below,
 //   or {retry: true}); otherwise it rejects with code "connection_lost".
 
-const COUNTERS = new Set(["likes", "presence", "poll.progress"]);
+const COUNTERS = new Set(["likes", "presence", "poll.progress", "attendance"]);
 // Safe to send twice: the server answers a repeat with duplicate:true (a vote repeats its ballot UUID).
 const RETRY = new Set(["vote", "checkin", "like", "ping"]);
 const BACKOFF_MIN_MS = 500;

@@ -1,6 +1,7 @@
 // Big screen (大屏), 16:9, read from the back of the chamber: the current item and its
 // countdown, the question on stage, "N / M deputies voted" while a poll is open, the
-// results and 满意率 once published, online count and likes. The QR code is server-rendered.
+// results and 满意率 once published, 签到 N / M and the quorum, online count and likes.
+// The QR code is server-rendered.
 
 import { connect } from "./live.js";
 import {
@@ -56,6 +57,22 @@ connect({
 function renderCounters() {
   $("online").textContent = num(state.counters.online);
   $("likes").textContent = num(state.counters.likes);
+  renderAttendance();
+}
+
+// 签到 N / M and whether the quorum (法定人数, K) is reached; hidden for a hearing without deputies.
+function renderAttendance() {
+  const a = state.attendance;
+  $("attendance").hidden = !a || a.deputies === 0;
+  if (!a) return;
+  $("attendance-checked-in").textContent = num(a.checked_in);
+  $("attendance-deputies").textContent = num(a.deputies);
+  const quorum = $("attendance-quorum");
+  quorum.textContent = fmt(a.quorum ? gettext("法定人数 %(needed)s · 已达到") : gettext("法定人数 %(needed)s · 未达到"), {
+    needed: num(a.needed),
+  });
+  quorum.classList.toggle("quorum-yes", a.quorum);
+  quorum.classList.toggle("quorum-no", !a.quorum);
 }
 
 function render() {

@@ -172,6 +172,11 @@ export function applyCounter(state, type, data) {
       poll.cast = data.cast;
       poll.eligible = data.eligible;
     }
+  } else if (type === "attendance") {
+    // 签到 N / M and the quorum; the control view's also lists who (`present`).
+    state.attendance = data;
+    // A deputy's tablet: `me.eligible` is the number checked in (who may vote).
+    if (state.me) state.me.eligible = data.checked_in;
   }
   return state;
 }
@@ -304,6 +309,14 @@ export function featuredPoll(state) {
   if (ofItem) return ofItem;
   const item = currentItem(state);
   return !item || item.kind !== "questioning" ? (polls[0] ?? null) : null;
+}
+
+// "签到 N / M · 法定人数 K · 已达到" (the snapshot's and the counter's `attendance`).
+export function attendanceText(a) {
+  const values = { checked_in: num(a.checked_in), deputies: num(a.deputies), needed: num(a.needed) };
+  return a.quorum
+    ? fmt(gettext("签到 %(checked_in)s / %(deputies)s · 法定人数 %(needed)s · 已达到"), values)
+    : fmt(gettext("签到 %(checked_in)s / %(deputies)s · 法定人数 %(needed)s · 未达到"), values);
 }
 
 export function progressText(poll) {

@@ -9,6 +9,7 @@ import { connect } from "./live.js";
 import {
   applyCounter,
   applyEvent,
+  attendanceText,
   CONNECTION,
   currentItem,
   el,
@@ -156,6 +157,7 @@ const live = connect({
   onCounter(type, data) {
     applyCounter(state, type, data);
     renderProgress();
+    renderAttendance();
   },
   onStatus(status, detail) {
     connection = status;
@@ -245,6 +247,7 @@ function render() {
         ? gettext("正在签到…")
         : gettext("网络中断，恢复后自动签到…")
       : (checkinError ?? gettext("签到后才能参加满意度测评。"));
+  renderAttendance();
 
   const item = currentItem(state);
   section("current-item", item, () =>
@@ -348,6 +351,10 @@ function renderPoll() {
     return parts;
   });
   renderProgress();
+}
+
+function renderAttendance() {
+  $("attendance-line").textContent = state?.attendance ? attendanceText(state.attendance) : "";
 }
 
 function renderProgress() {

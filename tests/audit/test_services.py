@@ -87,7 +87,8 @@ def test_poll_results_are_recorded_with_their_counts() -> None:
     voting_services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)  # no change
     voting_services.poll_publish(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
 
-    assert [e[0] for e in entries()] == ["poll.open", "poll.close", "poll.publish"]
+    # Each deputy's own check-in is on record too (tests/voting/test_attendance.py).
+    assert [e[0] for e in entries()] == ["checkin"] * 3 + ["poll.open", "poll.close", "poll.publish"]
     counts = {"cast": 3, "eligible": 3, "results": {"满意": 2, "基本满意": 0, "不满意": 1}}
     assert AuditEntry.objects.get(action="poll.close").payload == counts
     assert AuditEntry.objects.get(action="poll.publish").payload == counts

@@ -43,6 +43,7 @@ PANEL_SLUGS = {
     "poll-open",
     "poll-close",
     "poll-publish",
+    "deputy-checkin",
 }
 
 # (command, its fields as a socket frame carries them, as the panel's form posts them)
@@ -87,11 +88,20 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("poll.open", {"item": 11, "title": "专项测评", "secret": False}, {"item": "11", "title": "专项测评"}),
     ("poll.close", {"poll": 21}, {"poll": "21"}),
     ("poll.publish", {"poll": 21}, {"poll": "21"}),
+    ("deputy.checkin", {"deputy": 31}, {"deputy": "31"}),
 ]
 
 # What a spied service returns: enough for every command's ack and panel message.
 RESULT = SimpleNamespace(
-    pk=41, title="对某局的满意度测评", text="营商环境怎么改善？", parent_id=None, cast=3, eligible=5, position=2
+    pk=41,
+    title="对某局的满意度测评",
+    text="营商环境怎么改善？",
+    parent_id=None,
+    cast=3,
+    eligible=5,
+    name="张代表",
+    duplicate=False,
+    position=2,
 )
 
 

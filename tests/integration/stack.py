@@ -25,7 +25,7 @@ from deploy.stack import Config
 from tests.integration.servers import ROOT, free_port, server_env
 from tests.waiting import wait_until
 
-COUNTERS = (b'{"type":"likes"', b'{"type":"presence"', b'{"type":"poll.progress"')
+COUNTERS = (b'{"type":"likes"', b'{"type":"presence"', b'{"type":"poll.progress"', b'{"type":"attendance"')
 
 
 def require_binary(name: str) -> str:

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from config.asgi import application
+from live.schema import COUNTER_TYPES
 from live.viewer import COOKIE, mint_key, new_viewer_id, sign
 from realtime.consumers import ROUTES
 from tests.waiting import settle
@@ -100,9 +101,7 @@ class Socket:
         await self.comm.send_to(text_data=text, bytes_data=data)
         return await self.recv_type("ack", "error")
 
-    async def nothing(
-        self, timeout: float = 0.3, ignore: tuple[str, ...] = ("presence", "likes", "poll.progress")
-    ) -> bool:
+    async def nothing(self, timeout: float = 0.3, ignore: tuple[str, ...] = COUNTER_TYPES) -> bool:
         """True when no state frame arrives within `timeout`."""
         while (frame := await self.poll(timeout)) is not None:
             if frame["type"] not in ignore:

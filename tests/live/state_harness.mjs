@@ -18,7 +18,7 @@ const { applyCounter, applyEvent, fromSnapshot } = await import(
   `data:text/javascript;base64,${Buffer.from(source).toString("base64")}`
 );
 
-const COUNTERS = new Set(["likes", "presence", "poll.progress"]); // as in live.js
+const COUNTERS = new Set(["likes", "presence", "poll.progress", "attendance"]); // as in live.js
 
 const cases = JSON.parse(readFileSync(0, "utf8"));
 const results = cases.map(({ audience, snapshot, frames }) => {

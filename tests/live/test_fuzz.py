@@ -317,6 +317,7 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     },
     "poll.close": {"poll": st.one_of(ID, st.none())},
     "poll.publish": {"poll": st.one_of(ID, st.none())},
+    "deputy.checkin": {"deputy": st.one_of(ID, st.none())},
 }
 MISSING = object()  # a required field left out
 
@@ -343,6 +344,7 @@ def valid_fields(action: str, arena: Arena) -> dict[str, Any]:
         "poll.open": {"item": w.items[2].pk},
         "poll.close": {"poll": arena.poll.pk},
         "poll.publish": {"poll": arena.poll.pk},
+        "deputy.checkin": {"deputy": w.deputies[0].pk},
     }
     return fields.get(action, {})
 
@@ -488,6 +490,7 @@ def refused_frame(arena: Arena, action: str, draw: Callable[..., Any]) -> dict[s
         },  # a poll is open
         "poll.close": {"poll": draw(far)},
         "poll.publish": {"poll": draw(far)},
+        "deputy.checkin": {"deputy": draw(far)},
     }
     fields = forms.get(action)
     return None if fields is None else {"action": action, "id": draw(odd_text.map(lambda t: t[:100])), **fields}

@@ -440,7 +440,7 @@ async def test_resume_after_gap_replays_missed_events_in_order(live: World) -> N
     assert ack["type"] == "ack" and ack["seq"] == base + 3
     # Up to date: only the ack.
     assert (await viewer.action("resume", seq=base + 3))["type"] == "ack"
-    assert [f for f in viewer.seen if f["type"] not in ("likes", "presence")] == []
+    assert [f for f in viewer.seen if f["type"] not in ("likes", "presence", "attendance")] == []
     await viewer.close()
 
 

@@ -12,6 +12,7 @@ from channels.db import database_sync_to_async
 from hearings import services
 from hearings.models import Hearing
 from live.models import LiveEvent
+from live.schema import COUNTER_TYPES
 from realtime import hub as live_hub
 from tests.factories import World, make_world
 from tests.live.helpers import Socket, open_socket, public_path
@@ -19,7 +20,7 @@ from tests.live.helpers import Socket, open_socket, public_path
 pytestmark = pytest.mark.django_db(transaction=True)
 
 db = database_sync_to_async
-COUNTERS = ("likes", "presence", "poll.progress")
+COUNTERS = COUNTER_TYPES
 
 
 def hearing_with_questions() -> World:

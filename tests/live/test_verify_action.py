@@ -37,7 +37,7 @@ from chamber import services as chamber_services
 from hearings import services
 from hearings.models import Hearing, Person, Question
 from live import publish as live_publish
-from live.schema import STATE_EVENT_TYPES, Stream, snapshot_frame
+from live.schema import COUNTER_TYPES, STATE_EVENT_TYPES, Stream, snapshot_frame
 from realtime import hub as live_hub
 from realtime import snapshot
 from realtime.presence import LocalPresence
@@ -58,7 +58,7 @@ Change = Callable[[live_hub.Room], object]  # one change; gets the hearing's hub
 # static/live/live.js dispatches a frame. Keep them in step: test_state_js_agrees runs the
 # original on the same cases.
 
-COUNTERS = {"likes", "presence", "poll.progress"}
+COUNTERS = set(COUNTER_TYPES)
 PUBLIC_STATUSES = {"approved", "on_stage", "answered"}
 
 
@@ -126,6 +126,10 @@ def _apply_counter(state: Json, type_: str, data: Json) -> None:
         if poll is not None:
             poll["cast"] = data["cast"]
             poll["eligible"] = data["eligible"]
+    elif type_ == "attendance":
+        state["attendance"] = data
+        if state.get("me"):
+            state["me"]["eligible"] = data["checked_in"]
 
 
 def apply_event(state: Json, frame: Json, audience: str = "public") -> Json:
@@ -626,6 +630,37 @@ def deputy_checks_in_while_a_poll_is_open() -> tuple[World, Change]:
 
 
 @case
+def deputy_checks_in() -> tuple[World, Change]:
+    # 1 of 3 → 2 of 3: the quorum (more than half) is reached.
+    w = _live()
+    _checked_in(w, 1)
+    return w, lambda _room: voting_services.checkin(hearing_id=w.hearing.pk, deputy=w.deputies[1])
+
+
+@case
+def moderator_checks_a_deputy_in() -> tuple[World, Change]:
+    w = _live()
+    return w, lambda _room: voting_services.checkin_on_behalf(
+        hearing_id=w.hearing.pk, deputy_id=w.deputies[2].pk, by=w.moderator
+    )
+
+
+@case
+def deputy_removed_from_the_hearing_after_checking_in() -> tuple[World, Change]:
+    # The roster is staff's (another service): the figures follow at the next tick.
+    w = _live()
+    _checked_in(w, 2)
+    return w, lambda _room: w.hearing.deputies.remove(w.deputies[0])
+
+
+@case
+def deputy_added_to_the_hearing() -> tuple[World, Change]:
+    w = _live()
+    _checked_in(w, 2)
+    return w, lambda _room: w.hearing.deputies.add(make_user())
+
+
+@case
 def deputy_votes() -> tuple[World, Change]:
     w = _live()
     _checked_in(w, 2)
@@ -694,9 +729,12 @@ def test_state_js_agrees(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_the_cases_cover_every_state_event_and_counter(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every event type the services publish, and every counter, is met by some case."""
+    """Every event type the services publish, and every counter (`attendance` included, on both
+    streams), is met by some case."""
     seen: set[str] = set()
     for name in CASES:
-        for view in _observe(name, monkeypatch).values():
+        for stream, view in _observe(name, monkeypatch).items():
             seen.update(frame["type"] for frame in view.frames)
+            seen.update(f"{frame['type']}@{stream}" for frame in view.frames if frame["type"] == "attendance")
     assert seen >= set(STATE_EVENT_TYPES) | COUNTERS
+    assert {"attendance@public", "attendance@control"} <= seen
