@@ -115,6 +115,7 @@ function render() {
     );
   });
   tick();
+  renderNext(item, status);
 
   const q = onStage(state);
   $("screen-stage").classList.toggle("idle", !q);
@@ -134,6 +135,22 @@ function render() {
   });
 
   renderPoll();
+}
+
+// What comes next (接下来): the next two items not yet held, after the current one (or from the
+// start before the first). An item the moderator or the office adds shows here at once.
+function renderNext(item, status) {
+  const after = item ? item.position : 0;
+  const next =
+    status === "ended"
+      ? []
+      : state.agenda.filter((a) => a.status === "pending" && a.position > after).slice(0, 2);
+  const node = $("next-items");
+  node.hidden = next.length === 0;
+  renderOnChange(node, next.map((a) => [a.id, a.title]), () => [
+    el("span", { class: "next-label" }, gettext("接下来")),
+    ...next.map((a) => el("span", { class: "next-item" }, a.title)),
+  ]);
 }
 
 function renderPoll() {
