@@ -32,9 +32,10 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from assignments import services as assignment_services
 from assignments.models import Assignment, Notice, TimelineEntry
+from hearings import selectors as hearing_selectors
 from hearings import services as hearing_services
 from hearings.labels import LABELS
-from hearings.models import AgendaItem, Department, Hearing, Question
+from hearings.models import AgendaItem, Department, Hearing, Person, Question, SeatCode
 from tests.factories import make_user
 from voting import services as voting_services
 from voting.models import Poll
@@ -89,6 +90,21 @@ PAGES: list[Page] = [
     Page("/hearings/{hearing}/report/", "moderator"),
     Page("/scorecards/"),
     Page("/hearings/{hearing}/tablet/", "moderator", 403),
+    Page("/manage/hearings/", "staff"),
+    Page("/manage/hearings/new/", "staff"),
+    Page("/manage/hearings/{hearing}/", "staff"),
+    Page("/manage/hearings/{draft}/", "staff"),
+    Page("/manage/hearings/{hearing}/agenda/", "staff"),
+    Page("/manage/hearings/{hearing}/seats/", "staff"),
+    Page("/manage/people/", "staff"),
+    Page("/manage/people/new/", "staff"),
+    Page("/manage/people/{person}/", "staff"),
+    Page("/manage/departments/", "staff"),
+    Page("/manage/departments/{department}/", "staff"),
+    Page("/manage/roster/", "staff"),
+    Page("/manage/hearings/", "moderator", 403),
+    Page("/seat/"),
+    Page("/seat/{seat}/"),
     Page("/no-such-page/", None, 404),
 ]
 
@@ -229,7 +245,7 @@ def test_the_committed_mo_files_match_their_po(domain: str, tmp_path: Path) -> N
 
 @dataclass
 class I18nWorld:
-    ids: dict[str, int]
+    ids: dict[str, int | str]
     users: dict[str, Any]
 
 
@@ -342,7 +358,16 @@ def build_world() -> I18nWorld:
         return pk
 
     # Deputy-asked (so the deputy evaluates): questions 0, 2, 4, 6, 8.
-    ids: dict[str, int] = {"hearing": hid, "draft": draft.pk, "poll": poll.pk}
+    ids: dict[str, int | str] = {"hearing": hid, "draft": draft.pk, "poll": poll.pk}
+    # The office: staff, the deputies as people with a delegation and a seat, their seat codes.
+    staff = make_user("staff-di", first_name="Di Dale")
+    Person.objects.create(user=staff, name="Di Dale", role=Person.Role.STAFF)
+    person = Person.objects.create(user=deputy, name="Bo Bell", role=Person.Role.DEPUTY, delegation="North", seat="A-1")
+    Person.objects.create(user=deputy2, name="Cy Cole", role=Person.Role.DEPUTY, delegation="South", seat="B-2")
+    Person.objects.create(user=moderator, name="Ada Ames", role=Person.Role.MODERATOR)
+    hearing_services.seat_codes_issue(hearing_id=hid, by=None)
+    ids["person"], ids["department"] = person.pk, lead.pk
+    ids["seat"] = hearing_selectors.seat_code_text(SeatCode.objects.get(hearing_id=hid, deputy=deputy))
     ids["assigned"] = create(1, co_department_ids=[other.pk]).pk
     Assignment.objects.filter(pk=ids["assigned"]).update(due_date=timezone.localdate() - timedelta(days=2))
     ids["in_progress"] = accepted(3, co_department_ids=[other.pk])
@@ -369,7 +394,7 @@ def build_world() -> I18nWorld:
         assert not CJK.search(entry.public_note), entry.public_note
     assert Notice.objects.filter(user=liaison).exists() and Notice.objects.filter(user=moderator).exists()
     assert not Poll.objects.filter(title__regex=CJK.pattern).exists()
-    users = {"moderator": moderator, "deputy": deputy, "liaison": liaison}
+    users = {"moderator": moderator, "deputy": deputy, "liaison": liaison, "staff": staff}
     return I18nWorld(ids, users)
 
 
