@@ -358,7 +358,7 @@ def build_world() -> I18nWorld:
         return pk
 
     # Deputy-asked (so the deputy evaluates): questions 0, 2, 4, 6, 8.
-    ids: dict[str, int | str] = {"hearing": hid, "draft": draft.pk, "poll": poll.pk}
+    ids: dict[str, int] = {"hearing": hid, "draft": draft.pk, "poll": poll.pk}
     # The office: staff, the deputies as people with a delegation and a seat, their seat codes.
     staff = make_user("staff-di", first_name="Di Dale")
     Person.objects.create(user=staff, name="Di Dale", role=Person.Role.STAFF)
@@ -367,7 +367,7 @@ def build_world() -> I18nWorld:
     Person.objects.create(user=moderator, name="Ada Ames", role=Person.Role.MODERATOR)
     hearing_services.seat_codes_issue(hearing_id=hid, by=None)
     ids["person"], ids["department"] = person.pk, lead.pk
-    ids["seat"] = hearing_selectors.seat_code_text(SeatCode.objects.get(hearing_id=hid, deputy=deputy))
+    seat = hearing_selectors.seat_code_text(SeatCode.objects.get(hearing_id=hid, deputy=deputy))
     ids["assigned"] = create(1, co_department_ids=[other.pk]).pk
     Assignment.objects.filter(pk=ids["assigned"]).update(due_date=timezone.localdate() - timedelta(days=2))
     ids["in_progress"] = accepted(3, co_department_ids=[other.pk])
@@ -395,7 +395,7 @@ def build_world() -> I18nWorld:
     assert Notice.objects.filter(user=liaison).exists() and Notice.objects.filter(user=moderator).exists()
     assert not Poll.objects.filter(title__regex=CJK.pattern).exists()
     users = {"moderator": moderator, "deputy": deputy, "liaison": liaison, "staff": staff}
-    return I18nWorld(ids, users)
+    return I18nWorld({**ids, "seat": seat}, users)
 
 
 @pytest.fixture
