@@ -131,6 +131,7 @@ def test_the_office_prepares_a_hearing_and_the_moderator_runs_it(
     office.click("#roster-form button[type=submit]")
     expect(office.locator("#deputy-count")).to_have_text("3")
     expect(office.locator("#moderator-count")).to_have_text("1")
+    screenshot(office, "office-hearing-zh-1920")
 
     # Its agenda.
     office.goto(f"{base}/manage/hearings/{hid}/agenda/")
@@ -216,3 +217,4 @@ def test_the_office_prepares_a_hearing_and_the_moderator_runs_it(
         "询问县住建局：老旧小区改造",
     ]
     screenshot(screen, "office-screen-added-item-zh-1920", full_page=False)
+    screenshot(control, "office-control-checkin-zh-1920")
