@@ -10,7 +10,10 @@ Every row is checked before anything is stored, and every problem is reported as
 reason) with the header as row 1; one problem and nothing is stored. Otherwise each row goes
 through people.person_save in one transaction: a person is matched by username, created or
 updated, and an unchanged one is left alone (no write, no audit entry), so importing the same
-file twice changes nothing. A deactivated person stays deactivated (the roster does not log
+file twice changes nothing. A row naming an administrator account (a superuser, Django-admin
+staff), the importing staff member's own row with another role, or a username differing only in
+case from another (in the file or stored) is a problem of its row (people.people_refusals).
+A deactivated person stays deactivated (the roster does not log
 anyone in again). An import that changed someone writes one `roster.import` audit entry
 with its counts, besides each person's own entry.
 """
@@ -36,7 +39,15 @@ from core.errors import BadRequest, DomainError
 from hearings import guards
 from hearings.labels import list_separator
 from hearings.models import Department, Person
-from hearings.services.people import FieldErrors, Outcome, PersonData, people_plan, person_clean, person_save
+from hearings.services.people import (
+    FieldErrors,
+    Outcome,
+    PersonData,
+    people_plan,
+    people_refusals,
+    person_clean,
+    person_save,
+)
 
 # The columns in their canonical order (the template's), and every header name each goes by.
 COLUMNS = ("username", "name", "role", "department", "delegation", "phone", "email", "seat")
@@ -253,8 +264,9 @@ def _arguments(row: Row, departments: Mapping[str, Department]) -> dict[str, Any
     }
 
 
-def roster_check(roster: Roster) -> Roster:
-    """Every row's problems (and, when there are none, what importing each row does)."""
+def roster_check(roster: Roster, *, by: AbstractBaseUser | None = None) -> Roster:
+    """Every row's problems (and, when there are none, what importing each row does); `by`
+    imports it (what they may not change is a problem of its row: people.people_refusals)."""
     departments = _departments()
     first_row: dict[str, int] = {}
     valid: list[tuple[Row, PersonData]] = []
@@ -267,7 +279,8 @@ def roster_check(roster: Roster) -> Roster:
             errors.update(exc.errors)
         username = data.username if data is not None else row.values["username"].strip()
         if username and "username" not in errors:
-            earlier = first_row.setdefault(username, row.number)
+            # Two rows for one person, or for two usernames differing only in case.
+            earlier = first_row.setdefault(username.lower(), row.number)
             if earlier != row.number:
                 errors["username"] = BadRequest(
                     _("用户名“%(username)s”与第 %(row)s 行重复。"), username=username, row=earlier
@@ -277,16 +290,20 @@ def roster_check(roster: Roster) -> Roster:
         ]
         if data is not None and not row.problems:
             valid.append((row, data))
+    for (row, _data), refused in zip(valid, people_refusals([data for _row, data in valid], by), strict=True):
+        row.problems = [
+            Problem(row.number, roster.headers[column], refused[column]) for column in COLUMNS if column in refused
+        ]
     if roster.valid:
         for (row, _data), outcome in zip(valid, people_plan([data for _row, data in valid]), strict=True):
             row.outcome = outcome
     return roster
 
 
-def roster_validate(data: bytes, *, filename: str) -> Roster:
-    """Read and check a roster: a file that is no roster raises BadRequest; a roster with bad
-    rows comes back with `valid` False and every problem named."""
-    return roster_check(roster_read(data, filename=filename))
+def roster_validate(data: bytes, *, filename: str, by: AbstractBaseUser | None = None) -> Roster:
+    """Read and check a roster for `by` to import: a file that is no roster raises BadRequest;
+    a roster with bad rows comes back with `valid` False and every problem named."""
+    return roster_check(roster_read(data, filename=filename), by=by)
 
 
 # ------------------------------------------------------------------------------- importing
@@ -297,7 +314,7 @@ def roster_import(*, data: bytes, filename: str, by: AbstractBaseUser | None, dr
     """Import a roster file, all or nothing (the module docstring says how). A roster with any
     bad row raises RosterInvalid and stores nothing; `dry_run` checks and stores nothing."""
     guards.require_office_staff(by)
-    roster = roster_validate(data, filename=filename)
+    roster = roster_validate(data, filename=filename, by=by)
     if not roster.valid:
         raise RosterInvalid(roster)
     if dry_run:

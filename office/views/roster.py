@@ -80,7 +80,7 @@ def _preview(request: HttpRequest) -> HttpResponse:
     data = upload.read(limits.ROSTER_BYTES + 1)  # one byte more than allowed: roster_validate refuses it
     filename = upload.name or ""
     try:
-        roster = roster_validate(data, filename=filename)
+        roster = roster_validate(data, filename=filename, by=acting_staff(request))
     except DomainError as exc:
         return _page(request, {"error": exc.message}, status=400)
     token = _keep(request, filename, data) if roster.valid else ""

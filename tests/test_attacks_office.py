@@ -1,0 +1,194 @@
+"""The office's features attacked as a hostile staff member, deputy or tablet would (issue 15):
+each test is an attack that once broke or that must keep holding; each refusal leaves nothing
+changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+
+from core.errors import Forbidden
+from hearings import services
+from hearings.models import Person
+from hearings.services import FieldErrors, RosterInvalid, roster_import, roster_validate
+from tests.factories import PASSWORD, make_user
+from tests.hearings.people_helpers import make_person, make_staff, state
+from tests.hearings.roster_files import GOOD_ROWS, csv_bytes, xlsx_bytes
+
+pytestmark = pytest.mark.django_db
+
+User = get_user_model()
+
+
+@pytest.fixture(autouse=True)
+def _plain_http(settings: Any) -> None:
+    settings.SECURE_SSL_REDIRECT = False  # the test client speaks plain http
+
+
+def problems(data: bytes, by: Any, filename: str = "r.csv") -> list[tuple[int, str]]:
+    return [(p.row, p.column) for p in roster_validate(data, filename=filename, by=by).problems]
+
+
+def staff_client(staff: Any) -> Client:
+    client = Client()
+    client.force_login(staff)
+    return client
+
+
+# ------------------------------------------------------------------------------- administrator accounts
+
+
+@pytest.fixture
+def admin(db: Any) -> Any:
+    return User.objects.create_superuser(username="admin", email="admin@example.com", password=PASSWORD)
+
+
+@pytest.fixture
+def admin_staff(db: Any) -> Any:
+    """Staff of the Django admin (is_staff), not a superuser: still an administrator account."""
+    return make_user("keeper", is_staff=True, email="keeper@example.com")
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+@pytest.mark.parametrize("account", ["admin", "admin_staff"])
+def test_a_roster_cannot_take_over_an_administrator_account(kind: str, account: str, request: Any) -> None:
+    """A staff member's roster naming `admin` would give the superuser a Person (then a password
+    set by staff on /manage/people/<id>/) or change its name and mail (then a password reset)."""
+    target = request.getfixturevalue(account)
+    staff = make_staff()
+    row = [target.username, "冒名", "staff", "", "", "", "attacker@example.com", ""]
+    data = csv_bytes([GOOD_ROWS[0], row]) if kind == "csv" else xlsx_bytes([GOOD_ROWS[0], row])
+    before = state()
+    assert problems(data, staff, f"r.{kind}") == [(3, "username")]
+    with pytest.raises(RosterInvalid) as refused:
+        roster_import(data=data, filename=f"r.{kind}", by=staff)
+    assert "系统管理员账号" in refused.value.roster.problems[0].reason
+    assert state() == before
+    target.refresh_from_db()
+    assert (target.email, target.get_full_name(), target.is_active) == (f"{target.username}@example.com", "", True)
+    assert not Person.objects.filter(user=target).exists()
+
+
+def test_the_roster_command_cannot_take_over_an_administrator_account(admin: Any) -> None:
+    data = csv_bytes([["admin", "冒名", "deputy", "", "", "", "", ""]])
+    before = state()
+    with pytest.raises(RosterInvalid):
+        roster_import(data=data, filename="r.csv", by=None)
+    assert state() == before
+
+
+def test_a_roster_page_upload_naming_the_superuser_is_refused_and_stores_nothing(admin: Any) -> None:
+    client = staff_client(make_staff())
+    data = csv_bytes([["admin", "冒名", "staff", "", "", "", "attacker@example.com", ""]])
+    before = state()
+    response = client.post("/manage/roster/", {"file": SimpleUploadedFile("r.csv", data)})
+    assert response.status_code == 400
+    assert "系统管理员账号" in response.content.decode()
+    assert response.context["token"] == ""  # nothing to import
+    assert state() == before
+
+
+def test_staff_cannot_change_an_administrator_through_person_save(admin: Any) -> None:
+    staff = make_staff()
+    before = state()
+    with pytest.raises(FieldErrors) as refused:
+        services.person_save(username="admin", name="冒名", role="staff", email="x@example.com", by=staff)
+    assert set(refused.value.errors) == {"username"}
+    assert state() == before
+
+
+@pytest.mark.parametrize("action", ["password", "deactivate", "save"])
+def test_staff_cannot_touch_an_administrator_who_has_a_person(admin: Any, action: str) -> None:
+    """A superuser listed in the roster earlier (or by the admin) has a /manage/ page: staff
+    may not set its password (and log in as the superuser), deactivate it or rename it."""
+    person = Person.objects.create(user=admin, name="系统管理员", role=Person.Role.STAFF)
+    staff = make_staff()
+    before = state()
+    response = staff_client(staff).post(
+        f"/manage/people/{person.pk}/",
+        {"action": action, "name": "冒名", "role": "staff", "email": "attacker@example.com"},
+    )
+    assert response.status_code in (400, 403)
+    assert state() == before
+    admin.refresh_from_db()
+    assert admin.check_password(PASSWORD) and admin.is_active and admin.email == "admin@example.com"
+
+
+def test_services_refuse_an_administrators_password_and_deactivation(admin_staff: Any) -> None:
+    person = Person.objects.create(user=admin_staff, name="管理员", role=Person.Role.STAFF)
+    staff = make_staff()
+    before = state()
+    for call in (services.person_set_password, services.person_deactivate):
+        with pytest.raises(Forbidden):
+            call(person_id=person.pk, by=staff)
+    assert state() == before
+
+
+def test_a_superuser_may_still_change_an_administrator_through_the_office(admin: Any, admin_staff: Any) -> None:
+    saved = services.person_save(username="keeper", name="管理员乙", role="staff", by=admin)
+    assert saved.outcome == "created" and saved.person.user == admin_staff
+    assert services.person_set_password(person_id=saved.person.pk, by=admin)
+
+
+# ------------------------------------------------------------------------------- one's own role
+
+
+def test_staff_cannot_change_their_own_role_on_their_page() -> None:
+    staff = make_staff("office1")
+    before = state()
+    response = staff_client(staff).post(
+        f"/manage/people/{staff.person.pk}/", {"action": "save", "name": staff.person.name, "role": "deputy"}
+    )
+    assert response.status_code == 400
+    assert "不能更改自己的身份" in response.content.decode()
+    assert state() == before
+
+
+def test_staff_cannot_change_their_own_role_by_roster() -> None:
+    staff = make_staff("office1")
+    data = csv_bytes([["office1", staff.person.name, "deputy", "", "", "", "", ""]])
+    before = state()
+    assert problems(data, staff) == [(2, "role")]
+    with pytest.raises(RosterInvalid):
+        roster_import(data=data, filename="r.csv", by=staff)
+    assert state() == before
+    # Another staff member may change it (and their own row unchanged is fine).
+    other = make_staff("office2")
+    both = csv_bytes(
+        [
+            ["office1", staff.person.name, "deputy", "", "", "", "", ""],
+            ["office2", other.person.name, "staff", "", "", "", "", ""],
+        ]
+    )
+    summary = roster_import(data=both, filename="r.csv", by=other)
+    assert (summary.updated, summary.unchanged) == (1, 1)
+    assert Person.objects.get(user=staff).role == "deputy"
+
+
+# ------------------------------------------------------------------------------- usernames differing in case
+
+
+def test_usernames_differing_only_in_case_in_one_roster_are_a_problem() -> None:
+    staff = make_staff()
+    rows = [GOOD_ROWS[0], ["Deputy001", "张三二", "deputy", "", "", "", "", ""]]
+    before = state()
+    assert problems(csv_bytes(rows), staff) == [(3, "username")]
+    with pytest.raises(RosterInvalid):
+        roster_import(data=csv_bytes(rows), filename="r.csv", by=staff)
+    assert state() == before
+
+
+def test_a_username_differing_only_in_case_from_an_existing_one_is_refused(admin: Any) -> None:
+    staff = make_staff()
+    make_person(username="zhangsan", name="张三")
+    before = state()
+    rows = [["ZhangSan", "张三", "deputy", "", "", "", "", ""], ["ADMIN", "系统管理员", "staff", "", "", "", "", ""]]
+    assert problems(csv_bytes(rows), staff) == [(2, "username"), (3, "username")]
+    with pytest.raises(FieldErrors) as refused:
+        services.person_save(username="Admin", name="系统管理员", role="staff", by=staff)
+    assert "只有大小写不同" in refused.value.errors["username"].message
+    assert state() == before
