@@ -117,7 +117,14 @@ def seat_login(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def seat_login_code(request: HttpRequest, code: str) -> HttpResponse:
     """The card's QR target. GET only asks (a link previewer must not use the code up); the
-    button POSTs and logs in."""
+    button POSTs and logs in. The code is in this page's address: nothing it loads or links to
+    is told that address (Referrer-Policy: no-referrer)."""
+    response = _seat_login_code(request, code)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _seat_login_code(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST":
         return _redeem(request, code)
     if _blocked(request):

@@ -4,6 +4,18 @@ changed."""
 
 from __future__ import annotations
 
+import contextlib
+import io
+import json
+import logging
+import re
+import shutil
+import socket
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,11 +23,13 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
+from core import logs
 from core.errors import Forbidden
-from hearings import services
+from deploy.stack import Config, render_nginx
+from hearings import seats, selectors, services
 from hearings.models import Person
 from hearings.services import FieldErrors, RosterInvalid, roster_import, roster_validate
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, World, make_user, make_world
 from tests.hearings.people_helpers import make_person, make_staff, state
 from tests.hearings.roster_files import GOOD_ROWS, csv_bytes, xlsx_bytes
 
@@ -174,7 +188,7 @@ def test_staff_cannot_change_their_own_role_by_roster() -> None:
 
 def test_usernames_differing_only_in_case_in_one_roster_are_a_problem() -> None:
     staff = make_staff()
-    rows = [GOOD_ROWS[0], ["Deputy001", "张三二", "deputy", "", "", "", "", ""]]
+    rows: list[list[object]] = [GOOD_ROWS[0], ["Deputy001", "张三二", "deputy", "", "", "", "", ""]]
     before = state()
     assert problems(csv_bytes(rows), staff) == [(3, "username")]
     with pytest.raises(RosterInvalid):
@@ -192,3 +206,115 @@ def test_a_username_differing_only_in_case_from_an_existing_one_is_refused(admin
         services.person_save(username="Admin", name="系统管理员", role="staff", by=staff)
     assert "只有大小写不同" in refused.value.errors["username"].message
     assert state() == before
+
+
+# ------------------------------------------------------------------------------- seat codes in logs and referrers
+
+
+@pytest.fixture
+def seat_world(db: Any) -> tuple[World, Any, dict[int, str]]:
+    world = make_world()
+    staff = make_staff()
+    codes = {
+        c.deputy_id: selectors.seat_code_text(c)
+        for c in services.seat_codes_issue(hearing_id=world.hearing.pk, by=staff)
+    }
+    return world, staff, codes
+
+
+@pytest.fixture
+def log_lines() -> Iterator[io.StringIO]:
+    """What the configured console handler (settings.LOGGING) writes, captured."""
+    handler = next(h for h in logging.getLogger().handlers if getattr(h, "name", "") == "console")
+    assert isinstance(handler, logging.StreamHandler)
+    out = io.StringIO()
+    previous = handler.setStream(out)
+    try:
+        yield out
+    finally:
+        handler.setStream(previous)
+
+
+def test_a_seat_code_never_reaches_a_log_line(seat_world: tuple[World, Any, dict[int, str]], log_lines: Any) -> None:
+    world, staff, codes = seat_world
+    deputy = world.deputies[0]
+    code = codes[deputy.pk]
+    # A tablet whose CSRF cookie was lost posts a code still unused: Django logs the 403 with the path.
+    refused = Client(enforce_csrf_checks=True).post(f"/seat/{code}/")
+    assert refused.status_code == 403
+    # A code revoked (still readable on its card): Django logs the 404 with the path.
+    revoked = codes[world.deputies[1].pk]
+    services.seat_code_revoke(hearing_id=world.hearing.pk, deputy_id=world.deputies[1].pk, by=staff)
+    assert Client().get(f"/seat/{revoked}/").status_code == 404
+    # A login: django-axes logs the request's path when it clears the address's failures.
+    redeemed = codes[world.deputies[2].pk]
+    assert Client().post(f"/seat/{redeemed}/").status_code == 302
+    written = log_lines.getvalue()
+    assert "/seat/***/" in written  # the lines are there, masked
+    for secret in (code, revoked, redeemed, seats.normalise(code)):
+        assert secret and secret not in written
+
+
+def test_redact_masks_every_seat_path() -> None:
+    assert logs.redact("Not Found: /seat/K7Q2-M9XP-4HDA/ and /seat/abc?x=1") == (
+        "Not Found: /seat/***/ and /seat/***?x=1"
+    )
+    assert logs.redact("/seat/") == "/seat/"  # the typing page has no code
+
+
+def test_the_seat_page_tells_no_referrer_its_address(seat_world: tuple[World, Any, dict[int, str]]) -> None:
+    world, _staff, codes = seat_world
+    code = codes[world.deputies[0].pk]
+    client = Client()
+    for response in (
+        client.get(f"/seat/{code}/"),
+        client.get("/seat/AAAA-AAAA-AAAA/"),
+        client.post(f"/seat/{code}/"),
+    ):
+        assert response["Referrer-Policy"] == "no-referrer"
+    page = client.get(f"/seat/{codes[world.deputies[1].pk]}/").content.decode()
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)  # nothing loaded from elsewhere
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.skipif(shutil.which("nginx") is None and not Path("/usr/sbin/nginx").exists(), reason="no nginx")
+def test_the_stacks_nginx_logs_a_seat_address_masked(tmp_path: Path) -> None:
+    """nginx's access log writes every request line: a seat card's code is masked there too."""
+    config = Config(
+        dir=str(tmp_path),
+        port=_free_port(),
+        app_ports=[_free_port()],  # nobody listens: nginx answers 502 and still logs the request
+        server="uvicorn",
+        database_url="",
+        redis_url="",
+        redis_prefix="",
+        tls=False,
+        seed=False,
+        migrate=False,
+    )
+    for folder in (config.run / "tmp", config.logs, config.static_root):
+        folder.mkdir(parents=True)
+    config.nginx_conf.write_text(render_nginx(config))
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    args = [nginx, "-p", str(config.run), "-c", str(config.nginx_conf), "-e", str(config.logs / "e.log")]
+    subprocess.run(args, check=True, timeout=30)
+    try:
+        base = f"http://127.0.0.1:{config.port}"
+        for path in ("/seat/K7Q2-M9XP-4HDA/", "/seat/K7Q2M9XP4HDA?x=1", "/seat/", "/hearings/1/"):
+            with contextlib.suppress(urllib.error.HTTPError):
+                urllib.request.urlopen(base + path, timeout=10)  # our own nginx
+    finally:
+        subprocess.run([*args, "-s", "stop"], check=True, timeout=30)
+    log = config.logs / "nginx-access.log"
+    requests = [json.loads(line)["request"] for line in log.read_text().splitlines()]
+    assert requests == [
+        "GET /seat/***/ HTTP/1.1",
+        "GET /seat/***?x=1 HTTP/1.1",
+        "GET /seat/ HTTP/1.1",
+        "GET /hearings/1/ HTTP/1.1",
+    ]
