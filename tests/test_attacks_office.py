@@ -24,7 +24,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from core import logs
-from core.errors import Forbidden
+from core.errors import BadRequest, Forbidden
 from deploy.stack import Config, render_nginx
 from hearings import seats, selectors, services
 from hearings.models import Person
@@ -318,3 +318,35 @@ def test_the_stacks_nginx_logs_a_seat_address_masked(tmp_path: Path) -> None:
         "GET /seat/ HTTP/1.1",
         "GET /hearings/1/ HTTP/1.1",
     ]
+
+
+# ------------------------------------------------------------------------------- roster files from Excel
+
+
+def test_a_gbk_csv_from_a_chinese_excel_is_read_as_gbk() -> None:
+    """Excel on a Chinese Windows saves plain "CSV" in GBK: read so (shown in the preview)."""
+    staff = make_staff()
+    rows: list[list[object]] = [
+        ["deputy001", "张三", "代表", "", "城关镇代表团", "", "", "A-01"],
+        ["deputy002", "欧阳䶮", "代表", "", "", "", "", ""],  # 䶮: GB18030 only, not GBK
+    ]
+    header = ["用户名", "姓名", "身份", "部门", "代表团", "电话", "邮箱", "座位"]
+    text = csv_bytes(rows, header=header).decode()
+    summary = roster_import(data=text.encode("gb18030"), filename="名单.csv", by=staff)
+    assert summary.created == 2
+    assert dict(Person.objects.filter(role="deputy").values_list("user__username", "name")) == {
+        "deputy001": "张三",
+        "deputy002": "欧阳䶮",
+    }
+    assert Person.objects.get(user__username="deputy001").delegation == "城关镇代表团"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "utf-32"])
+def test_a_csv_in_neither_utf8_nor_gbk_is_refused_clearly_and_stores_nothing(encoding: str) -> None:
+    staff = make_staff()
+    data = csv_bytes([GOOD_ROWS[0]]).decode().encode(encoding)
+    before = state()
+    with pytest.raises(BadRequest) as refused:
+        roster_import(data=data, filename="r.csv", by=staff)
+    assert "UTF-8 或 GBK" in refused.value.message
+    assert state() == before

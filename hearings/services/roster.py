@@ -1,10 +1,12 @@
 """The roster (名单): people imported from a CSV or XLSX file, all or nothing.
 
-A roster is a header row and one person a row. Columns (English or Chinese header names):
-username 用户名, name 姓名, role 身份 (deputy 代表 | moderator 主持人 | liaison 联络员 | staff
-会务工作人员) and department 部门 (a department's short name; a liaison's own, empty for
-everyone else) are required; delegation 代表团, phone 电话, email 邮箱 and seat 座位 are
-optional (a column left out leaves that field as it is). Other columns are ignored.
+A roster is a header row and one person a row, in a CSV file (UTF-8, or GBK/GB18030 when it
+is not UTF-8: Excel's plain "CSV" on a Chinese Windows) or the first sheet of an XLSX file.
+Columns (English or Chinese header names): username 用户名, name 姓名, role 身份 (deputy 代表 |
+moderator 主持人 | liaison 联络员 | staff 会务工作人员) and department 部门 (a department's short
+name; a liaison's own, empty for everyone else) are required; delegation 代表团, phone 电话,
+email 邮箱 and seat 座位 are optional (a column left out leaves that field as it is). Other
+columns are ignored.
 
 Every row is checked before anything is stored, and every problem is reported as (row, column,
 reason) with the header as row 1; one problem and nothing is stored. Otherwise each row goes
@@ -154,11 +156,24 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv_records(data: bytes) -> Iterator[list[str]]:
+def _csv_text(data: bytes) -> str:
+    """A CSV file's text: UTF-8 (with or without a byte order mark) when it reads as UTF-8, else
+    GB18030 (GBK's superset: what Excel on a Chinese Windows saves as plain "CSV"); a file that
+    is neither (UTF-16 "Unicode text", …) is refused. The preview shows the names as read."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadRequest(_("CSV 文件须为 UTF-8 编码（在 Excel 中另存为“CSV UTF-8”，或上传 XLSX 文件）。")) from None
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise BadRequest(
+            _("CSV 文件须为 UTF-8 或 GBK 编码（在 Excel 中另存为“CSV UTF-8”，或上传 XLSX 文件）。")
+        ) from None
+
+
+def _csv_records(data: bytes) -> Iterator[list[str]]:
+    text = _csv_text(data)
     if "\x00" in text:
         raise BadRequest(_("名单须为 CSV（UTF-8）或 XLSX 文件。"))
     try:
