@@ -5,6 +5,7 @@ changed."""
 from __future__ import annotations
 
 import contextlib
+import csv
 import io
 import json
 import logging
@@ -22,6 +23,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from core import logs
 from core.errors import BadRequest, Forbidden
@@ -350,3 +352,22 @@ def test_a_csv_in_neither_utf8_nor_gbk_is_refused_clearly_and_stores_nothing(enc
         roster_import(data=data, filename="r.csv", by=staff)
     assert "UTF-8 或 GBK" in refused.value.message
     assert state() == before
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_roster_template_never_carries_a_formula(fmt: str) -> None:
+    """The template's example liaison row names the first department by its short name, which
+    staff typed: a short name written as a formula stays text in the file."""
+    staff = make_staff()
+    services.department_create(name="县公式局", short_name='=HYPERLINK("//x.cn","1")', by=staff)
+    response = staff_client(staff).get(f"/manage/roster/template.{fmt}")
+    assert response.status_code == 200
+    if fmt == "csv":
+        texts = [cell for row in csv.reader(io.StringIO(response.content.decode("utf-8-sig"))) for cell in row]
+        assert all(not cell.startswith(("=", "+", "-", "@")) for cell in texts)
+        assert '\'=HYPERLINK("//x.cn","1")' in texts
+    else:
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        cells: list[Any] = [cell for row in sheet.iter_rows() for cell in row]
+        assert all(cell.data_type != "f" for cell in cells)
+        assert '\'=HYPERLINK("//x.cn","1")' in [cell.value for cell in cells]
