@@ -31,9 +31,11 @@ from deploy.stack import Config, render_nginx
 from hearings import seats, selectors, services
 from hearings.models import Person
 from hearings.services import FieldErrors, RosterInvalid, roster_import, roster_validate
+from tests import test_permissions_office as office_matrix
 from tests.factories import PASSWORD, World, make_user, make_world
 from tests.hearings.people_helpers import make_person, make_staff, state
 from tests.hearings.roster_files import GOOD_ROWS, csv_bytes, xlsx_bytes
+from tests.test_permissions import client_for, make_matrix
 
 pytestmark = pytest.mark.django_db
 
@@ -371,3 +373,26 @@ def test_the_roster_template_never_carries_a_formula(fmt: str) -> None:
         cells: list[Any] = [cell for row in sheet.iter_rows() for cell in row]
         assert all(cell.data_type != "f" for cell in cells)
         assert '\'=HYPERLINK("//x.cn","1")' in [cell.value for cell in cells]
+
+
+# ------------------------------------------------------------------------------- CSRF on every office action
+
+OFFICE_ACTIONS = [line.split()[0] for line in office_matrix.ACTIONS.strip().splitlines()[1:]]
+
+
+@pytest.mark.parametrize("action", OFFICE_ACTIONS)
+def test_every_office_action_refuses_a_cross_site_post(db: Any, settings: Any, tmp_path: Path, action: str) -> None:
+    """Another site's page posting a staff member's browser at /manage/: 403, nothing changed
+    (Django's test client skips the CSRF check unless told to enforce it)."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    w = office_matrix.World(make_matrix())
+    staff = client_for(w.m, "staff", enforce_csrf_checks=True)
+    if action == "roster-import":
+        token = office_matrix._roster_token(client_for(w.m, "staff"))
+        path, data = "/manage/roster/", {"action": "import", "token": token}
+    else:
+        path, data = office_matrix.request_for(w, action)
+    before = office_matrix.office_state()
+    response = staff.post(path, data, secure=True, HTTP_ORIGIN="https://evil.example", HTTP_HX_REQUEST="true")
+    assert response.status_code == 403
+    assert office_matrix.office_state() == before
