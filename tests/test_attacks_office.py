@@ -29,7 +29,7 @@ from core import logs
 from core.errors import BadRequest, Forbidden
 from deploy.stack import Config, render_nginx
 from hearings import seats, selectors, services
-from hearings.models import Person
+from hearings.models import Hearing, Person
 from hearings.services import FieldErrors, RosterInvalid, roster_import, roster_validate
 from tests import test_permissions_office as office_matrix
 from tests.factories import PASSWORD, World, make_user, make_world
@@ -396,3 +396,54 @@ def test_every_office_action_refuses_a_cross_site_post(db: Any, settings: Any, t
     response = staff.post(path, data, secure=True, HTTP_ORIGIN="https://evil.example", HTTP_HX_REQUEST="true")
     assert response.status_code == 403
     assert office_matrix.office_state() == before
+
+
+# ------------------------------------------------------------------------------- hearings: rosters and copies
+
+
+def hearing_people() -> list[tuple[list[int], list[int]]]:
+    return [
+        (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
+        for h in Hearing.objects.order_by("pk")
+    ]
+
+
+def test_a_deactivated_person_is_not_added_to_a_hearing() -> None:
+    staff = make_staff()
+    world = make_world(deputies=0)
+    gone = make_person("deputy", name="离任代表")
+    gone_moderator = make_person("moderator", name="离任主持人")
+    staying = make_person("deputy", name="在任代表")
+    for user in (gone, gone_moderator):
+        services.person_deactivate(person_id=user.person.pk, by=staff)
+    before = hearing_people()
+    for deputies, moderators in (([gone.pk, staying.pk], []), ([staying.pk], [gone_moderator.pk])):
+        with pytest.raises(BadRequest) as refused:
+            services.hearing_set_roster(
+                hearing_id=world.hearing.pk, by=staff, deputy_ids=deputies, moderator_ids=moderators
+            )
+        assert "已停用" in refused.value.message and "离任" in refused.value.message
+        assert hearing_people() == before
+    # The page says so, and changes nothing.
+    response = staff_client(staff).post(
+        f"/manage/hearings/{world.hearing.pk}/roster/", {"deputies": [gone.pk], "moderators": []}
+    )
+    assert response.status_code == 400 and "离任代表" in response.content.decode()
+    assert hearing_people() == before
+
+
+def test_one_deactivated_while_on_the_hearing_may_stay_and_a_copy_leaves_them_out() -> None:
+    staff = make_staff()
+    world = make_world(deputies=0)
+    gone, staying = make_person("deputy"), make_person("deputy")
+    services.hearing_set_roster(
+        hearing_id=world.hearing.pk, by=staff, deputy_ids=[gone.pk, staying.pk], moderator_ids=[]
+    )
+    services.person_deactivate(person_id=gone.person.pk, by=staff)
+    # Another change of the roster keeps them (the record of who was on it).
+    services.hearing_set_roster(
+        hearing_id=world.hearing.pk, by=staff, deputy_ids=[gone.pk, staying.pk], moderator_ids=[]
+    )
+    assert set(world.hearing.deputies.all()) == {gone, staying}
+    copy = services.hearing_copy(hearing_id=world.hearing.pk, by=staff)
+    assert list(copy.deputies.all()) == [staying]
