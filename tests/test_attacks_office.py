@@ -31,6 +31,7 @@ from deploy.stack import Config, render_nginx
 from hearings import seats, selectors, services
 from hearings.models import Hearing, Person
 from hearings.services import FieldErrors, RosterInvalid, roster_import, roster_validate
+from office.views.seats import seat_cards_html
 from tests import test_permissions_office as office_matrix
 from tests.factories import PASSWORD, World, make_user, make_world
 from tests.hearings.people_helpers import make_person, make_staff, state
@@ -447,3 +448,52 @@ def test_one_deactivated_while_on_the_hearing_may_stay_and_a_copy_leaves_them_ou
     assert set(world.hearing.deputies.all()) == {gone, staying}
     copy = services.hearing_copy(hearing_id=world.hearing.pk, by=staff)
     assert list(copy.deputies.all()) == [staying]
+
+
+# ------------------------------------------------------------------------------- markup in what staff type
+
+XSS = '<img src=x onerror="alert(1)"><script>alert(2)</script>'
+
+
+def test_markup_typed_by_staff_is_text_on_every_page_and_card(rf: Any) -> None:
+    """A person's name, delegation and seat, a department's name and an agenda title are shown
+    on the office pages, the tablet, the control panel, the big screen, the public page and the
+    seat cards' HTML (what WeasyPrint typesets): always as text."""
+    staff = make_staff()
+    world = make_world(deputies=0)
+    department = services.department_create(name="局" + XSS[:40], short_name="XSS局", by=staff)
+    deputy = services.person_save(
+        username="xss", name="名" + XSS[:40], role="deputy", delegation=XSS[:40], seat=XSS[:40], by=staff
+    ).person.user
+    moderator = services.person_save(username="xssmod", name="主" + XSS[:40], role="moderator", by=staff).person.user
+    services.hearing_set_roster(
+        hearing_id=world.hearing.pk, by=staff, deputy_ids=[deputy.pk], moderator_ids=[moderator.pk]
+    )
+    services.agenda_add(hearing_id=world.hearing.pk, by=staff, title="题" + XSS[:60], department_id=department.pk)
+    services.seat_codes_issue(hearing_id=world.hearing.pk, by=staff)
+    h = world.hearing.pk
+    pages: list[tuple[Any, str]] = [
+        (staff, f"/manage/hearings/{h}/"),
+        (staff, f"/manage/hearings/{h}/agenda/"),
+        (staff, f"/manage/hearings/{h}/seats/"),
+        (staff, "/manage/people/"),
+        (staff, f"/manage/people/{deputy.person.pk}/"),
+        (staff, "/manage/departments/"),
+        (deputy, f"/hearings/{h}/tablet/"),
+        (moderator, f"/hearings/{h}/control/"),
+        (None, f"/hearings/{h}/screen/"),
+        (None, f"/hearings/{h}/"),
+    ]
+    for user, path in pages:
+        client = Client()
+        if user is not None:
+            client.force_login(user)
+        response = client.get(path)
+        assert response.status_code == 200, path
+        html = response.content.decode()
+        assert "<script>al" not in html and "<img src=x" not in html, path
+    request = rf.get(f"/manage/hearings/{h}/seats.pdf")
+    request.user = staff
+    cards = seat_cards_html(request, Hearing.objects.get(pk=h))
+    assert "<img src=x" not in cards and "<script>al" not in cards
+    assert "&lt;img src=x" in cards  # the name is there, as text
