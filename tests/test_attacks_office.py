@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.auth import SESSION_KEY, get_user_model
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
+from console.seat import failures_key
 from core import logs
 from core.errors import BadRequest, Forbidden
 from deploy.stack import Config, render_nginx
@@ -497,3 +499,62 @@ def test_markup_typed_by_staff_is_text_on_every_page_and_card(rf: Any) -> None:
     cards = seat_cards_html(request, Hearing.objects.get(pk=h))
     assert "<img src=x" not in cards and "<script>al" not in cards
     assert "&lt;img src=x" in cards  # the name is there, as text
+
+
+# ------------------------------------------------------------------------------- seat logins
+
+
+def test_a_forged_forwarded_for_does_not_escape_the_seat_login_limit(
+    seat_world: tuple[World, Any, dict[int, str]], settings: Any
+) -> None:
+    settings.TRUSTED_PROXIES = []
+    settings.SEAT_LOGIN_FAILURES_PER_HOUR = 2
+    cache.delete(failures_key("203.0.113.9"))
+    world, _staff, codes = seat_world
+    guesser = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(2):
+        forged = f"198.51.100.{n + 1}"
+        assert guesser.post("/seat/", {"code": f"AAAA-AAAA-AAA{n}"}, HTTP_X_FORWARDED_FOR=forged).status_code == 404
+    real = codes[world.deputies[0].pk]
+    response = guesser.post(f"/seat/{real}/", HTTP_X_FORWARDED_FOR="198.51.100.99")
+    assert response.status_code == 429
+    assert seats.seat_code_find(real).used_at is None  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("change", ["deactivate", "password"])
+def test_a_seat_login_ends_when_its_deputy_is_deactivated_or_given_a_password(
+    seat_world: tuple[World, Any, dict[int, str]], change: str
+) -> None:
+    """Like any login: a deactivated account is logged out; a new password ends its sessions
+    (staff give the tablet a new card: seat_code_reissue)."""
+    world, staff, codes = seat_world
+    deputy = world.deputies[0]
+    person = Person.objects.create(user=deputy, name="张代表", role=Person.Role.DEPUTY)
+    tablet = Client()
+    assert tablet.post(f"/seat/{codes[deputy.pk]}/").status_code == 302
+    tablet_page = f"/hearings/{world.hearing.pk}/tablet/"
+    assert tablet.get(tablet_page).status_code == 200
+    if change == "deactivate":
+        services.person_deactivate(person_id=person.pk, by=staff)
+    else:
+        services.person_set_password(person_id=person.pk, by=staff)
+    response = tablet.get(tablet_page)
+    # Back to the seat login saying the login ended (not a password form the tablet cannot use).
+    assert response.status_code == 302 and response["Location"] == "/seat/?ended=1"
+    assert SESSION_KEY not in tablet.session and seats.SESSION_KEY not in tablet.session
+
+
+# ------------------------------------------------------------------------------- hearing form bounds
+
+
+@pytest.mark.parametrize("quorum", ["0", "100", "-1", "50.5", "1e2", "", "９９9"])
+def test_the_quorum_outside_1_to_99_is_refused_by_the_page(quorum: str) -> None:
+    staff = make_staff()
+    world = make_world()
+    before = list(Hearing.objects.values_list("pk", "quorum_percent", "title"))
+    response = staff_client(staff).post(
+        f"/manage/hearings/{world.hearing.pk}/",
+        {**office_matrix.HEARING_FORM, "title": "改", "quorum_percent": quorum},
+    )
+    assert response.status_code == 400
+    assert list(Hearing.objects.values_list("pk", "quorum_percent", "title")) == before
