@@ -15,6 +15,7 @@ import socket
 import subprocess
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from django.test import Client
 from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from console.seat import failures_key
-from core import logs
+from core import limits, logs
 from core.errors import BadRequest, Forbidden
 from deploy.stack import Config, render_nginx
 from hearings import seats, selectors, services
@@ -558,3 +559,60 @@ def test_the_quorum_outside_1_to_99_is_refused_by_the_page(quorum: str) -> None:
     )
     assert response.status_code == 400
     assert list(Hearing.objects.values_list("pk", "quorum_percent", "title")) == before
+
+
+# ------------------------------------------------------------------------------- hostile XLSX rosters
+
+
+def test_an_xlsx_zip_bomb_is_refused_before_it_is_unpacked() -> None:
+    """A 100 MB sheet of one repeated byte zips to about 100 KB: refused by its unpacked size."""
+    staff = make_staff()
+    out = io.BytesIO()
+    with (
+        zipfile.ZipFile(io.BytesIO(xlsx_bytes([GOOD_ROWS[0]]))) as good,
+        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bomb,
+    ):
+        for info in good.infolist():
+            data = good.read(info)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                data = data.replace(b"</sheetData>", b"</sheetData>" + b" " * (100 * 1024 * 1024))
+            bomb.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=9)
+    assert len(out.getvalue()) < limits.ROSTER_BYTES
+    before = state()
+    with pytest.raises(BadRequest) as refused:
+        roster_import(data=out.getvalue(), filename="r.xlsx", by=staff)
+    assert "解压后过大" in refused.value.message
+    assert state() == before
+
+
+def test_an_xlsx_formula_is_never_imported_as_text_or_run() -> None:
+    """A formula cell (no value Excel computed) reads as empty: the row is a problem, no formula
+    text becomes a name."""
+    staff = make_staff()
+    data = xlsx_bytes([["deputy009", '=HYPERLINK("//x.cn","张三")', "deputy", "", "", "", "", ""]])
+    before = state()
+    assert problems(data, staff, "r.xlsx") == [(2, "name")]
+    assert state() == before
+
+
+def test_only_the_first_sheet_of_an_xlsx_is_read() -> None:
+    staff = make_staff()
+    book = load_workbook(io.BytesIO(xlsx_bytes([GOOD_ROWS[0]])))
+    other = book.create_sheet("其他")
+    other.append(["username", "name", "role", "department"])
+    other.append(["hidden1", "隐藏", "staff", ""])
+    out = io.BytesIO()
+    book.save(out)
+    summary = roster_import(data=out.getvalue(), filename="r.xlsx", by=staff)
+    assert summary.created == 1
+    assert not User.objects.filter(username="hidden1").exists()
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_header_with_a_byte_order_mark_or_spaces_inside_the_sheet_is_read(kind: str) -> None:
+    """Pasted from a UTF-8 CSV into Excel, the first header keeps its byte order mark."""
+    staff = make_staff()
+    header = ["\ufeffusername", " name ", "role\u00a0", "\u3000department", "delegation", "phone", "email", "seat"]
+    data = xlsx_bytes([GOOD_ROWS[0]], header=header) if kind == "xlsx" else csv_bytes([GOOD_ROWS[0]], header=header)
+    summary = roster_import(data=data, filename=f"r.{kind}", by=staff)
+    assert summary.created == 1

@@ -210,7 +210,8 @@ def _headers(record: list[str]) -> tuple[dict[str, int], dict[str, str]]:
     index: dict[str, int] = {}
     text: dict[str, str] = {}
     for i, cell in enumerate(record):
-        header = cell.strip()
+        # Spaces around, and a byte order mark a UTF-8 CSV pasted into Excel leaves in its cell.
+        header = cell.replace("\ufeff", "").strip()
         column = HEADER_NAMES.get(header.lower()) or HEADER_NAMES.get(header)
         if column is None:
             continue
