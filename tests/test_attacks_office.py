@@ -29,7 +29,7 @@ from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from console.seat import failures_key
 from core import limits, logs
-from core.errors import BadRequest, Forbidden
+from core.errors import BadRequest, Forbidden, InvalidState
 from deploy.stack import Config, render_nginx
 from hearings import seats, selectors, services
 from hearings.models import Hearing, Person
@@ -40,6 +40,8 @@ from tests.factories import PASSWORD, World, make_user, make_world
 from tests.hearings.people_helpers import make_person, make_staff, state
 from tests.hearings.roster_files import GOOD_ROWS, csv_bytes, xlsx_bytes
 from tests.test_permissions import client_for, make_matrix
+from voting.models import Attendance
+from voting.services import checkin_on_behalf
 
 pytestmark = pytest.mark.django_db
 
@@ -616,3 +618,22 @@ def test_a_header_with_a_byte_order_mark_or_spaces_inside_the_sheet_is_read(kind
     data = xlsx_bytes([GOOD_ROWS[0]], header=header) if kind == "xlsx" else csv_bytes([GOOD_ROWS[0]], header=header)
     summary = roster_import(data=data, filename=f"r.{kind}", by=staff)
     assert summary.created == 1
+
+
+# ------------------------------------------------------------------------------- check-in on behalf
+
+
+def test_a_deactivated_deputy_is_not_checked_in_on_their_behalf() -> None:
+    """A moderator cannot make the quorum with someone who has left (deactivated while on the
+    hearing): that account could not check in itself."""
+    staff = make_staff()
+    world = make_world(deputies=0, status=Hearing.Status.LIVE)
+    gone = make_person("deputy", name="离任代表")
+    world.hearing.deputies.add(gone)
+    services.person_deactivate(person_id=gone.person.pk, by=staff)
+    before = list(Attendance.objects.values_list("deputy_id", flat=True))
+    with pytest.raises(InvalidState):
+        checkin_on_behalf(hearing_id=world.hearing.pk, deputy_id=gone.pk, by=world.moderator)
+    assert list(Attendance.objects.values_list("deputy_id", flat=True)) == before
+    services.person_activate(person_id=gone.person.pk, by=staff)
+    assert not checkin_on_behalf(hearing_id=world.hearing.pk, deputy_id=gone.pk, by=world.moderator).duplicate
