@@ -637,3 +637,31 @@ def test_a_deactivated_deputy_is_not_checked_in_on_their_behalf() -> None:
     assert list(Attendance.objects.values_list("deputy_id", flat=True)) == before
     services.person_activate(person_id=gone.person.pk, by=staff)
     assert not checkin_on_behalf(hearing_id=world.hearing.pk, deputy_id=gone.pk, by=world.moderator).duplicate
+
+
+def test_a_seat_session_finds_no_way_around_its_hearing(seat_world: tuple[World, Any, dict[int, str]]) -> None:
+    """Path variants of another hearing's tablet, /manage/ asked as htmx, the API: a seat
+    session gets what an anonymous browser gets."""
+    world, _staff, codes = seat_world
+    deputy = world.deputies[0]
+    other = make_world().hearing
+    other.deputies.add(deputy)
+    tablet = Client()
+    assert tablet.post(f"/seat/{codes[deputy.pk]}/").status_code == 302
+    anonymous = Client()
+    for path, headers in (
+        (f"/hearings/{other.pk}/tablet", {}),
+        (f"/hearings/{other.pk}/tablet//", {}),
+        (f"/hearings/{other.pk}/TABLET/", {}),
+        (f"/hearings/{other.pk}/./tablet/", {}),
+        (f"/hearings/{other.pk:03d}/tablet/", {}),
+        ("/manage/", {"HTTP_HX_REQUEST": "true"}),
+        (f"/manage/hearings/{world.hearing.pk}/seats/", {"HTTP_HX_REQUEST": "true"}),
+        ("/api/v1/assignments/", {"HTTP_ACCEPT": "application/json"}),
+    ):
+        got, expected = tablet.get(path, **headers), anonymous.get(path, **headers)
+        assert (got.status_code, got.get("Location")) == (expected.status_code, expected.get("Location")), path
+        assert got.status_code != 200 or path.startswith("/api/"), path
+    followed = tablet.get(f"/hearings/{other.pk}/tablet", follow=True)
+    assert followed.redirect_chain and followed.redirect_chain[-1][0].startswith("/accounts/login/")
+    assert tablet.get(f"/hearings/{world.hearing.pk}/tablet/").status_code == 200  # still its own tablet
