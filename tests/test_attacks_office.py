@@ -649,7 +649,7 @@ def test_a_seat_session_finds_no_way_around_its_hearing(seat_world: tuple[World,
     tablet = Client()
     assert tablet.post(f"/seat/{codes[deputy.pk]}/").status_code == 302
     anonymous = Client()
-    for path, headers in (
+    attempts: list[tuple[str, dict[str, Any]]] = [
         (f"/hearings/{other.pk}/tablet", {}),
         (f"/hearings/{other.pk}/tablet//", {}),
         (f"/hearings/{other.pk}/TABLET/", {}),
@@ -658,7 +658,8 @@ def test_a_seat_session_finds_no_way_around_its_hearing(seat_world: tuple[World,
         ("/manage/", {"HTTP_HX_REQUEST": "true"}),
         (f"/manage/hearings/{world.hearing.pk}/seats/", {"HTTP_HX_REQUEST": "true"}),
         ("/api/v1/assignments/", {"HTTP_ACCEPT": "application/json"}),
-    ):
+    ]
+    for path, headers in attempts:
         got, expected = tablet.get(path, **headers), anonymous.get(path, **headers)
         assert (got.status_code, got.get("Location")) == (expected.status_code, expected.get("Location")), path
         assert got.status_code != 200 or path.startswith("/api/"), path
