@@ -13,6 +13,7 @@ import re
 import shutil
 import socket
 import subprocess
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -318,15 +319,20 @@ def test_the_stacks_nginx_logs_a_seat_address_masked(tmp_path: Path) -> None:
         for path in ("/seat/K7Q2-M9XP-4HDA/", "/seat/K7Q2M9XP4HDA?x=1", "/seat/", "/hearings/1/"):
             with contextlib.suppress(urllib.error.HTTPError):
                 urllib.request.urlopen(base + path, timeout=10)  # our own nginx
+        # nginx logs a request after answering it: wait for the four lines (two workers may
+        # write theirs in either order).
+        log = config.logs / "nginx-access.log"
+        deadline = time.monotonic() + 10
+        while len(log.read_text().splitlines()) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
     finally:
         subprocess.run([*args, "-s", "stop"], check=True, timeout=30)
-    log = config.logs / "nginx-access.log"
-    requests = [json.loads(line)["request"] for line in log.read_text().splitlines()]
+    requests = sorted(json.loads(line)["request"] for line in log.read_text().splitlines())
     assert requests == [
+        "GET /hearings/1/ HTTP/1.1",
+        "GET /seat/ HTTP/1.1",
         "GET /seat/***/ HTTP/1.1",
         "GET /seat/***?x=1 HTTP/1.1",
-        "GET /seat/ HTTP/1.1",
-        "GET /hearings/1/ HTTP/1.1",
     ]
 
 
