@@ -284,7 +284,9 @@ WHITENOISE_USE_FINDERS = True
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Seat codes in request paths are masked in every line (core/logs.py).
+    "filters": {"seat_codes": {"()": "core.logs.RedactSeatCodes"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["seat_codes"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

@@ -117,7 +117,14 @@ def seat_login(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def seat_login_code(request: HttpRequest, code: str) -> HttpResponse:
     """The card's QR target. GET only asks (a link previewer must not use the code up); the
-    button POSTs and logs in."""
+    button POSTs and logs in. The code is in this page's address: nothing it loads or links to
+    is told that address (Referrer-Policy: no-referrer)."""
+    response = _seat_login_code(request, code)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _seat_login_code(request: HttpRequest, code: str) -> HttpResponse:
     if request.method == "POST":
         return _redeem(request, code)
     if _blocked(request):
@@ -181,11 +188,13 @@ async def _anonymous() -> AnonymousUser:
 class SeatSessionMiddleware:
     """A tablet logged in by a seat code reaches its hearing only (after AuthenticationMiddleware).
 
-    Once its code is revoked, its hearing has ended or its deputy left the hearing, the session
-    is logged out (which closes its sockets too: realtime/sessions.py); otherwise, on any page but
-    its hearing's tablet and the few in KEPT, the request is anonymous: no other hearing's tablet,
+    Once its code is revoked, its hearing has ended, its deputy left the hearing or (seen on the
+    tablet's page) can no longer log in (deactivated, a new password), the session is logged out
+    (which closes its sockets too: realtime/sessions.py); otherwise, on any page but its
+    hearing's tablet and the few in KEPT, the request is anonymous: no other hearing's tablet,
     inbox, control panel, /manage/, admin or API. One query per request of a seat session (its
-    code's state), none for other requests."""
+    code's state; on the tablet's page the user's too, which the page reads anyway), none for
+    other requests."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -203,8 +212,10 @@ class SeatSessionMiddleware:
             user_id: int | None = int(request.session[USER_SESSION_KEY])
         except (KeyError, TypeError, ValueError):
             user_id = None
-        if not seats.seat_session_active(marker, user_id):
-            on_tablet = self._on_tablet(request)
+        on_tablet = self._on_tablet(request)
+        # On the tablet's page, its deputy must still log in too (not deactivated, password not
+        # changed): otherwise the tablet shows why it was logged out, not a password form.
+        if not seats.seat_session_active(marker, user_id) or (on_tablet and not request.user.is_authenticated):
             logout(request)
             if on_tablet:  # the tablet's page: back to the seat login, saying why
                 return redirect(reverse("seat_login") + "?ended=1")

@@ -129,8 +129,9 @@ def _checkins(hearing_id: int, deputy_ids: Sequence[int]) -> list[CheckinResult 
 @transaction.atomic
 def checkin_on_behalf(*, hearing_id: int, deputy_id: int, by: AbstractBaseUser | None) -> OnBehalfResult:
     """A moderator of the hearing checks one of its deputies in for them (代签), while the
-    hearing has not ended (as a deputy's own check-in). Already checked in: a `duplicate`,
-    nothing written. The Attendance row and the audit entry name the moderator."""
+    hearing has not ended (as a deputy's own check-in), and not for a deactivated account (which
+    could not check in itself). Already checked in: a `duplicate`, nothing written. The
+    Attendance row and the audit entry name the moderator."""
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_moderator(hearing, by)
     deputy = (
@@ -142,6 +143,8 @@ def checkin_on_behalf(*, hearing_id: int, deputy_id: int, by: AbstractBaseUser |
     if deputy is None:
         raise NotFound(_("本场问政会没有这位代表。"))
     guards.require_not_ended(hearing)
+    if not deputy.is_active:  # cannot check in themselves: nobody does it for them
+        raise InvalidState(_("这位代表的账号已停用，不能代签。"))
     name = hearing_selectors.display_name(deputy)
     if Attendance.objects.filter(hearing=hearing, deputy=deputy).exists():
         return OnBehalfResult(deputy=deputy.pk, name=name, duplicate=True)

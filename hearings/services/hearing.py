@@ -259,7 +259,7 @@ def hearing_copy(
     """A new draft hearing prepared like `hearing_id` (any status; usually a past one): the
     same kind, theme, venue, stream URL, quorum and moderation setting, the agenda (titles,
     kinds, departments, planned minutes, order; every item pending), the deputies and the
-    moderators. Nothing of what happened in it: no questions, polls, likes, attendance, seat
+    moderators still active. Nothing of what happened in it: no questions, polls, likes, attendance, seat
     codes or event history. Title by default 「…（副本）」; start by default the original's
     (the planned end keeps its distance from the start)."""
     guards.require_office_staff(by)
@@ -295,8 +295,9 @@ def hearing_copy(
         )
         for item in items
     )
-    deputy_ids = list(original.deputies.order_by("pk").values_list("pk", flat=True))
-    moderator_ids = list(original.moderators.order_by("pk").values_list("pk", flat=True))
+    # The people who are still active: a deactivated one (who left) joins no new hearing.
+    deputy_ids = list(original.deputies.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
+    moderator_ids = list(original.moderators.filter(is_active=True).order_by("pk").values_list("pk", flat=True))
     copy.deputies.set(deputy_ids)
     copy.moderators.set(moderator_ids)
     audit.record(
@@ -343,7 +344,8 @@ def hearing_set_roster(
     whose roster role is 代表, moderators people who are 主持人 or 会务工作人员. Unknown ids
     or the wrong role refuse the whole change. In draft and while live (a deputy taken off a
     live hearing loses the tablet: the socket's periodic role check closes it); an ended
-    hearing's roster is a record."""
+    hearing's roster is a record. A deactivated person is not added (one deactivated while on
+    the hearing may stay on it)."""
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_office_staff(by)
     if hearing.status == Hearing.Status.ENDED:
@@ -362,6 +364,14 @@ def hearing_set_roster(
         )
     before_d = set(hearing.deputies.values_list("pk", flat=True))
     before_m = set(hearing.moderators.values_list("pk", flat=True))
+    # A deactivated person (who left) joins no hearing; one deactivated while on it may stay.
+    joining = (set(deputies) - before_d) | (set(moderators) - before_m)
+    inactive = get_user_model().objects.filter(pk__in=joining, is_active=False).select_related("person")
+    if inactive:
+        raise BadRequest(
+            _("这些人员已停用，不能加入本场：%(names)s。"),
+            names=list_separator().join(selectors.display_name(user) for user in inactive.order_by("pk")),
+        )
     if before_d == set(deputies) and before_m == set(moderators):
         return hearing
     hearing.deputies.set(deputies)

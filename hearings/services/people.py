@@ -6,6 +6,14 @@ ballot and timeline entry they left. Only office staff (会务工作人员) make
 (`by=None` is the system: the roster command). Every change is audited; an unchanged save
 writes nothing, so importing the same roster twice leaves no trace the second time.
 
+Administrator accounts (a superuser, or staff of the Django admin: `is_staff`) are outside the
+office's world: only a superuser changes them here; the office (a staff member, the roster, the
+`import_roster` command) cannot rename, re-role, re-address, re-password or deactivate one, so
+a staff member cannot make themselves an administrator's password or mail. A staff member
+cannot change their own role either (as they cannot deactivate themselves). A new username may
+not differ only in case from an existing one (`admin` and `Admin` are two people to Django but
+one to a reader).
+
 Liaisons (联络员) belong to exactly one department here: a liaison saved with another
 department moves (leaves the other departments' liaisons), and a person who is no longer a
 liaison leaves every department's liaisons.
@@ -24,13 +32,14 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import CharField
+from django.db.models.functions import Lower
 from django.utils.crypto import get_random_string
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 import audit
 from core import limits
-from core.errors import BadRequest, DomainError, InvalidState, NotFound, clean_or_refuse
+from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings import guards
 from hearings.models import Department, Person
 
@@ -230,6 +239,67 @@ def _liaison_of(user_ids: list[int]) -> dict[int, set[int]]:
     return found
 
 
+ADMINISTRATOR = _("“%(username)s”是系统管理员账号，会务不能修改它（请在管理后台由超级用户修改）。")
+OWN_ROLE = _("不能更改自己的身份。")
+CASE_TWIN = _("用户名“%(username)s”与已有的“%(existing)s”只有大小写不同。")
+
+
+def is_administrator(user: Any) -> bool:
+    """A superuser or a staff member of the Django admin: not the office's to change."""
+    return bool(getattr(user, "is_superuser", False) or getattr(user, "is_staff", False))
+
+
+def _by_superuser(by: AbstractBaseUser | None) -> bool:
+    return bool(by is not None and getattr(by, "is_superuser", False))
+
+
+def require_changeable(user: Any, by: AbstractBaseUser | None) -> None:
+    """Forbidden when `by` may not change this account (an administrator's, unless by a superuser)."""
+    if is_administrator(user) and not _by_superuser(by):
+        raise Forbidden(ADMINISTRATOR, username=user.get_username())
+
+
+def _refusals(
+    user: Any, person: Person | None, data: PersonData, by: AbstractBaseUser | None, twin: str | None
+) -> dict[str, DomainError]:
+    """Why saving `data` over this account is refused by who is saving (field → refusal)."""
+    errors: dict[str, DomainError] = {}
+    if user is not None and is_administrator(user) and not _by_superuser(by):
+        errors["username"] = BadRequest(ADMINISTRATOR, username=user.get_username())
+    elif user is None and twin is not None:
+        errors["username"] = BadRequest(CASE_TWIN, username=data.username, existing=twin)
+    if by is not None and user is not None and by.pk == user.pk and person is not None and person.role != data.role:
+        errors["role"] = BadRequest(OWN_ROLE)
+    return errors
+
+
+def _case_twins(usernames: list[str]) -> dict[str, str]:
+    """Lowercased username → an existing username written so, for the usernames given (the
+    database lowercases as SQL's LOWER does: ASCII letters on SQLite, all on PostgreSQL)."""
+    folded = {name.lower() for name in usernames}
+    rows = (
+        get_user_model()
+        .objects.annotate(folded=Lower("username"))
+        .filter(folded__in=folded)
+        .values_list("folded", "username")
+    )
+    return dict(rows)
+
+
+def people_refusals(people: list[PersonData], by: AbstractBaseUser | None) -> list[dict[str, DomainError]]:
+    """For each, why person_save by `by` would refuse it (empty when it would not), writing
+    nothing; a few queries for the whole list."""
+    users = {u.username: u for u in get_user_model().objects.filter(username__in=[d.username for d in people])}
+    persons = {p.user_id: p for p in Person.objects.filter(user_id__in=[u.pk for u in users.values()])}
+    twins = _case_twins([d.username for d in people if d.username not in users])
+    found: list[dict[str, DomainError]] = []
+    for data in people:
+        user = users.get(data.username)
+        person = persons.get(user.pk) if user is not None else None
+        found.append(_refusals(user, person, data, by, twins.get(data.username.lower())))
+    return found
+
+
 def people_plan(people: list[PersonData]) -> list[Outcome]:
     """What person_save would do with each (created, updated or unchanged), writing nothing;
     a few queries for the whole list (a roster of thousands is checked at once)."""
@@ -294,6 +364,10 @@ def person_save(
     if must_be_new and user is not None:
         raise FieldErrors({"username": BadRequest(_("用户名“%(username)s”已被使用。"), username=data.username)})
     person = Person.objects.select_for_update().filter(user=user).first() if user is not None else None
+    twin = _case_twins([data.username]).get(data.username.lower()) if user is None else None
+    refused = _refusals(user, person, data, by, twin)
+    if refused:
+        raise FieldErrors(refused)
     changed = _changes(user, person, data)
     if not changed:
         assert person is not None
@@ -357,6 +431,7 @@ def person_set_password(*, person_id: int, by: AbstractBaseUser | None) -> str:
     stored. The person's earlier password stops working."""
     guards.require_office_staff(by)
     person = _person_for_update(person_id)
+    require_changeable(person.user, by)
     password = get_random_string(_PASSWORD_LENGTH, allowed_chars=_PASSWORD_CHARS)
     person.user.set_password(password)
     person.user.save(update_fields=["password"])
@@ -367,6 +442,7 @@ def person_set_password(*, person_id: int, by: AbstractBaseUser | None) -> str:
 def _set_active(person_id: int, active: bool, by: AbstractBaseUser | None) -> Person:
     guards.require_office_staff(by)
     person = _person_for_update(person_id)
+    require_changeable(person.user, by)
     if person.user.is_active == active:
         raise InvalidState(_("此人员已启用。") if active else _("此人员已停用。"))
     if not active and by is not None and by.pk == person.user_id:

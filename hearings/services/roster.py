@@ -1,16 +1,21 @@
 """The roster (名单): people imported from a CSV or XLSX file, all or nothing.
 
-A roster is a header row and one person a row. Columns (English or Chinese header names):
-username 用户名, name 姓名, role 身份 (deputy 代表 | moderator 主持人 | liaison 联络员 | staff
-会务工作人员) and department 部门 (a department's short name; a liaison's own, empty for
-everyone else) are required; delegation 代表团, phone 电话, email 邮箱 and seat 座位 are
-optional (a column left out leaves that field as it is). Other columns are ignored.
+A roster is a header row and one person a row, in a CSV file (UTF-8, or GBK/GB18030 when it
+is not UTF-8: Excel's plain "CSV" on a Chinese Windows) or the first sheet of an XLSX file.
+Columns (English or Chinese header names): username 用户名, name 姓名, role 身份 (deputy 代表 |
+moderator 主持人 | liaison 联络员 | staff 会务工作人员) and department 部门 (a department's short
+name; a liaison's own, empty for everyone else) are required; delegation 代表团, phone 电话,
+email 邮箱 and seat 座位 are optional (a column left out leaves that field as it is). Other
+columns are ignored.
 
 Every row is checked before anything is stored, and every problem is reported as (row, column,
 reason) with the header as row 1; one problem and nothing is stored. Otherwise each row goes
 through people.person_save in one transaction: a person is matched by username, created or
 updated, and an unchanged one is left alone (no write, no audit entry), so importing the same
-file twice changes nothing. A deactivated person stays deactivated (the roster does not log
+file twice changes nothing. A row naming an administrator account (a superuser, Django-admin
+staff), the importing staff member's own row with another role, or a username differing only in
+case from another (in the file or stored) is a problem of its row (people.people_refusals).
+A deactivated person stays deactivated (the roster does not log
 anyone in again). An import that changed someone writes one `roster.import` audit entry
 with its counts, besides each person's own entry.
 """
@@ -36,7 +41,15 @@ from core.errors import BadRequest, DomainError
 from hearings import guards
 from hearings.labels import list_separator
 from hearings.models import Department, Person
-from hearings.services.people import FieldErrors, Outcome, PersonData, people_plan, person_clean, person_save
+from hearings.services.people import (
+    FieldErrors,
+    Outcome,
+    PersonData,
+    people_plan,
+    people_refusals,
+    person_clean,
+    person_save,
+)
 
 # The columns in their canonical order (the template's), and every header name each goes by.
 COLUMNS = ("username", "name", "role", "department", "delegation", "phone", "email", "seat")
@@ -143,11 +156,24 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv_records(data: bytes) -> Iterator[list[str]]:
+def _csv_text(data: bytes) -> str:
+    """A CSV file's text: UTF-8 (with or without a byte order mark) when it reads as UTF-8, else
+    GB18030 (GBK's superset: what Excel on a Chinese Windows saves as plain "CSV"); a file that
+    is neither (UTF-16 "Unicode text", …) is refused. The preview shows the names as read."""
     try:
-        text = data.decode("utf-8-sig")
+        return data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise BadRequest(_("CSV 文件须为 UTF-8 编码（在 Excel 中另存为“CSV UTF-8”，或上传 XLSX 文件）。")) from None
+        pass
+    try:
+        return data.decode("gb18030")
+    except UnicodeDecodeError:
+        raise BadRequest(
+            _("CSV 文件须为 UTF-8 或 GBK 编码（在 Excel 中另存为“CSV UTF-8”，或上传 XLSX 文件）。")
+        ) from None
+
+
+def _csv_records(data: bytes) -> Iterator[list[str]]:
+    text = _csv_text(data)
     if "\x00" in text:
         raise BadRequest(_("名单须为 CSV（UTF-8）或 XLSX 文件。"))
     try:
@@ -184,7 +210,8 @@ def _headers(record: list[str]) -> tuple[dict[str, int], dict[str, str]]:
     index: dict[str, int] = {}
     text: dict[str, str] = {}
     for i, cell in enumerate(record):
-        header = cell.strip()
+        # Spaces around, and a byte order mark a UTF-8 CSV pasted into Excel leaves in its cell.
+        header = cell.replace("\ufeff", "").strip()
         column = HEADER_NAMES.get(header.lower()) or HEADER_NAMES.get(header)
         if column is None:
             continue
@@ -253,8 +280,9 @@ def _arguments(row: Row, departments: Mapping[str, Department]) -> dict[str, Any
     }
 
 
-def roster_check(roster: Roster) -> Roster:
-    """Every row's problems (and, when there are none, what importing each row does)."""
+def roster_check(roster: Roster, *, by: AbstractBaseUser | None = None) -> Roster:
+    """Every row's problems (and, when there are none, what importing each row does); `by`
+    imports it (what they may not change is a problem of its row: people.people_refusals)."""
     departments = _departments()
     first_row: dict[str, int] = {}
     valid: list[tuple[Row, PersonData]] = []
@@ -267,7 +295,8 @@ def roster_check(roster: Roster) -> Roster:
             errors.update(exc.errors)
         username = data.username if data is not None else row.values["username"].strip()
         if username and "username" not in errors:
-            earlier = first_row.setdefault(username, row.number)
+            # Two rows for one person, or for two usernames differing only in case.
+            earlier = first_row.setdefault(username.lower(), row.number)
             if earlier != row.number:
                 errors["username"] = BadRequest(
                     _("用户名“%(username)s”与第 %(row)s 行重复。"), username=username, row=earlier
@@ -277,16 +306,20 @@ def roster_check(roster: Roster) -> Roster:
         ]
         if data is not None and not row.problems:
             valid.append((row, data))
+    for (row, _data), refused in zip(valid, people_refusals([data for _row, data in valid], by), strict=True):
+        row.problems = [
+            Problem(row.number, roster.headers[column], refused[column]) for column in COLUMNS if column in refused
+        ]
     if roster.valid:
         for (row, _data), outcome in zip(valid, people_plan([data for _row, data in valid]), strict=True):
             row.outcome = outcome
     return roster
 
 
-def roster_validate(data: bytes, *, filename: str) -> Roster:
-    """Read and check a roster: a file that is no roster raises BadRequest; a roster with bad
-    rows comes back with `valid` False and every problem named."""
-    return roster_check(roster_read(data, filename=filename))
+def roster_validate(data: bytes, *, filename: str, by: AbstractBaseUser | None = None) -> Roster:
+    """Read and check a roster for `by` to import: a file that is no roster raises BadRequest;
+    a roster with bad rows comes back with `valid` False and every problem named."""
+    return roster_check(roster_read(data, filename=filename), by=by)
 
 
 # ------------------------------------------------------------------------------- importing
@@ -297,7 +330,7 @@ def roster_import(*, data: bytes, filename: str, by: AbstractBaseUser | None, dr
     """Import a roster file, all or nothing (the module docstring says how). A roster with any
     bad row raises RosterInvalid and stores nothing; `dry_run` checks and stores nothing."""
     guards.require_office_staff(by)
-    roster = roster_validate(data, filename=filename)
+    roster = roster_validate(data, filename=filename, by=by)
     if not roster.valid:
         raise RosterInvalid(roster)
     if dry_run:

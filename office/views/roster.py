@@ -23,6 +23,7 @@ from django.views.decorators.http import require_http_methods
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from openpyxl.styles import Font  # type: ignore[import-untyped]
 
+from assignments.exports import _safe
 from core import limits
 from core.errors import DomainError
 from hearings.models import Department
@@ -80,7 +81,7 @@ def _preview(request: HttpRequest) -> HttpResponse:
     data = upload.read(limits.ROSTER_BYTES + 1)  # one byte more than allowed: roster_validate refuses it
     filename = upload.name or ""
     try:
-        roster = roster_validate(data, filename=filename)
+        roster = roster_validate(data, filename=filename, by=acting_staff(request))
     except DomainError as exc:
         return _page(request, {"error": exc.message}, status=400)
     token = _keep(request, filename, data) if roster.valid else ""
@@ -130,8 +131,9 @@ def _examples() -> list[list[str]]:
 
 @staff_required
 def manage_roster_template(request: HttpRequest, format: str) -> HttpResponse:
-    """The header row and two example rows (a deputy and a liaison)."""
-    rows = [list(COLUMNS), *_examples()]
+    """The header row and two example rows (a deputy and a liaison). The liaison's department is
+    a short name staff typed: written so that no spreadsheet runs it as a formula."""
+    rows: list[list[object]] = [list(COLUMNS), *([_safe(cell) for cell in row] for row in _examples())]
     if format == "csv":
         buffer = io.StringIO()
         csv.writer(buffer).writerows(rows)

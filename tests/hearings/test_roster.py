@@ -244,7 +244,7 @@ def test_a_file_too_large_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
         (b"username,name,role,department\n", "roster.txt", "CSV"),
         (b"username,name,role,department\n", "roster", "CSV"),
         (b"not a zip", "roster.xlsx", "XLSX"),
-        ("username,name,role,department\nd1,张三,deputy,\n".encode("gbk"), "roster.csv", "UTF-8"),
+        ("username,name,role,department\nd1,张三,deputy,\n".encode("utf-16"), "roster.csv", "GBK"),
         (b"", "roster.csv", "表头"),
         (b"\n\n", "roster.csv", "表头"),
         (b"username,name,role\nd1,x,deputy\n", "roster.csv", "department"),
