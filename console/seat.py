@@ -117,10 +117,11 @@ def seat_login(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def seat_login_code(request: HttpRequest, code: str) -> HttpResponse:
     """The card's QR target. GET only asks (a link previewer must not use the code up); the
-    button POSTs and logs in. The code is in this page's address: nothing it loads or links to
-    is told that address (Referrer-Policy: no-referrer)."""
+    button POSTs and logs in. The code is in this page's address: what it loads or links to is
+    told only the site's origin (Referrer-Policy: origin). Not `no-referrer`: under it a browser
+    sends the button's POST with `Origin: null`, which Django's CSRF check refuses."""
     response = _seat_login_code(request, code)
-    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Referrer-Policy"] = "origin"
     return response
 
 
