@@ -41,7 +41,7 @@ import audit
 from core import limits
 from core.errors import BadRequest, DomainError, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings import guards
-from hearings.models import Department, Person
+from hearings.models import Department, Hearing, Person
 
 Outcome = Literal["created", "updated", "unchanged"]
 
@@ -398,6 +398,7 @@ def person_save(
         if value is not None:
             setattr(person, field, value)
     person.save()
+    left = _leave_hearings_of_another_role(user, data.role) if "role" in changed and outcome == "updated" else {}
     if "department" in changed:
         for other in Department.objects.filter(liaisons=user):
             if other != data.department:
@@ -413,9 +414,30 @@ def person_save(
             "role": data.role,
             "department": data.department.pk if data.department is not None else None,
             "changed": list(changed),  # the names only: phone numbers stay out of the permanent log
+            **left,
         },
     )
     return SavedPerson(person, outcome, changed)
+
+
+def _leave_hearings_of_another_role(user: AbstractBaseUser, role: str) -> dict[str, list[int]]:
+    """A person whose role changes leaves the lists of hearings (not yet ended) that the new
+    role may not be on, as hearing_set_roster would refuse them: a deputy no more leaves their
+    deputies, one who is neither moderator nor staff their moderators. An ended hearing is a
+    record: it keeps who was there. Returns what was left, for the audit entry."""
+    open_hearings = Hearing.objects.exclude(status=Hearing.Status.ENDED)
+    left: dict[str, list[int]] = {}
+    if role != Person.Role.DEPUTY:
+        ids = sorted(open_hearings.filter(deputies=user.pk).values_list("pk", flat=True))
+        Hearing.deputies.through.objects.filter(user_id=user.pk, hearing_id__in=ids).delete()
+        if ids:
+            left["left_deputies_of"] = ids
+    if role not in (Person.Role.MODERATOR, Person.Role.STAFF):
+        ids = sorted(open_hearings.filter(moderators=user.pk).values_list("pk", flat=True))
+        Hearing.moderators.through.objects.filter(user_id=user.pk, hearing_id__in=ids).delete()
+        if ids:
+            left["left_moderators_of"] = ids
+    return left
 
 
 def _person_for_update(person_id: int) -> Person:

@@ -357,3 +357,41 @@ def test_saving_a_deactivated_person_does_not_activate_them() -> None:
     assert save(name="张三丰").outcome == "updated"
     person.user.refresh_from_db()
     assert not person.user.is_active
+
+
+# ------------------------------------------------------------------------------- a role that changes
+
+
+def test_a_person_whose_role_changes_leaves_the_open_hearings_that_role_may_not_be_on() -> None:
+    """A deputy made a liaison is no longer a deputy of a draft or live hearing (a tablet it
+    held closes at its next role check); an ended hearing keeps its record."""
+    from django.utils import timezone
+
+    from hearings.models import Hearing
+
+    user = save().person.user
+    draft = Hearing.objects.create(title="筹备", starts_at=timezone.now())
+    live = Hearing.objects.create(title="直播", starts_at=timezone.now(), status=Hearing.Status.LIVE)
+    ended = Hearing.objects.create(title="结束", starts_at=timezone.now(), status=Hearing.Status.ENDED)
+    for hearing in (draft, live, ended):
+        hearing.deputies.add(user)
+    department = make_department()
+    save(role="liaison", department=department.short_name)
+    assert [h.pk for h in Hearing.objects.filter(deputies=user)] == [ended.pk]
+    entry = AuditEntry.objects.filter(action="person.update").latest("seq")
+    assert entry.payload["left_deputies_of"] == sorted([draft.pk, live.pk])
+
+
+def test_a_moderator_made_a_deputy_leaves_the_moderators_but_staff_stay() -> None:
+    from django.utils import timezone
+
+    from hearings.models import Hearing
+
+    hearing = Hearing.objects.create(title="筹备", starts_at=timezone.now())
+    moderator = save(username="mod", role="moderator").person.user
+    staff = save(username="office", role="staff").person.user
+    hearing.moderators.add(moderator, staff)
+    save(username="office", role="moderator")  # staff → moderator: still may moderate
+    save(username="mod", role="deputy")
+    assert list(hearing.moderators.all()) == [staff]
+    assert not hearing.deputies.exists()  # a new deputy is not added anywhere by a role change
