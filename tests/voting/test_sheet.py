@@ -201,7 +201,7 @@ def test_opening_a_bad_sheet_is_refused_and_nothing_stored(voting_world: World, 
     world = voting_world
     with pytest.raises(error) as refused:
         open_sheet(world, **kwargs)
-    assert refused.value.message  # a sentence for the moderator
+    assert str(refused.value)  # a sentence for the moderator
     assert not Poll.objects.exists() and not PollOption.objects.exists()
 
 
