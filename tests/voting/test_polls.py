@@ -43,6 +43,7 @@ def test_open_with_defaults(voting_world: World, published):
         "eligible": 6,
         "results": None,
         "satisfaction_rate": None,
+        "kind": "satisfaction",  # PROTOCOL.md "Poll kinds"; nothing else is added for this kind
     }
 
 
