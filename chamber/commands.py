@@ -57,6 +57,25 @@ class Command:
     by: str = "by"  # the service's keyword for the moderator
 
 
+def _poll_open_args(f: schema.PollOpen) -> dict[str, Any]:
+    """poll.open's fields as voting.services.poll_open takes them (the kind's fields when given)."""
+    args: dict[str, Any] = {"item_id": f.item, "title": f.title or "", "secret": f.secret, "kind": f.kind}
+    for name, option in (("rows", f.rows), ("candidates", f.candidates)):
+        if option is not None:
+            args[name] = [voting_services.OptionSpec(o.label, o.department) for o in option]
+    for name, value in (
+        ("choices", f.choices),
+        ("satisfied", f.satisfied),
+        ("weights", f.weights),
+        ("min_picks", f.min),
+        ("max_picks", f.max),
+        ("choose", f.choose),
+    ):
+        if value is not None:
+            args[name] = value
+    return args
+
+
 def _stage_message(question: Question | None) -> str:
     if question is None:
         return _("已撤下台上的问题。")
@@ -228,7 +247,7 @@ TABLE: list[Command] = [
         "poll-open",
         schema.PollOpen,
         voting_services.poll_open,
-        args=lambda f: {"item_id": f.item, "title": f.title or "", "secret": f.secret},
+        args=_poll_open_args,
         message=lambda poll: _("测评已开启：%(title)s") % {"title": poll.title},
         ack=lambda poll: {"poll": poll.pk},
     ),

@@ -195,7 +195,7 @@ class PollRow:
     def rate(self) -> str:
         """满意率 as the screens print it."""
         rate = self.poll.satisfaction_rate
-        return "—" if rate is None else f"{rate * 100:.1f}%"
+        return f"{rate * 100:.1f}%" if isinstance(rate, float) else "—"
 
     @property
     def cast_percent(self) -> float:
@@ -222,12 +222,15 @@ class Board:
 
 
 def poll_bars(poll: PollOut) -> list[Bar]:
-    if poll.results is None:
+    """A satisfaction poll's published counts as bars (a sheet's rows and a select's ranking
+    are not drawn here yet)."""
+    if poll.results is None or poll.kind != "satisfaction":
         return []
-    valid = sum(poll.results.values())
+    counts = {choice: n for choice, n in poll.results.items() if isinstance(n, int)}
+    valid = sum(counts.values())
     return [
         Bar(choice, count, round(100 * count / valid, 1) if valid else 0.0)
-        for choice, count in ((c, poll.results.get(c, 0)) for c in poll.choices)
+        for choice, count in ((c, counts.get(c, 0)) for c in poll.choices)
     ]
 
 

@@ -146,6 +146,7 @@ FIELD_COMMENT = pgettext_lazy("field in a sentence", "评价意见")
 FIELD_QUESTION = pgettext_lazy("field in a sentence", "问题内容")
 FIELD_NAME = pgettext_lazy("field in a sentence", "提问人姓名")
 FIELD_ANSWER_NOTE = pgettext_lazy("field in a sentence", "答复要点")
+FIELD_OPTION = pgettext_lazy("field in a sentence", "测评项或候选项的名称")
 
 # The same by the name a service or a payload calls the field (`what="note"`, the REST body's "note").
 FIELDS: dict[str, Promise] = {
@@ -159,6 +160,7 @@ FIELDS: dict[str, Promise] = {
     "question": FIELD_QUESTION,
     "name": FIELD_NAME,
     "answer note": FIELD_ANSWER_NOTE,
+    "option": FIELD_OPTION,
 }
 
 # What went wrong with a text (core.text.TextError.problem), after the field's name.

@@ -28,6 +28,10 @@ MERGE_SEARCH = 100  # the control panel's search for the question a duplicate me
 
 POLL_TITLE = 200  # a poll's title (测评标题)
 POLL_CHOICE = 50  # one choice of a poll, as a ballot names it
+POLL_CHOICES = 10  # choices of one poll (a 5-level scale and then some)
+POLL_ROWS = 60  # rows of one sheet poll (departments, or department × aspect)
+POLL_CANDIDATES = 100  # candidates of one select poll (e.g. 民生实事 projects)
+POLL_OPTION_LABEL = 200  # a sheet row's or a candidate's label
 
 # ------------------------------------------------------------------ assignments
 

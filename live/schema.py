@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any, Literal, TypeAlias
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias
 from uuid import UUID
 
 from pydantic import (
@@ -19,9 +19,11 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    SerializerFunctionWrapHandler,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError, core_schema, from_json
@@ -93,7 +95,50 @@ class QuestionOut(_Out):
     commitment: str = ""
 
 
-class PollOut(_Out):
+PollKind: TypeAlias = Literal["satisfaction", "sheet", "select"]
+
+
+class PollOptionOut(_Out):
+    """A sheet poll's row or a select poll's candidate; `id` is what a ballot names."""
+
+    id: int
+    label: str
+    department: int | None
+
+
+class _Sparse(_Out):
+    """Leaves out the fields in SPARSE that are None: they belong to some kinds of polls only,
+    so a satisfaction poll's payload stays as PROTOCOL.md first gave it."""
+
+    SPARSE: ClassVar[frozenset[str]] = frozenset()
+
+    @model_serializer(mode="wrap")
+    def _drop_absent(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        for name in self.SPARSE:
+            if data.get(name, 0) is None:
+                del data[name]
+        return data
+
+
+class RollOut(_Sparse):
+    """One deputy's ballot in a named poll's published results (记名): one of the three."""
+
+    SPARSE: ClassVar[frozenset[str]] = frozenset({"choice", "choices", "picks"})
+    deputy: str
+    choice: str | None = None
+    choices: dict[str, str] | None = None
+    picks: list[int] | None = None
+
+
+class PollOut(_Sparse):
+    """A poll. results / satisfaction_rate are null until published; per kind:
+    satisfaction {choice: n} and a float, sheet {"<row id>": {choice: n}} and {"<row id>":
+    float|null}, select {"<candidate id>": n} (no rate) with `ranking` and `chosen`."""
+
+    SPARSE: ClassVar[frozenset[str]] = frozenset(
+        {"rows", "candidates", "min", "max", "choose", "weights", "ranking", "chosen", "roll"}
+    )
     id: int
     item: int | None
     title: str
@@ -102,8 +147,18 @@ class PollOut(_Out):
     secret: bool
     cast: int
     eligible: int
-    results: dict[str, int] | None
-    satisfaction_rate: float | None
+    results: dict[str, int] | dict[str, dict[str, int]] | None
+    satisfaction_rate: float | dict[str, float | None] | None
+    kind: PollKind = "satisfaction"
+    rows: list[PollOptionOut] | None = None  # sheet
+    candidates: list[PollOptionOut] | None = None  # select
+    min: int | None = None  # select: picks per ballot, from min …
+    max: int | None = None  # … to max
+    choose: int | None = None  # select: how many are chosen
+    weights: dict[str, float] | None = None  # sheet: a score per choice, where configured
+    ranking: list[int] | None = None  # select, published: most picks first, ties by position
+    chosen: list[int] | None = None  # select, published: the first `choose` of the ranking
+    roll: list[RollOut] | None = None  # named and published: who chose what
 
 
 class HearingOut(_Out):
@@ -375,11 +430,25 @@ class DeputyCheckin(_Action):
     deputy: PositiveId
 
 
+Choice = Annotated[str, StringConstraints(min_length=1, max_length=limits.POLL_CHOICE)]
+
+
 class Vote(_Action):
+    """Exactly one of `choice` (satisfaction poll), `choices` (sheet: {"<row id>": choice}) and
+    `picks` (select: candidate ids); which one the poll takes, the service checks."""
+
     action: Literal["vote"]
     poll: PositiveId
-    choice: Annotated[str, StringConstraints(min_length=1, max_length=limits.POLL_CHOICE)]
+    choice: Choice | None = None
+    choices: Annotated[dict[str, Choice], Field(min_length=1, max_length=limits.POLL_ROWS)] | None = None
+    picks: Annotated[list[PositiveId], Field(min_length=1, max_length=limits.POLL_CANDIDATES)] | None = None
     ballot: UUID
+
+    @model_validator(mode="after")
+    def _one_answer(self) -> Vote:
+        if sum(x is not None for x in (self.choice, self.choices, self.picks)) != 1:
+            raise ValueError('give exactly one of "choice", "choices" or "picks"')
+        return self
 
 
 class HearingStart(_Action):
@@ -506,11 +575,39 @@ class QuestionMerge(_Action):
     into: PositiveId
 
 
+OptionLabel = Annotated[str, TextRule(max_length=limits.POLL_OPTION_LABEL, multiline=False)]
+
+
+class PollOptionIn(BaseModel):
+    """A sheet's row or a select's candidate as poll.open gives it."""
+
+    model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
+    label: OptionLabel
+    department: PositiveId | None = None
+
+
+Picks = Annotated[int, Field(ge=1, le=limits.POLL_CANDIDATES)]
+
+
 class PollOpen(_Action):
+    """`kind` satisfaction (default), sheet (with `rows`) or select (with `candidates`, `min`,
+    `max`); `choices` (sheet / satisfaction: default 满意 / 基本满意 / 不满意), and the
+    extensions `choose` (select: how many are chosen, default `max`), `satisfied` (the choices
+    that count towards 满意率) and `weights` ({choice: number}). The service checks how they fit."""
+
     action: Literal["poll.open"]
     item: PositiveId
     title: Title | None = None
     secret: bool = True
+    kind: PollKind = "satisfaction"
+    rows: Annotated[list[PollOptionIn], Field(max_length=limits.POLL_ROWS)] | None = None
+    candidates: Annotated[list[PollOptionIn], Field(max_length=limits.POLL_CANDIDATES)] | None = None
+    choices: Annotated[list[Choice], Field(max_length=limits.POLL_CHOICES)] | None = None
+    min: Picks | None = None
+    max: Picks | None = None
+    choose: Picks | None = None
+    satisfied: Annotated[list[Choice], Field(max_length=limits.POLL_CHOICES)] | None = None
+    weights: Annotated[dict[str, float], Field(max_length=limits.POLL_CHOICES)] | None = None
 
 
 class PollClose(_Action):

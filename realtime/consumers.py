@@ -403,7 +403,13 @@ def _checkin(consumer: LiveConsumer, action: schema.Checkin) -> None:
 def _vote(consumer: LiveConsumer, action: schema.Vote) -> None:
     consumer.batchers.ballots.submit(
         (consumer.hearing_id, action.poll),
-        voting_services.BallotRequest(consumer.user.pk, action.choice, action.ballot),
+        voting_services.BallotRequest(
+            consumer.user.pk,
+            action.choice,
+            action.ballot,
+            choices=action.choices,
+            picks=tuple(action.picks) if action.picks is not None else None,
+        ),
         consumer.replier(action.id, lambda result: {"poll": action.poll, "duplicate": result.duplicate}),
     )
 

@@ -215,7 +215,12 @@ def poll_row(poll: Poll, counted: Counter[str]) -> PollRow:
 
 
 def _polls(hearing: Hearing) -> list[PollRow]:
-    polls = list(Poll.objects.filter(hearing=hearing).select_related("department", "item").order_by("id"))
+    # Satisfaction polls only, for now: a sheet's per-row and a select's results are not in the report yet.
+    polls = list(
+        Poll.objects.filter(hearing=hearing, kind=Poll.Kind.SATISFACTION)
+        .select_related("department", "item")
+        .order_by("id")
+    )
     published = [poll.pk for poll in polls if poll.status == Poll.Status.PUBLISHED]
     counted = voting_selectors.ballot_counts(published)
     return [poll_row(poll, counted[poll.pk]) for poll in polls]

@@ -158,9 +158,9 @@ def _check_year(year: int | None) -> None:
 
 
 def _published_polls(year: int | None) -> list[Poll]:
-    polls = Poll.objects.filter(status=Poll.Status.PUBLISHED, department__isnull=False).select_related(
-        "hearing", "department"
-    )
+    polls = Poll.objects.filter(
+        status=Poll.Status.PUBLISHED, department__isnull=False, kind=Poll.Kind.SATISFACTION
+    ).select_related("hearing", "department")
     if year is not None:
         polls = polls.filter(hearing__starts_at__year=year)  # in the current time zone (Asia/Shanghai)
     return list(polls.order_by("hearing__starts_at", "hearing_id", "id"))
@@ -318,7 +318,11 @@ def scorecard_summary(cards: list[DepartmentScorecard]) -> ScorecardSummary:
 def scorecard_years() -> list[int]:
     """Years (newest first) of the hearings with a published poll of a department or an assignment."""
     hearings = Hearing.objects.filter(
-        Q(pk__in=Poll.objects.filter(status=Poll.Status.PUBLISHED, department__isnull=False).values("hearing_id"))
+        Q(
+            pk__in=Poll.objects.filter(
+                status=Poll.Status.PUBLISHED, department__isnull=False, kind=Poll.Kind.SATISFACTION
+            ).values("hearing_id")
+        )
         | Q(pk__in=Assignment.objects.values("hearing_id"))
     )
     return sorted({when.year for when in hearings.datetimes("starts_at", "year")}, reverse=True)

@@ -22,6 +22,9 @@ from core import limits
 
 DEFAULT_CHOICES = ["满意", "基本满意", "不满意"]
 DEFAULT_SATISFIED = ["满意", "基本满意"]
+# The choices that count towards 满意率 unless a poll says otherwise (of the choices it offers):
+# the 3-level scale's 满意 / 基本满意, a 5-level scale's 非常满意 / 满意 / 比较满意 / 基本满意.
+SATISFIED_NAMES = ("非常满意", "满意", "比较满意", "基本满意")
 
 
 def default_choices() -> list[str]:
@@ -58,6 +61,11 @@ class Poll(models.Model):
         CLOSED = "closed", _("已结束")
         PUBLISHED = "published", _("已公布")
 
+    class Kind(models.TextChoices):
+        SATISFACTION = "satisfaction", _("满意度测评")
+        SHEET = "sheet", _("测评表")  # rows (departments, or department × aspect) × choices
+        SELECT = "select", _("票选")  # candidates (e.g. 民生实事 projects): pick min…max of them
+
     hearing = models.ForeignKey("hearings.Hearing", on_delete=models.CASCADE, related_name="polls")
     item = models.ForeignKey(
         "hearings.AgendaItem", null=True, blank=True, on_delete=models.SET_NULL, related_name="polls"
@@ -66,8 +74,17 @@ class Poll(models.Model):
         "hearings.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="polls"
     )
     title = models.CharField(_("标题"), max_length=limits.POLL_TITLE)
+    kind = models.CharField(
+        _("类型"), max_length=12, choices=Kind.choices, default=Kind.SATISFACTION, db_default=Kind.SATISFACTION
+    )
     choices = models.JSONField(_("选项"), default=default_choices)
     satisfied = models.JSONField(_("计入满意率的选项"), default=default_satisfied)
+    # select only: each ballot picks from min_picks to max_picks candidates; the `choose` most
+    # picked are chosen (null elsewhere).
+    min_picks = models.PositiveIntegerField(null=True, blank=True)
+    max_picks = models.PositiveIntegerField(null=True, blank=True)
+    choose = models.PositiveIntegerField(null=True, blank=True)
+    weights = models.JSONField(_("分值"), null=True, blank=True)  # {choice: number} for a score, or null
     secret = models.BooleanField(_("无记名"), default=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.OPEN)
     # Fixed when the poll closes, so close and publish always report the same counts.
@@ -90,6 +107,30 @@ class Poll(models.Model):
         return self.title
 
 
+class PollOption(models.Model):
+    """A row of a sheet poll (a department, or department × aspect) or a candidate of a select
+    poll (e.g. a 民生实事 project). Its pk is its id on the wire."""
+
+    class Kind(models.TextChoices):
+        ROW = "row", _("测评项")
+        CANDIDATE = "candidate", _("候选项")
+
+    poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="options")
+    position = models.PositiveIntegerField()
+    label = models.CharField(_("名称"), max_length=limits.POLL_OPTION_LABEL)
+    department = models.ForeignKey(
+        "hearings.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="poll_options"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["poll", "position"]
+        constraints = [models.UniqueConstraint(fields=["poll", "position"], name="poll_option_position")]
+
+    def __str__(self) -> str:
+        return self.label
+
+
 class VoteRecord(models.Model):
     """That a deputy has voted in a poll: one per deputy per poll, by database constraint."""
 
@@ -109,7 +150,8 @@ class SecretTally(models.Model):
 
     One row for all choices, updated in place under a row lock: a row per choice would carry
     (in PostgreSQL's xmin) the transaction of the last deputy who picked that choice. Counts
-    are {choice: n}; a poll of several questions can nest them ({question: {choice: n}})."""
+    are {choice: n}; a sheet poll's are nested per row ({"<row id>": {choice: n}}), a select
+    poll's are per candidate ({"<candidate id>": n})."""
 
     poll = models.OneToOneField(Poll, primary_key=True, on_delete=models.CASCADE, related_name="secret_tally")
     counts = models.JSONField(default=dict)
@@ -124,7 +166,9 @@ class Ballot(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     poll = models.ForeignKey(Poll, on_delete=models.CASCADE, related_name="ballots")
-    choice = models.CharField(max_length=limits.POLL_CHOICE)
+    choice = models.CharField(max_length=limits.POLL_CHOICE, blank=True)  # satisfaction polls
+    choices = models.JSONField(null=True, blank=True)  # sheet polls: {"<row id>": choice}
+    picks = models.JSONField(null=True, blank=True)  # select polls: [candidate id, …]
     # Named polls only:
     deputy = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="named_ballots"

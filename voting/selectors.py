@@ -6,13 +6,14 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
 
 from hearings import selectors as hearing_selectors
 from hearings.models import Hearing, Person
-from live.schema import AttendanceOut, ControlAttendanceOut, PollOut, PollProgressData
-from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
+from live.schema import AttendanceOut, ControlAttendanceOut, PollOptionOut, PollOut, PollProgressData, RollOut
+from voting.models import Attendance, Ballot, Poll, PollOption, SecretTally, VoteRecord
 
 
 def deputies_and_present(hearing_id: int, user_ids: Iterable[int]) -> tuple[set[int], set[int]]:
@@ -155,31 +156,86 @@ def polls_voted(hearing_id: int, user_id: int) -> list[int]:
 
 
 def ballot_counts(poll_ids: list[int]) -> dict[int, Counter[str]]:
-    """Ballots per choice for each of many polls, from the stored ballots: a secret poll's
-    tally row, a named poll's Ballot rows (none for no polls). Two queries however many."""
+    """Ballots per choice for each of many satisfaction polls, from the stored ballots: a
+    secret poll's tally row, a named poll's Ballot rows (none for no polls; a sheet or select
+    poll has none here: its results are per row or candidate, `tally`). Two queries however many."""
     counts: dict[int, Counter[str]] = defaultdict(Counter)
     if not poll_ids:
         return counts
-    for poll_id, secret_counts in SecretTally.objects.filter(poll_id__in=poll_ids).values_list("poll_id", "counts"):
+    satisfaction = Poll.Kind.SATISFACTION
+    tallies = SecretTally.objects.filter(poll_id__in=poll_ids, poll__kind=satisfaction)
+    for poll_id, secret_counts in tallies.values_list("poll_id", "counts"):
         counts[poll_id].update({choice: n for choice, n in secret_counts.items() if n})
-    rows = Ballot.objects.filter(poll_id__in=poll_ids).order_by().values_list("poll_id", "choice")
-    for poll_id, choice, n in rows.annotate(n=Count("pk")):
+    rows = Ballot.objects.filter(poll_id__in=poll_ids, poll__kind=satisfaction).order_by()
+    for poll_id, choice, n in rows.values_list("poll_id", "choice").annotate(n=Count("pk")):
         counts[poll_id][choice] += n
     return counts
 
 
-def tally(poll: Poll) -> dict[str, int]:
-    """Counts per choice, every choice present."""
-    counts = ballot_counts([poll.pk])[poll.pk]
-    return {choice: counts.get(choice, 0) for choice in poll.choices}
+def poll_options(poll: Poll) -> list[PollOption]:
+    """A sheet's rows or a select's candidates in their order (none for a satisfaction poll)."""
+    if poll.kind == Poll.Kind.SATISFACTION:
+        return []
+    return list(PollOption.objects.filter(poll=poll).order_by("position"))
+
+
+def option_ids(poll: Poll) -> list[int]:
+    """The ids of a sheet's rows or a select's candidates, in their order."""
+    if poll.kind == Poll.Kind.SATISFACTION:
+        return []
+    return list(PollOption.objects.filter(poll=poll).order_by("position").values_list("pk", flat=True))
+
+
+def tally(poll: Poll) -> dict[str, Any]:
+    """The poll's counts from its stored ballots, every key present: {choice: n}; a sheet's
+    {"<row id>": {choice: n}}; a select's {"<candidate id>": n}."""
+    if poll.kind == Poll.Kind.SATISFACTION:
+        counts = ballot_counts([poll.pk])[poll.pk]
+        return {choice: counts.get(choice, 0) for choice in poll.choices}
+    keys = [str(pk) for pk in option_ids(poll)]
+    stored = SecretTally.objects.filter(poll=poll).values_list("counts", flat=True).first() or {}
+    if poll.kind == Poll.Kind.SHEET:
+        rows: dict[str, Counter[str]] = {key: Counter(stored.get(key, {})) for key in keys}
+        for (choices,) in Ballot.objects.filter(poll=poll).values_list("choices"):
+            for row, choice in (choices or {}).items():
+                if row in rows:
+                    rows[row][choice] += 1
+        return {key: {choice: rows[key][choice] for choice in poll.choices} for key in keys}
+    picked: Counter[str] = Counter({key: n for key, n in stored.items() if key in keys})
+    for (picks,) in Ballot.objects.filter(poll=poll).values_list("picks"):
+        picked.update(str(pick) for pick in picks or ())
+    return {key: picked[key] for key in keys}
 
 
 def satisfaction_rate(poll: Poll, results: dict[str, int]) -> float | None:
-    """满意率 = (满意 + 基本满意) / valid ballots; None when nobody voted."""
+    """满意率 = (满意 + 基本满意) / valid ballots; None when nobody voted. For a sheet poll,
+    `results` is one row's counts."""
     valid = sum(results.get(choice, 0) for choice in poll.choices)
     if valid == 0:
         return None
     return round(sum(results.get(choice, 0) for choice in poll.satisfied) / valid, 4)
+
+
+def ranking(candidates: list[int], results: dict[str, int]) -> list[int]:
+    """Candidate ids, most picks first; ties in the candidates' order."""
+    order = {pk: n for n, pk in enumerate(candidates)}
+    return sorted(candidates, key=lambda pk: (-results.get(str(pk), 0), order[pk]))
+
+
+def _roll(poll: Poll) -> list[RollOut]:
+    """Who chose what in a named poll, by name."""
+    ballots = Ballot.objects.filter(poll=poll, deputy__isnull=False).select_related("deputy__person")
+    roll = []
+    for ballot in ballots:
+        assert ballot.deputy is not None
+        name = hearing_selectors.display_name(ballot.deputy)
+        if poll.kind == Poll.Kind.SHEET:
+            roll.append((name, ballot.deputy.pk, RollOut(deputy=name, choices=dict(ballot.choices or {}))))
+        elif poll.kind == Poll.Kind.SELECT:
+            roll.append((name, ballot.deputy.pk, RollOut(deputy=name, picks=list(ballot.picks or []))))
+        else:
+            roll.append((name, ballot.deputy.pk, RollOut(deputy=name, choice=ballot.choice)))
+    return [entry for _name, _pk, entry in sorted(roll, key=lambda r: (r[0], r[1]))]
 
 
 def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
@@ -189,8 +245,35 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
     else:
         cast, eligible = poll.cast or 0, poll.eligible or 0
     published = poll.status == Poll.Status.PUBLISHED and poll.results is not None
-    # In the order of the choices: PostgreSQL's jsonb does not keep the stored key order.
-    results = {choice: (poll.results or {}).get(choice, 0) for choice in poll.choices} if published else None
+    stored: dict[str, Any] = poll.results or {}
+    extra: dict[str, Any] = {}
+    if poll.kind == Poll.Kind.SATISFACTION:
+        # In the order of the choices: PostgreSQL's jsonb does not keep the stored key order.
+        results: dict[str, Any] | None = (
+            {choice: stored.get(choice, 0) for choice in poll.choices} if published else None
+        )
+        rate: float | dict[str, float | None] | None = satisfaction_rate(poll, results) if results is not None else None
+    else:
+        options = poll_options(poll)
+        wire = [PollOptionOut(id=o.pk, label=o.label, department=o.department_id) for o in options]
+        keys = [str(o.pk) for o in options]
+        if poll.kind == Poll.Kind.SHEET:
+            extra = {"rows": wire, "weights": poll.weights}
+            results = (
+                {key: {choice: stored.get(key, {}).get(choice, 0) for choice in poll.choices} for key in keys}
+                if published
+                else None
+            )
+            rate = {key: satisfaction_rate(poll, row) for key, row in results.items()} if results is not None else None
+        else:
+            extra = {"candidates": wire, "min": poll.min_picks, "max": poll.max_picks, "choose": poll.choose}
+            results = {key: int(stored.get(key, 0)) for key in keys} if published else None
+            rate = None
+            if results is not None:
+                ranked = ranking([o.pk for o in options], results)
+                extra |= {"ranking": ranked, "chosen": ranked[: poll.choose or len(ranked)]}
+    if published and not poll.secret:
+        extra["roll"] = _roll(poll)
     return PollOut(
         id=poll.pk,
         item=poll.item_id,
@@ -201,7 +284,9 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
         cast=cast,
         eligible=eligible,
         results=results,
-        satisfaction_rate=satisfaction_rate(poll, results) if results is not None else None,
+        satisfaction_rate=rate,
+        kind=poll.kind,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -1,4 +1,4 @@
-"""Check-in and the life of a satisfaction poll: open → closed → published.
+"""Check-in and the life of a poll (satisfaction, sheet or select): open → closed → published.
 
 Exactly once: a ballot takes a share lock on its poll and closing takes the exclusive
 lock, so every ballot either commits before the close (and is counted) or sees the poll
@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from uuid import UUID
@@ -21,11 +21,13 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 import audit
 from core import limits
 from core.errors import (
+    FIELD_OPTION,
     FIELD_TITLE,
     AlreadyVoted,
     BadRequest,
@@ -39,11 +41,20 @@ from core.errors import (
 )
 from hearings import guards
 from hearings import selectors as hearing_selectors
-from hearings.models import AgendaItem, Hearing
+from hearings.models import AgendaItem, Department, Hearing
 from live.publish import publish
 from live.schema import Event, PollData
 from voting import selectors
-from voting.models import Attendance, Ballot, Poll, SecretTally, VoteRecord
+from voting.models import (
+    DEFAULT_CHOICES,
+    SATISFIED_NAMES,
+    Attendance,
+    Ballot,
+    Poll,
+    PollOption,
+    SecretTally,
+    VoteRecord,
+)
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +168,51 @@ def checkin_on_behalf(*, hearing_id: int, deputy_id: int, by: AbstractBaseUser |
     return OnBehalfResult(deputy=deputy.pk, name=name, duplicate=False)
 
 
+@dataclass(frozen=True)
+class OptionSpec:
+    """A sheet's row or a select's candidate as poll_open takes it."""
+
+    label: str
+    department: int | None = None
+
+
+def _clean_choices(choices: Sequence[str] | None) -> list[str]:
+    cleaned = [c.strip() for c in (choices if choices is not None else DEFAULT_CHOICES) if c.strip()]
+    if len(cleaned) < 2 or len(set(cleaned)) != len(cleaned):
+        raise BadRequest(_("测评至少需要两个不同的选项。"))
+    if len(cleaned) > limits.POLL_CHOICES or any(len(c) > limits.POLL_CHOICE for c in cleaned):
+        raise BadRequest(
+            _("测评最多 %(n)s 个选项，每项不超过 %(length)s 个字。"), n=limits.POLL_CHOICES, length=limits.POLL_CHOICE
+        )
+    return cleaned
+
+
+def _clean_options(
+    options: Sequence[OptionSpec] | None, *, most: int, empty: Promise, too_many: Promise
+) -> list[tuple[str, int | None]]:
+    """(label, department id) of each row or candidate: cleaned, at least one, at most `most`,
+    labels distinct, departments that exist."""
+    if not options:
+        raise BadRequest(empty)
+    if len(options) > most:
+        raise BadRequest(too_many, n=most)
+    cleaned = [
+        (
+            clean_or_refuse(
+                option.label, what=FIELD_OPTION, max_length=limits.POLL_OPTION_LABEL, multiline=False, required=True
+            ),
+            option.department,
+        )
+        for option in options
+    ]
+    if len({label for label, _department in cleaned}) != len(cleaned):
+        raise BadRequest(_("各项的名称不能重复。"))
+    wanted = {department for _label, department in cleaned if department is not None}
+    if len(Department.objects.filter(pk__in=wanted)) != len(wanted):
+        raise NotFound(_("找不到所选的部门。"))
+    return cleaned
+
+
 @transaction.atomic
 def poll_open(
     *,
@@ -165,12 +221,63 @@ def poll_open(
     by: AbstractBaseUser | None,
     title: str = "",
     secret: bool = True,
-    choices: list[str] | None = None,
-    satisfied: list[str] | None = None,
+    kind: str = Poll.Kind.SATISFACTION,
+    choices: Sequence[str] | None = None,
+    satisfied: Sequence[str] | None = None,
+    weights: dict[str, float] | None = None,
+    rows: Sequence[OptionSpec] | None = None,
+    candidates: Sequence[OptionSpec] | None = None,
+    min_picks: int | None = None,
+    max_picks: int | None = None,
+    choose: int | None = None,
 ) -> Poll:
-    """Open a satisfaction poll for an agenda item (its department) of a live hearing; one
-    open poll per hearing at a time."""
+    """Open a poll for an agenda item (its department) of a live hearing; one open poll per
+    hearing at a time. `kind`: satisfaction (one question), sheet (a choice for every one of
+    `rows`) or select (pick `min_picks`…`max_picks` of `candidates`; the `choose` most picked,
+    default `max_picks`, are chosen)."""
     title = clean_or_refuse(title or "", what=FIELD_TITLE, max_length=MAX_TITLE_LENGTH, multiline=False, required=False)
+    if kind not in Poll.Kind.values:
+        raise BadRequest(_("没有这种测评类型。"))
+    if kind != Poll.Kind.SHEET and rows:
+        raise BadRequest(_("只有测评表有测评项。"))
+    if kind != Poll.Kind.SELECT and (candidates or min_picks is not None or max_picks is not None or choose):
+        raise BadRequest(_("只有票选有候选项和可选数量。"))
+    if kind == Poll.Kind.SELECT:
+        if choices is not None or satisfied is not None or weights is not None:
+            raise BadRequest(_("票选没有测评选项。"))
+        cleaned_choices: list[str] = []
+        satisfied_choices: list[str] = []
+    else:
+        cleaned_choices = _clean_choices(choices)
+        satisfied_choices = (
+            list(satisfied) if satisfied is not None else [c for c in cleaned_choices if c in SATISFIED_NAMES]
+        )
+        if not set(satisfied_choices) <= set(cleaned_choices):
+            raise BadRequest(_("计入满意率的选项须是测评的选项。"))
+        if weights is not None and not set(weights) <= set(cleaned_choices):
+            raise BadRequest(_("分值只能给测评的选项。"))
+    options: list[tuple[str, int | None]] = []
+    if kind == Poll.Kind.SHEET:
+        options = _clean_options(
+            rows,
+            most=limits.POLL_ROWS,
+            empty=_("测评表至少需要一个测评项。"),
+            too_many=_("测评表最多 %(n)s 个测评项。"),
+        )
+    elif kind == Poll.Kind.SELECT:
+        options = _clean_options(
+            candidates,
+            most=limits.POLL_CANDIDATES,
+            empty=_("票选至少需要一个候选项。"),
+            too_many=_("票选最多 %(n)s 个候选项。"),
+        )
+        min_picks = 1 if min_picks is None else min_picks
+        max_picks = len(options) if max_picks is None else max_picks
+        if not 1 <= min_picks <= max_picks <= len(options):
+            raise BadRequest(_("可选数量须满足：1 ≤ 至少 ≤ 至多 ≤ 候选项数。"))
+        choose = max_picks if choose is None else choose
+        if not 1 <= choose <= len(options):
+            raise BadRequest(_("入选数量须在 1 到候选项数之间。"))
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_moderator(hearing, by)
     item = AgendaItem.objects.select_related("department").filter(pk=item_id, hearing=hearing).first()
@@ -180,25 +287,46 @@ def poll_open(
         raise InvalidState(_("问政会不在直播中。"))
     if Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).exists():
         raise InvalidState(_("本场还有一项测评正在投票，请先结束投票。"))
-    choices = [c.strip() for c in (choices or ["满意", "基本满意", "不满意"]) if c.strip()]
-    satisfied = satisfied if satisfied is not None else [c for c in ("满意", "基本满意") if c in choices]
-    if len(choices) < 2 or len(set(choices)) != len(choices) or not set(satisfied) <= set(choices):
-        raise BadRequest(_("测评至少需要两个不同的选项。"))
     department = item.department
-    default_title = f"对{department.name}的满意度测评" if department else f"{item.title} 满意度测评"
+    if kind == Poll.Kind.SATISFACTION:
+        default_title = f"对{department.name}的满意度测评" if department else f"{item.title} 满意度测评"
+    elif kind == Poll.Kind.SHEET:
+        default_title = f"{item.title} 满意度测评表"
+    else:
+        default_title = f"{item.title} 票选"
     poll = Poll.objects.create(
         hearing=hearing,
         item=item,
         department=department,
         title=title or default_title[:MAX_TITLE_LENGTH],
+        kind=kind,
         secret=secret,
-        choices=choices,
-        satisfied=satisfied,
+        choices=cleaned_choices,
+        satisfied=satisfied_choices,
+        weights=weights,
+        min_picks=min_picks if kind == Poll.Kind.SELECT else None,
+        max_picks=max_picks if kind == Poll.Kind.SELECT else None,
+        choose=choose if kind == Poll.Kind.SELECT else None,
+    )
+    option_kind = PollOption.Kind.ROW if kind == Poll.Kind.SHEET else PollOption.Kind.CANDIDATE
+    PollOption.objects.bulk_create(
+        [
+            PollOption(poll=poll, position=n, label=label, department_id=department_id, kind=option_kind)
+            for n, (label, department_id) in enumerate(options, start=1)
+        ]
     )
     if poll.secret:
         SecretTally.objects.create(poll=poll, counts={})
     audit.record(
-        action="poll.open", actor=by, subject=poll, payload={"item": item.pk, "title": poll.title, "secret": secret}
+        action="poll.open",
+        actor=by,
+        subject=poll,
+        payload={
+            "item": item.pk,
+            "title": poll.title,
+            "secret": secret,
+            **({"kind": kind, "options": [label for label, _department in options]} if options else {}),
+        },
     )
     publish(hearing, public=_poll_event("poll.opened", poll))
     return poll
@@ -236,18 +364,31 @@ def _lock_poll_shared(poll_id: int, hearing_id: int) -> Poll:
 
 @dataclass(frozen=True)
 class BallotRequest:
+    """One ballot: `choice` for a satisfaction poll, `choices` ({"<row id>": choice}) for a
+    sheet, `picks` (candidate ids) for a select; the others None."""
+
     deputy_id: int
-    choice: str
+    choice: str | None
     ballot_id: UUID
+    choices: dict[str, str] | None = None
+    picks: tuple[int, ...] | None = None
 
 
 def ballot_cast(
-    *, hearing_id: int, poll_id: int, deputy: AbstractBaseUser, choice: str, ballot_id: UUID
+    *,
+    hearing_id: int,
+    poll_id: int,
+    deputy: AbstractBaseUser,
+    ballot_id: UUID,
+    choice: str | None = None,
+    choices: dict[str, str] | None = None,
+    picks: Sequence[int] | None = None,
 ) -> BallotResult:
     """Cast one ballot; see ballots_cast."""
-    result = ballots_cast(
-        hearing_id=hearing_id, poll_id=poll_id, requests=[BallotRequest(deputy.pk, choice, ballot_id)]
-    )[0]
+    request = BallotRequest(
+        deputy.pk, choice, ballot_id, choices=choices, picks=tuple(picks) if picks is not None else None
+    )
+    result = ballots_cast(hearing_id=hearing_id, poll_id=poll_id, requests=[request])[0]
     if isinstance(result, DomainError):
         raise result
     return result
@@ -287,10 +428,12 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
         VoteRecord.objects.filter(poll=poll, deputy_id__in=deputy_ids).values_list("deputy_id", "ballot_key")
     )
     deputies, present = selectors.deputies_and_present(hearing_id, deputy_ids)
+    options = selectors.option_ids(poll)
     results: list[BallotResult | DomainError] = []
     records: list[VoteRecord] = []
     ballots: list[Ballot] = []
-    secret_counts: Counter[str] = Counter()
+    secret_counts: Counter[str] = Counter()  # satisfaction: choice; select: candidate id
+    secret_rows: dict[str, Counter[str]] = defaultdict(Counter)  # sheet: row id → choice
     for request in requests:
         key = _ballot_key(poll_id, request.ballot_id)
         known = recorded.get(request.deputy_id)
@@ -303,17 +446,21 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
             results.append(Forbidden(_("只有本场问政会的代表可以投票。")))
         elif request.deputy_id not in present:
             results.append(NotEligible(_("请先签到，签到后才能投票。")))
-        elif request.choice not in poll.choices:
-            results.append(BadRequest(_("请从测评选项中选择一项。")))
+        elif (refusal := _refuse_ballot(poll, options, request)) is not None:
+            results.append(refusal)
         else:
             recorded[request.deputy_id] = key
             records.append(VoteRecord(poll=poll, deputy_id=request.deputy_id, ballot_key=key))
             if poll.secret:
-                secret_counts[request.choice] += 1
+                if poll.kind == Poll.Kind.SHEET:
+                    for row, choice in (request.choices or {}).items():
+                        secret_rows[row][choice] += 1
+                elif poll.kind == Poll.Kind.SELECT:
+                    secret_counts.update(str(pick) for pick in request.picks or ())
+                else:
+                    secret_counts[request.choice or ""] += 1
             else:
-                ballots.append(
-                    Ballot(poll=poll, choice=request.choice, deputy_id=request.deputy_id, client_uuid=request.ballot_id)
-                )
+                ballots.append(_named_ballot(poll, request))
             results.append(BallotResult(duplicate=False))
     if records:
         # In deputy order: two processes' batches holding the same deputies (a tablet resending
@@ -321,15 +468,60 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
         records.sort(key=lambda record: record.deputy_id)
         VoteRecord.objects.bulk_create(records)
         if poll.secret:
-            _add_to_tally(poll, secret_counts)
+            _add_to_tally(poll, options, secret_counts, secret_rows)
         else:
             ballots.sort(key=lambda ballot: ballot.deputy_id or 0)
             Ballot.objects.bulk_create(ballots)
     return results
 
 
-def _add_to_tally(poll: Poll, counts: Counter[str]) -> None:
-    """Add a batch's secret ballots to the poll's one tally row, locked until the commit.
+def _refuse_ballot(poll: Poll, options: list[int], request: BallotRequest) -> BadRequest | None:
+    """Why this ballot does not fit its poll (nothing is stored), or None when it does."""
+    given = {
+        Poll.Kind.SATISFACTION: request.choice is not None,
+        Poll.Kind.SHEET: request.choices is not None,
+        Poll.Kind.SELECT: request.picks is not None,
+    }
+    if sum(given.values()) != 1 or not given.get(Poll.Kind(poll.kind)):
+        return BadRequest(
+            {
+                Poll.Kind.SATISFACTION: _("这项测评只选一项（choice）。"),
+                Poll.Kind.SHEET: _("这项测评表须为每个测评项各选一项（choices）。"),
+                Poll.Kind.SELECT: _("这项票选须勾选候选项（picks）。"),
+            }[Poll.Kind(poll.kind)]
+        )
+    if poll.kind == Poll.Kind.SHEET:
+        choices = request.choices or {}
+        if set(choices) != {str(row) for row in options}:
+            return BadRequest(_("请为测评表的每一项各选一项，不能缺项或多出未知的项。"))
+        if any(choice not in poll.choices for choice in choices.values()):
+            return BadRequest(_("请从测评选项中选择一项。"))
+    elif poll.kind == Poll.Kind.SELECT:
+        picks = request.picks or ()
+        if len(set(picks)) != len(picks):
+            return BadRequest(_("同一候选项只能选一次。"))
+        if not set(picks) <= set(options):
+            return BadRequest(_("所选的候选项不在这项票选中。"))
+        if not (poll.min_picks or 1) <= len(picks) <= (poll.max_picks or len(options)):
+            low, high = poll.min_picks or 1, poll.max_picks or len(options)
+            return BadRequest(_("请选择 %(min)s 到 %(max)s 项。"), min=low, max=high)
+    elif request.choice not in poll.choices:
+        return BadRequest(_("请从测评选项中选择一项。"))
+    return None
+
+
+def _named_ballot(poll: Poll, request: BallotRequest) -> Ballot:
+    common = {"poll": poll, "deputy_id": request.deputy_id, "client_uuid": request.ballot_id}
+    if poll.kind == Poll.Kind.SHEET:
+        return Ballot(choice="", choices=dict(request.choices or {}), **common)
+    if poll.kind == Poll.Kind.SELECT:
+        return Ballot(choice="", picks=sorted(request.picks or ()), **common)
+    return Ballot(choice=request.choice or "", **common)
+
+
+def _add_to_tally(poll: Poll, options: list[int], counts: Counter[str], rows: dict[str, Counter[str]]) -> None:
+    """Add a batch's secret ballots to the poll's one tally row, locked until the commit:
+    {choice: n}, a sheet's {"<row id>": {choice: n}}, a select's {"<candidate id>": n}.
 
     Locked after the batch's VoteRecords are written (a batch holding the tally never waits
     for another), and updated in place: no row, id or time per ballot (docs/voting.md)."""
@@ -337,9 +529,19 @@ def _add_to_tally(poll: Poll, counts: Counter[str]) -> None:
     if tally is None:  # a poll made without poll_open: its row comes with the first ballot
         SecretTally.objects.bulk_create([SecretTally(poll=poll, counts={})], ignore_conflicts=True)
         tally = SecretTally.objects.select_for_update().get(poll=poll)
-    total = Counter(tally.counts)
-    total.update(counts)
-    tally.counts = {choice: total[choice] for choice in poll.choices if total[choice]}
+    if poll.kind == Poll.Kind.SHEET:
+        nested: dict[str, dict[str, int]] = {}
+        for row in map(str, options):
+            total = Counter(tally.counts.get(row, {}))
+            total.update(rows.get(row, {}))
+            if any(total.values()):
+                nested[row] = {choice: total[choice] for choice in poll.choices if total[choice]}
+        tally.counts = nested
+    else:
+        total = Counter(tally.counts)
+        total.update(counts)
+        keys = map(str, options) if poll.kind == Poll.Kind.SELECT else poll.choices
+        tally.counts = {key: total[key] for key in keys if total[key]}
     tally.save(update_fields=["counts"])
 
 
@@ -366,12 +568,10 @@ def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) ->
     poll.results = selectors.tally(poll)
     poll.cast = VoteRecord.objects.filter(poll=poll).count()
     poll.save(update_fields=["status", "closed_at", "eligible", "results", "cast"])
-    audit.record(
-        action="poll.close",
-        actor=by,
-        subject=poll,
-        payload={"cast": poll.cast, "eligible": poll.eligible, "results": poll.results},
-    )
+    payload: dict[str, object] = {"cast": poll.cast, "eligible": poll.eligible, "results": poll.results}
+    if poll.kind == Poll.Kind.SELECT:
+        payload["ranking"] = selectors.ranking(selectors.option_ids(poll), poll.results)
+    audit.record(action="poll.close", actor=by, subject=poll, payload=payload)
     publish(hearing, public=_poll_event("poll.closed", poll))
     if poll.secret:
         transaction.on_commit(_truncate_sqlite_wal)

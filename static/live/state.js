@@ -242,7 +242,8 @@ export function onStage(state) {
 
 // 0.853 → "85.3%"; no rate yet → "—".
 export function percent(rate) {
-  return rate === null || rate === undefined ? "—" : PERCENT.format(rate);
+  // A sheet poll's rates are per row (an object): no single figure.
+  return typeof rate !== "number" ? "—" : PERCENT.format(rate);
 }
 
 // ------------------------------------------------------------------ keyed lists
@@ -323,8 +324,48 @@ export function progressText(poll) {
   return fmt(gettext("已投 %(cast)s / 应投 %(eligible)s"), { cast: num(poll.cast), eligible: num(poll.eligible) });
 }
 
+// A bar: its label, its width (0–100) and the text beside it.
+function bar(key, text, share, value) {
+  return el(
+    "li",
+    { class: "bar", "data-choice": key },
+    el("span", { class: "bar-label" }, text),
+    el("span", { class: "bar-track" }, el("span", { class: "bar-fill", style: `width: ${share.toFixed(1)}%` })),
+    el("span", { class: "bar-value" }, value),
+  );
+}
+
+// A sheet poll's rows with each row's 满意率; a select poll's candidates in ranking order with
+// their picks (chosen ones marked).
+function kindBars(poll) {
+  if (poll.kind === "sheet") {
+    return el(
+      "ul",
+      { class: "bars rows", id: `poll-${poll.id}-tally` },
+      (poll.rows ?? []).map((row) => {
+        const rate = poll.satisfaction_rate?.[String(row.id)];
+        const share = typeof rate === "number" ? 100 * rate : 0;
+        return bar(String(row.id), row.label, share, `${gettext("满意率")} ${percent(rate)}`);
+      }),
+    );
+  }
+  const byId = new Map((poll.candidates ?? []).map((c) => [c.id, c]));
+  const chosen = new Set(poll.chosen ?? []);
+  const top = Math.max(1, ...Object.values(poll.results ?? {}));
+  return el(
+    "ol",
+    { class: "bars ranking", id: `poll-${poll.id}-tally` },
+    (poll.ranking ?? []).map((id) => {
+      const n = poll.results?.[String(id)] ?? 0;
+      const text = chosen.has(id) ? `${byId.get(id)?.label ?? id} ✓` : (byId.get(id)?.label ?? String(id));
+      return bar(String(id), text, (100 * n) / top, fmt(ngettext("%(n)s 票", "%(n)s 票", n), { n: num(n) }));
+    }),
+  );
+}
+
 // The results as bars (DOM, no chart library) with each choice's share of valid ballots.
 export function resultBars(poll) {
+  if (poll.kind === "sheet" || poll.kind === "select") return kindBars(poll);
   const valid = poll.choices.reduce((sum, c) => sum + (poll.results?.[c] ?? 0), 0);
   return el(
     "ul",

@@ -294,7 +294,11 @@ function renderPoll() {
   const key = [poll.id, poll.status, poll.title, poll.choices, poll.results, mine, error, done, me.checked_in];
   section("poll", [key, connection === "open"], () => {
     const parts = [el("p", { class: "poll-title" }, poll.title), el("p", { class: "progress", id: "poll-progress" })];
-    if (poll.status === "open" && !done && !settled) {
+    const kindless = poll.kind === "sheet" || poll.kind === "select"; // no voting UI for these yet
+    if (kindless && poll.status === "open" && !done) {
+      parts.push(el("p", { class: "muted" }, gettext("本平板暂不能填写这类测评表或票选。")));
+    }
+    if (!kindless && poll.status === "open" && !done && !settled) {
       const canVote = me.checked_in && !mine;
       parts.push(
         el(
@@ -338,7 +342,7 @@ function renderPoll() {
     if (voteState) parts.push(voteState);
     if (error) parts.push(el("p", { class: "error", id: "vote-error", role: "alert" }, error.text));
     if (poll.status === "closed") parts.push(el("p", { class: "muted" }, gettext("投票已结束，等待公布结果。")));
-    if (poll.status === "published" && poll.results) {
+    if (poll.status === "published" && poll.results && !kindless) {
       parts.push(
         el(
           "ul",

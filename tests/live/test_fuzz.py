@@ -265,6 +265,27 @@ MINUTES = st.one_of(
 )
 POSITION = st.one_of(not_int, st.integers(max_value=0), st.integers(min_value=limits.AGENDA_ITEMS + 1))
 
+# A poll's rows or candidates, choices and numbers of picks (poll.open), broken.
+POLL_LABEL = st.one_of(not_str, st.just(""), too_long(limits.POLL_OPTION_LABEL), with_nul, refused_one_line)
+POLL_OPTIONS = st.one_of(
+    not_str.filter(lambda v: v is not None and not isinstance(v, list)),
+    st.lists(
+        st.one_of(not_str.filter(lambda v: not isinstance(v, dict)), st.builds(lambda x: {"label": x}, POLL_LABEL)),
+        min_size=1,
+        max_size=3,
+    ),
+    st.just([{"label": "部门", "department": 0}]),
+)
+POLL_CHOICES = st.one_of(
+    not_str.filter(lambda v: v is not None and not isinstance(v, list)),
+    st.lists(st.one_of(not_str, st.just(""), too_long(limits.POLL_CHOICE)), min_size=1, max_size=3),
+)
+PICKS = st.one_of(
+    not_int.filter(lambda v: v is not None),
+    st.integers(max_value=0),
+    st.integers(min_value=limits.POLL_CANDIDATES + 1),
+)
+
 FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "resume": {"seq": st.one_of(not_int, st.integers(max_value=-1), st.integers(min_value=2**63), st.none())},
     "ping": {},
@@ -280,6 +301,9 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "poll": st.one_of(ID, st.none()),
         "choice": st.one_of(not_str, st.none(), st.just(""), too_long(50)),
         "ballot": st.one_of(not_str, st.none(), odd_text.filter(_not_uuid)),
+        # With the valid frame's "choice": a second answer is refused, a broken one too.
+        "choices": st.one_of(not_str.filter(lambda v: v is not None), st.just({}), st.just({"1": "满意"})),
+        "picks": st.one_of(not_str.filter(lambda v: v is not None), st.just([]), st.just([1]), st.just([0])),
     },
     "hearing.start": {},
     "hearing.end": {},
@@ -314,6 +338,18 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "item": st.one_of(ID, st.none()),
         "title": st.one_of(not_str, too_long(200), with_nul, refused_one_line),
         "secret": not_bool.filter(lambda v: v is not None),
+        "kind": st.one_of(not_str, odd_text.filter(lambda t: t not in ("satisfaction", "sheet", "select"))),
+        "rows": POLL_OPTIONS,
+        "candidates": POLL_OPTIONS,
+        "choices": POLL_CHOICES,
+        "min": PICKS,
+        "max": PICKS,
+        "choose": PICKS,
+        "satisfied": POLL_CHOICES,
+        "weights": st.one_of(
+            not_str.filter(lambda v: v is not None and not isinstance(v, dict)),
+            st.dictionaries(st.sampled_from(["满意", "不满意"]), st.one_of(odd_text, st.none()), min_size=1),
+        ),
     },
     "poll.close": {"poll": st.one_of(ID, st.none())},
     "poll.publish": {"poll": st.one_of(ID, st.none())},

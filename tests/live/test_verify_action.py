@@ -25,6 +25,7 @@ import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -579,6 +580,52 @@ def secret_poll_published() -> tuple[World, Change]:
 @case
 def named_poll_published() -> tuple[World, Change]:
     return _published_poll(secret=False)
+
+
+# Sheet and select polls (PROTOCOL.md "Poll kinds"): whole POLL objects replaced on poll events,
+# cast / eligible on poll.progress, as for satisfaction polls.
+
+
+def _kind_poll(w: World, kind: str, *, secret: bool = True) -> Any:
+    options = [voting_services.OptionSpec(d.name, d.pk) for d in w.departments]
+    extra: dict[str, Any] = {"rows": options} if kind == "sheet" else {"candidates": options, "max_picks": 2}
+    return voting_services.poll_open(
+        hearing_id=w.hearing.pk, item_id=w.items[1].pk, by=w.moderator, kind=kind, secret=secret, **extra
+    )
+
+
+def _kind_vote(w: World, poll: Any, deputy: Any, n: int) -> None:
+    ids = [o.pk for o in poll.options.order_by("position")]
+    if poll.kind == "sheet":
+        answer: dict[str, Any] = {
+            "choices": {str(pk): ["满意", "基本满意", "不满意"][(n + i) % 3] for i, pk in enumerate(ids)}
+        }
+    else:
+        answer = {"picks": [ids[n % len(ids)]]}
+    voting_services.ballot_cast(hearing_id=w.hearing.pk, poll_id=poll.pk, deputy=deputy, ballot_id=uuid4(), **answer)
+
+
+def _kind_case(kind: str, step: str, *, secret: bool = True) -> tuple[World, Change]:
+    w = _live()
+    _checked_in(w, 3)
+    if step == "opened":
+        return w, lambda _room: _kind_poll(w, kind, secret=secret)
+    poll = _kind_poll(w, kind, secret=secret)
+    if step == "voted":
+        _kind_vote(w, poll, w.deputies[0], 0)
+        return w, lambda _room: _kind_vote(w, poll, w.deputies[1], 1)
+    for n, deputy in enumerate(w.deputies):
+        _kind_vote(w, poll, deputy, n)
+    if step == "closed":
+        return w, lambda _room: voting_services.poll_close(hearing_id=w.hearing.pk, poll_id=poll.pk, by=w.moderator)
+    voting_services.poll_close(hearing_id=w.hearing.pk, poll_id=poll.pk, by=w.moderator)
+    return w, lambda _room: voting_services.poll_publish(hearing_id=w.hearing.pk, poll_id=poll.pk, by=w.moderator)
+
+
+for _kind in ("sheet", "select"):
+    for _step in ("opened", "voted", "closed", "published"):
+        CASES[f"{_kind}_poll_{_step}"] = partial(_kind_case, _kind, _step)
+    CASES[f"named_{_kind}_poll_published"] = partial(_kind_case, _kind, "published", secret=False)
 
 
 @case

@@ -43,6 +43,7 @@ def test_open_with_defaults(voting_world: World, published):
         "eligible": 6,
         "results": None,
         "satisfaction_rate": None,
+        "kind": "satisfaction",  # PROTOCOL.md "Poll kinds"; nothing else is added for this kind
     }
 
 
@@ -332,7 +333,7 @@ def test_results_hidden_until_published(voting_world: World, poll: Poll):
     world = voting_world
     _vote_321(world, poll)
 
-    def outs() -> list[tuple[str, dict[str, int] | None, float | None]]:
+    def outs() -> list[tuple[str, object, object]]:
         return [(p.status, p.results, p.satisfaction_rate) for p in selectors.polls_out(world.hearing.pk)]
 
     assert outs() == [("open", None, None)]
