@@ -127,7 +127,7 @@ def test_the_office_prepares_a_hearing_and_the_moderator_runs_it(
 
     # Its deputies and moderator.
     for username in ("dep01", "dep02", "dep03", "mod01"):
-        office.check(f"#roster-form input[value='{users.get(username=username).pk}']")
+        office.check(f"#roster-form input[value='{Person.objects.get(user__username=username).user_id}']")
     office.click("#roster-form button[type=submit]")
     expect(office.locator("#deputy-count")).to_have_text("3")
     expect(office.locator("#moderator-count")).to_have_text("1")
