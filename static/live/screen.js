@@ -1,6 +1,8 @@
 // Big screen (大屏), 16:9, read from the back of the chamber: the current item and its
 // countdown, the question on stage, "N / M deputies voted" while a poll is open, the
-// results and 满意率 once published, 签到 N / M and the quorum, online count and likes.
+// results and 满意率 once published (a sheet poll: a chart per row; a select poll: the ranking
+// with the chosen ones marked, both over the question's area), 签到 N / M and the quorum,
+// online count and likes.
 // The QR code is server-rendered.
 
 import { connect } from "./live.js";
@@ -156,6 +158,9 @@ function renderNext(item, status) {
 function renderPoll() {
   const poll = featuredPoll(state);
   root.classList.toggle("has-poll", Boolean(poll));
+  // A published sheet or select needs the room of the question's area for its rows.
+  const wide = poll?.status === "published" && (poll.kind === "sheet" || poll.kind === "select");
+  root.classList.toggle("wide-poll", Boolean(wide));
   $("screen-poll").hidden = !poll;
   if (!poll) return;
   const { cast, eligible, ...shape } = poll;
@@ -167,7 +172,12 @@ function renderPoll() {
       " ",
       el("span", { class: "poll-title" }, poll.title),
     ),
-    poll.status === "published"
+    wide
+      ? [
+          ...(poll.kind === "sheet" ? sheetChart(poll) : [rankingChart(poll)]),
+          el("p", { class: "voted-line", id: `poll-${poll.id}-progress` }),
+        ]
+      : poll.status === "published"
       ? [
           el(
             "p",
@@ -190,6 +200,107 @@ function renderPoll() {
         ],
   ]);
   renderProgress();
+}
+
+// How many rows a chart has decides its type size and columns: up to 10 rows in one column in
+// large type, more in two or three columns in smaller type.
+function density(n) {
+  return n <= 5 ? "rows-few" : n <= 10 ? "rows-some" : n <= 24 ? "rows-many" : "rows-lots";
+}
+
+// Each choice's colour on the chart: the default three by name (as the bars elsewhere), other
+// scales from green (first choice) to red (last).
+const CHOICE_COLOURS = { 满意: "#1e7b45", 基本满意: "#2f6db3", 不满意: "#a61b1b" };
+function choiceColour(choice, index, count) {
+  if (CHOICE_COLOURS[choice]) return CHOICE_COLOURS[choice];
+  const hue = count > 1 ? Math.round(140 - (140 * index) / (count - 1)) : 140;
+  return `hsl(${hue}, 55%, 38%)`;
+}
+
+// A sheet poll: per row, one bar split into each choice's share of that row's ballots, and the
+// row's 满意率 beside it; a legend of the choices above.
+function sheetChart(poll) {
+  const rows = poll.rows ?? [];
+  const colours = poll.choices.map((c, i) => choiceColour(c, i, poll.choices.length));
+  const legend = el(
+    "ul",
+    { class: "chart-legend" },
+    poll.choices.map((c, i) =>
+      el("li", {}, el("span", { class: "swatch", style: `background: ${colours[i]}` }), label(c)),
+    ),
+  );
+  const list = el(
+    "ol",
+    { class: `sheet-chart ${density(rows.length)}`, id: `poll-${poll.id}-tally` },
+    rows.map((row) => {
+      const counts = poll.results?.[String(row.id)] ?? {};
+      const total = poll.choices.reduce((sum, c) => sum + (counts[c] ?? 0), 0);
+      const rate = poll.satisfaction_rate?.[String(row.id)];
+      return el(
+        "li",
+        { class: "chart-row", "data-row": String(row.id) },
+        el("span", { class: "chart-label" }, row.label),
+        el(
+          "span",
+          { class: "chart-stack" },
+          poll.choices.map((c, i) => {
+            const n = counts[c] ?? 0;
+            const share = total ? (100 * n) / total : 0;
+            if (!n) return null;
+            return el(
+              "span",
+              {
+                class: "segment",
+                "data-choice": c,
+                "data-count": String(n),
+                style: `width: ${share.toFixed(1)}%; background: ${colours[i]}`,
+                title: `${label(c)} ${num(n)}`,
+              },
+              share >= 12 ? percent(share / 100) : "",
+            );
+          }),
+        ),
+        el(
+          "span",
+          { class: "chart-rate", "data-rate": typeof rate === "number" ? rate.toFixed(4) : "" },
+          percent(rate),
+        ),
+      );
+    }),
+  );
+  return [
+    el("div", { class: "chart-head" }, legend, el("span", { class: "chart-rate-head" }, gettext("满意率"))),
+    list,
+  ];
+}
+
+// A select poll: the candidates, most picks first, with their picks; the chosen ones marked 入选.
+function rankingChart(poll) {
+  const byId = new Map((poll.candidates ?? []).map((c) => [c.id, c]));
+  const chosen = new Set(poll.chosen ?? []);
+  const ranking = poll.ranking ?? [];
+  const top = Math.max(1, ...Object.values(poll.results ?? {}));
+  return el(
+    "ol",
+    { class: `ranking-chart ${density(ranking.length)}`, id: `poll-${poll.id}-tally` },
+    ranking.map((id, index) => {
+      const n = poll.results?.[String(id)] ?? 0;
+      const isChosen = chosen.has(id);
+      return el(
+        "li",
+        { class: `chart-row${isChosen ? " chosen" : ""}`, "data-candidate": String(id), "data-count": String(n) },
+        el("span", { class: "chart-rank" }, num(index + 1)),
+        el(
+          "span",
+          { class: "chart-label" },
+          byId.get(id)?.label ?? String(id),
+          isChosen ? el("span", { class: "chosen-mark" }, gettext("入选")) : null,
+        ),
+        el("span", { class: "chart-stack" }, el("span", { class: "segment", style: `width: ${((100 * n) / top).toFixed(1)}%` })),
+        el("span", { class: "chart-votes" }, fmt(ngettext("%(n)s 票", "%(n)s 票", n), { n: num(n) })),
+      );
+    }),
+  );
 }
 
 function renderProgress() {
