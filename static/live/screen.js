@@ -32,6 +32,12 @@ import {
 const root = document.getElementById("live-view");
 const $ = (id) => document.getElementById(id);
 const skew = clockSkew(root.dataset.now);
+// The poll card's label for each kind of poll.
+const POLL_LABEL = {
+  satisfaction: pgettext("one poll", "满意度测评"),
+  sheet: gettext("满意度测评表"),
+  select: gettext("票选"),
+};
 let state = null;
 
 connect({
@@ -163,6 +169,7 @@ function renderPoll() {
   root.classList.toggle("wide-poll", Boolean(wide));
   $("screen-poll").hidden = !poll;
   if (!poll) return;
+  $("poll-label").textContent = POLL_LABEL[poll.kind] ?? POLL_LABEL.satisfaction;
   const { cast, eligible, ...shape } = poll;
   renderOnChange($("poll"), shape, () => [
     el(
@@ -203,9 +210,12 @@ function renderPoll() {
 }
 
 // How many rows a chart has decides its type size and columns: up to 10 rows in one column in
-// large type, more in two or three columns in smaller type.
+// large type, up to 30 in two columns, more (a sheet has at most 60) in three, in smaller type.
 function density(n) {
-  return n <= 5 ? "rows-few" : n <= 10 ? "rows-some" : n <= 24 ? "rows-many" : "rows-lots";
+  if (n <= 5) return "rows-few";
+  if (n <= 10) return "rows-some";
+  if (n <= 20) return "rows-many";
+  return n <= 30 ? "rows-lots" : "rows-huge";
 }
 
 // Each choice's colour on the chart: the default three by name (as the bars elsewhere), other
@@ -310,7 +320,12 @@ function renderProgress() {
   if (progress) {
     progress.textContent =
       poll.status === "published"
-        ? fmt(gettext("%(cast)s / %(eligible)s 位代表参加测评"), { cast: num(poll.cast), eligible: num(poll.eligible) })
+        ? fmt(
+            poll.kind === "select"
+              ? gettext("%(cast)s / %(eligible)s 位代表参加票选")
+              : gettext("%(cast)s / %(eligible)s 位代表参加测评"),
+            { cast: num(poll.cast), eligible: num(poll.eligible) },
+          )
         : `${num(poll.cast)} / ${num(poll.eligible)}`;
   }
   const meter = $(`poll-${poll.id}-meter`);

@@ -302,4 +302,62 @@ def test_select_poll_takes_between_min_and_max_picks_and_the_screen_ranks_them(
     expect(ranking.nth(0)).to_have_attribute("data-candidate", str(candidates[2].pk))
     expect(ranking.nth(1)).to_have_attribute("data-candidate", str(candidates[1].pk))
     screenshot(screen, "ballots-screen-select-published", full_page=False)
+    expect(screen.locator("#poll-label")).to_have_text("票选")
+    expect(screen.locator(f"#poll-{poll.pk}-progress")).to_have_text("3 / 3 位代表参加票选")
     expect(tablet.locator(f"#poll-{poll.pk}-tally .bar")).to_have_count(4)
+
+
+ROWS_FIT = """() => {
+  const card = document.getElementById('screen-poll').getBoundingClientRect();
+  const rows = [...document.querySelectorAll('.chart-row')].map((r) => r.getBoundingClientRect());
+  const columns = new Set(rows.map((r) => Math.round(r.left))).size;
+  const inside = rows.every((r) => r.bottom <= card.bottom + 0.5 && r.right <= card.right + 0.5);
+  const smallest = Math.min(...[...document.querySelectorAll('.chart-label')].map((l) => parseFloat(getComputedStyle(l).fontSize)));
+  return { columns, inside, smallest, fitsScreen: card.bottom <= innerHeight };
+}"""
+
+
+@pytest.mark.parametrize(("departments", "columns", "font"), [(6, 2, 20), (15, 2, 16), (30, 3, 12)])
+def test_a_long_sheet_goes_into_columns_on_the_screen(
+    pages: Any,
+    asgi_server: str,
+    world: World,
+    screenshot: Callable[..., Path],
+    departments: int,
+    columns: int,
+    font: int,
+) -> None:
+    """Department × aspect: 12, 30 and 60 rows (a sheet's most) still fit the 16:9 screen, in
+    two or three columns, the type as large as the rows allow."""
+    aspects = ["应询态度", "整改措施"]
+    depts = [make_department() for _ in range(departments)]
+    screen = big_screen(pages, asgi_server, world)
+    start_with_others_checked_in(world)
+    hid = world.hearing.pk
+    poll = call(
+        voting_services.poll_open,
+        hearing_id=hid,
+        item_id=world.items[-1].pk,
+        by=None,
+        kind=Poll.Kind.SHEET,
+        rows=[voting_services.OptionSpec(f"{d.short_name}·{a}", d.pk) for d in depts for a in aspects],
+    )
+    rows = list(poll.options.order_by("position"))
+    choices = ["满意", "基本满意", "不满意"]
+    for n, deputy in enumerate(world.deputies[1:]):
+        call(
+            voting_services.ballot_cast,
+            hearing_id=hid,
+            poll_id=poll.pk,
+            deputy=deputy,
+            ballot_id=uuid.uuid4(),
+            choices={str(row.pk): choices[(i + n) % 3] for i, row in enumerate(rows)},
+        )
+    call(voting_services.poll_close, hearing_id=hid, poll_id=poll.pk, by=None)
+    call(voting_services.poll_publish, hearing_id=hid, poll_id=poll.pk, by=None)
+    expect(screen.locator(f"#poll-{poll.pk}-tally .chart-row")).to_have_count(len(rows))
+    layout = screen.evaluate(ROWS_FIT)
+    screenshot(screen, f"ballots-screen-sheet-{len(rows)}-rows", full_page=False)
+    assert layout["columns"] == columns, layout
+    assert layout["inside"] and layout["fitsScreen"], layout
+    assert layout["smallest"] >= font, layout  # CSS pixels on a 1920 × 1080 screen
