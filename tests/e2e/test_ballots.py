@@ -76,9 +76,12 @@ def start_with_others_checked_in(world: World) -> None:
         call(voting_services.checkin, hearing_id=hid, deputy=deputy)
 
 
-def stored_draft_and_ballot(page: Any, world: World) -> tuple[Any, Any]:
+def stored_draft_and_ballot(page: Any, world: World) -> list[str | None]:
     key = f"wenzheng.vote.{world.hearing.pk}.{world.deputies[0].pk}"
-    return page.evaluate("key => [localStorage.getItem(key + '.draft'), localStorage.getItem(key)]", key)
+    stored: list[str | None] = page.evaluate(
+        "key => [localStorage.getItem(key + '.draft'), localStorage.getItem(key)]", key
+    )
+    return stored
 
 
 def test_deputy_fills_a_sheet_and_the_screen_shows_the_chart_per_row(
@@ -312,7 +315,8 @@ ROWS_FIT = """() => {
   const rows = [...document.querySelectorAll('.chart-row')].map((r) => r.getBoundingClientRect());
   const columns = new Set(rows.map((r) => Math.round(r.left))).size;
   const inside = rows.every((r) => r.bottom <= card.bottom + 0.5 && r.right <= card.right + 0.5);
-  const smallest = Math.min(...[...document.querySelectorAll('.chart-label')].map((l) => parseFloat(getComputedStyle(l).fontSize)));
+  const labels = [...document.querySelectorAll('.chart-label')];
+  const smallest = Math.min(...labels.map((l) => parseFloat(getComputedStyle(l).fontSize)));
   return { columns, inside, smallest, fitsScreen: card.bottom <= innerHeight };
 }"""
 
@@ -361,3 +365,51 @@ def test_a_long_sheet_goes_into_columns_on_the_screen(
     assert layout["columns"] == columns, layout
     assert layout["inside"] and layout["fitsScreen"], layout
     assert layout["smallest"] >= font, layout  # CSS pixels on a 1920 × 1080 screen
+
+
+def test_a_sheet_cast_offline_is_kept_and_sent_once_after_a_reload(pages: Any, asgi_server: str, world: World) -> None:
+    """The satisfaction ballot's network promises hold for a sheet: stored with its UUID before
+    sending, resent with the same UUID after a reload and a reconnect, counted once."""
+    tablet = tablet_checked_in(pages, asgi_server, world)
+    proxy = SocketProxy(tablet)
+    tablet.reload()
+    expect(tablet.locator("#conn")).to_have_attribute("data-state", "open")
+    start_with_others_checked_in(world)
+    poll = call(
+        voting_services.poll_open,
+        hearing_id=world.hearing.pk,
+        item_id=world.items[-1].pk,
+        by=None,
+        kind=Poll.Kind.SHEET,
+        rows=[voting_services.OptionSpec(d.name, d.pk) for d in world.departments[:2]],
+    )
+    rows = list(poll.options.order_by("position"))
+    sheet = tablet.locator("#sheet-rows .sheet-row")
+    expect(sheet).to_have_count(2)
+    sheet.nth(0).locator(".choice[data-choice='基本满意']").click()
+    sheet.nth(1).locator(".choice[data-choice='不满意']").click()
+    tablet.click("#review-ballot")
+
+    proxy.blocked = True
+    proxy.cut()
+    expect(tablet.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    tablet.click("#confirm-ballot")
+    expect(tablet.locator("#vote-state")).to_have_attribute("data-state", "pending")
+    expect(tablet.locator("#vote-state")).to_contain_text("网络中断")
+    expect(tablet.locator("#ballot-summary li")).to_have_count(2)  # what is being sent, read-only
+    expect(tablet.locator("#confirm-ballot")).to_have_count(0)
+    key = f"wenzheng.vote.{world.hearing.pk}.{world.deputies[0].pk}"
+    pending = tablet.evaluate("key => JSON.parse(localStorage.getItem(key))", key)
+    expected = {str(rows[0].pk): "基本满意", str(rows[1].pk): "不满意"}
+    assert pending["choices"] == expected and pending["poll"] == poll.pk
+
+    tablet.reload()  # the page comes back over HTTP; its socket stays down
+    expect(tablet.locator("#conn")).to_have_attribute("data-state", "reconnecting")
+    assert proxy.sent_of("vote") == []
+    proxy.blocked = False
+    expect(tablet.locator("#vote-state")).to_have_attribute("data-state", "recorded", timeout=20_000)
+    votes = proxy.sent_of("vote")
+    assert [v["ballot"] for v in votes] == [pending["ballot"]]
+    assert SecretTally.objects.get(poll=poll).counts == {k: {c: 1} for k, c in expected.items()}
+    assert VoteRecord.objects.filter(poll=poll).count() == 1
+    assert stored_draft_and_ballot(tablet, world) == [None, None]
