@@ -218,11 +218,12 @@ function density(n) {
   return n <= 30 ? "rows-lots" : "rows-huge";
 }
 
-// Each choice's colour on the chart: the default three by name (as the bars elsewhere), other
-// scales from green (first choice) to red (last).
-const CHOICE_COLOURS = { 满意: "#1e7b45", 基本满意: "#2f6db3", 不满意: "#a61b1b" };
-function choiceColour(choice, index, count) {
-  if (CHOICE_COLOURS[choice]) return CHOICE_COLOURS[choice];
+// Each choice's colour on the chart, by its place on the scale (best first): three choices (the
+// default 满意 / 基本满意 / 不满意) in the colours of the bars elsewhere, other scales from green
+// to red.
+const THREE_COLOURS = ["#1e7b45", "#2f6db3", "#a61b1b"];
+function choiceColour(index, count) {
+  if (count === 3) return THREE_COLOURS[index];
   const hue = count > 1 ? Math.round(140 - (140 * index) / (count - 1)) : 140;
   return `hsl(${hue}, 55%, 38%)`;
 }
@@ -231,7 +232,7 @@ function choiceColour(choice, index, count) {
 // row's 满意率 beside it; a legend of the choices above.
 function sheetChart(poll) {
   const rows = poll.rows ?? [];
-  const colours = poll.choices.map((c, i) => choiceColour(c, i, poll.choices.length));
+  const colours = poll.choices.map((_, i) => choiceColour(i, poll.choices.length));
   const legend = el(
     "ul",
     { class: "chart-legend" },

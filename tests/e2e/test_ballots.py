@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 
 from hearings import services as hearing_services
 from hearings.models import Department
-from tests.e2e.helpers import DESKTOP, SocketProxy, call, login
+from tests.e2e.helpers import DESKTOP, PHONE, SocketProxy, call, login, wider_than_viewport
 from tests.factories import World, make_department, make_world
 from voting import services as voting_services
 from voting.models import Ballot, Poll, SecretTally, VoteRecord
@@ -138,6 +138,12 @@ def test_deputy_fills_a_sheet_and_the_screen_shows_the_chart_per_row(
     expect(review).to_be_enabled()
     assert proxy.sent_of("vote") == []  # nothing cast by the taps themselves
     screenshot(tablet, "ballots-tablet-sheet")
+    assert wider_than_viewport(tablet) == []
+    tablet.set_viewport_size(PHONE)  # a deputy on a phone: the rows fit the width too
+    expect(tablet.locator("#review-ballot")).to_be_in_viewport()  # the bar stays at hand
+    assert wider_than_viewport(tablet) == []
+    screenshot(tablet, "ballots-phone-sheet", full_page=False)
+    tablet.set_viewport_size(TABLET)
 
     # A reload keeps the taps (the draft is stored on the tablet).
     tablet.reload()
