@@ -138,6 +138,7 @@ TABLE: list[Command] = [
             "after_id": f.after,
         },
         message=lambda item: _("已添加议程：%(title)s") % {"title": item.title},
+        ack=lambda item: {"item": item.pk},
     ),
     Command(
         "agenda.edit",

@@ -76,9 +76,13 @@ async def test_each_action_acks_and_every_socket_gets_one_agenda_updated(case: s
     control, public, deputy = await _sockets(world)
 
     reply = await control.action(case.split()[0], **fields(world))
-    assert reply == {"type": "ack", "id": reply["id"]}
-
     fresh = await db(_agenda)(hid)
+    if case.startswith("agenda.add"):  # the new item's id, as poll.open's ack carries the poll's
+        (added,) = [item["id"] for item in fresh if item["title"] in ("新增议程", "插入议程")]
+        assert reply == {"type": "ack", "id": reply["id"], "item": added}
+    else:
+        assert reply == {"type": "ack", "id": reply["id"]}
+
     assert [item["title"] for item in fresh] == expect(titles)
     assert [item["position"] for item in fresh] == list(range(1, len(fresh) + 1))
     seqs = []
