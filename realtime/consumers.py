@@ -128,6 +128,9 @@ class LiveConsumer(AsyncWebsocketConsumer):
     revoked: bool = False  # closed by the server (role or session gone): the client's frames are dropped
     resumes: RateLimiter | None = None  # this socket's `resume` budget, made on its first resume
     language: str | None = None  # its `error` messages' (scope_language), found at its first error
+    # A deputy's socket whose snapshot said "not checked in" and who has not checked in on it
+    # since: the hub sends it a fresh snapshot once the deputy is present (代签 by a moderator).
+    absent_deputy: int | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -263,6 +266,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.role == DEPUTY:
             me = await call(deputy_me)(self.hearing_id, self.user)
             frame = schema.snapshot_frame(seq, snapshot.model_copy(update={"me": me}))
+            self.absent_deputy = None if me.checked_in else self.user.pk
         self.sent_seq = seq
         await self.send(text_data=frame)
 
@@ -392,11 +396,11 @@ async def _ask(consumer: LiveConsumer, action: schema.Ask) -> dict[str, Any] | N
 
 @route("checkin", DEPUTY, queued=True)
 def _checkin(consumer: LiveConsumer, action: schema.Checkin) -> None:
-    consumer.batchers.checkins.submit(
-        consumer.hearing_id,
-        consumer.user.pk,
-        consumer.replier(action.id, lambda result: {"duplicate": result.duplicate}),
-    )
+    def acked(result: voting_services.CheckinResult) -> dict[str, Any]:
+        consumer.absent_deputy = None  # the tablet knows from this ack
+        return {"duplicate": result.duplicate}
+
+    consumer.batchers.checkins.submit(consumer.hearing_id, consumer.user.pk, consumer.replier(action.id, acked))
 
 
 @route("vote", DEPUTY, queued=True)

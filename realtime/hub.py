@@ -17,7 +17,7 @@ import logging
 import time
 import weakref
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 from uuid import uuid4
 
@@ -355,11 +355,27 @@ class Room:
                     continue  # behind: it gets counters once it has caught up
                 for message in all_messages if sock in fresh else changed_messages:
                     await _send(sock, message)
+        if changed["control_attendance"]:
+            await self._tell_deputies_checked_in(attendance.present)
         for sock in list(self.lagging):
             self.lagging.discard(sock)
             if sock in self.sockets[sock.stream] and sock not in self.catching_up:
                 async with self.lock:
                     await self._catch_up(sock)
+
+    async def _tell_deputies_checked_in(self, present: Iterable[int]) -> None:
+        """A deputy checked in by a moderator (代签) learns it on their tablet: its socket gets a
+        fresh snapshot, whose `me` says so (a server may send one at any time, PROTOCOL.md). A
+        tablet that checked in itself knows from its ack and gets none."""
+        here = set(present)
+        for sock in [s for s in self.priority if s.stream == Stream.PUBLIC]:
+            deputy = getattr(sock, "absent_deputy", None)
+            if deputy is None or deputy not in here or sock in self.catching_up:
+                continue
+            sock.absent_deputy = None  # type: ignore[attr-defined]
+            async with self.lock:
+                await self.hub.resnapshot(sock)
+            self.fresh.add(sock)  # a shared snapshot's counters may be older: the next tick sends them all
 
     async def _check_behind(self, seqs: dict[Stream, int]) -> None:
         """Safety net: if the database is ahead of what arrived for two ticks, fill from history

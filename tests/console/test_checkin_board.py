@@ -289,3 +289,43 @@ def test_the_big_screen_and_the_tablet_have_a_place_for_the_figures() -> None:
     assert 'id="attendance-checked-in"' in screen and 'id="attendance-quorum"' in screen
     tablet = _client(world.deputies[0]).get(reverse("hearing_tablet", args=[world.hearing.pk]), secure=True)
     assert 'id="attendance-line"' in tablet.content.decode()
+
+
+async def _frames_for(sock: Socket, seconds: float) -> list[dict[str, Any]]:
+    frames, deadline = [], time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        frame = await sock.poll(left)
+        if frame is not None:
+            frames.append(frame)
+    return frames
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_tablet_learns_its_deputy_was_checked_in_on_their_behalf() -> None:
+    """代签: the deputy's open tablet gets a fresh snapshot whose `me` says checked in (else it
+    would still offer the 签到 button); a tablet that checked in itself gets no extra snapshot."""
+    world = await db(_world)()
+    hid = world.hearing.pk
+    absent, own = world.deputies[0], world.deputies[1]
+    tablet = await open_socket(deputy_path(hid), user=absent)
+    other = await open_socket(deputy_path(hid), user=own)
+    control = await open_socket(control_path(hid), user=world.moderator)
+    assert tablet.snapshot["data"]["me"]["checked_in"] is False
+
+    assert (await other.action("checkin"))["duplicate"] is False
+    assert (await control.action("deputy.checkin", deputy=absent.pk))["duplicate"] is False
+
+    deadline = time.monotonic() + 5
+    snapshot = None
+    while snapshot is None and time.monotonic() < deadline:
+        frame = await tablet.poll(deadline - time.monotonic())
+        if frame is not None and frame["type"] == "snapshot":
+            snapshot = frame
+    assert snapshot is not None, "no fresh snapshot reached the tablet"
+    assert snapshot["data"]["me"]["checked_in"] is True
+    # The figures follow with the next tick, even when the snapshot was a shared, older one.
+    await attendance_frame(tablet, 2, timeout=5)
+    # The tablet that checked in itself knew from its ack: no snapshot for it.
+    assert [f for f in await _frames_for(other, 4 * TICK + 0.5) if f["type"] == "snapshot"] == []
+    for sock in (tablet, other, control):
+        await sock.close()
