@@ -32,6 +32,7 @@ POLL_CHOICES = 10  # choices of one poll (a 5-level scale and then some)
 POLL_ROWS = 60  # rows of one sheet poll (departments, or department × aspect)
 POLL_CANDIDATES = 100  # candidates of one select poll (e.g. 民生实事 projects)
 POLL_OPTION_LABEL = 200  # a sheet row's or a candidate's label
+POLL_OPTION_NOTE = 500  # a candidate's description (a 民生实事 project's what and where)
 
 # ------------------------------------------------------------------ assignments
 

@@ -57,6 +57,7 @@ class Attendance(models.Model):
 
 class Poll(models.Model):
     class Status(models.TextChoices):
+        DRAFT = "draft", _("待开启")  # prepared by the office: rows or candidates, not yet open
         OPEN = "open", _("投票中")
         CLOSED = "closed", _("已结束")
         PUBLISHED = "published", _("已公布")
@@ -91,7 +92,12 @@ class Poll(models.Model):
     eligible = models.PositiveIntegerField(null=True, blank=True)
     cast = models.PositiveIntegerField(null=True, blank=True)
     results = models.JSONField(null=True, blank=True)
-    opened_at = models.DateTimeField(auto_now_add=True)
+    opened_at = models.DateTimeField(auto_now_add=True)  # a draft's: set again when it opens
+    # A window poll (现场或事后: after the hearing, or an annual 评议 round with no live hearing)
+    # takes ballots from opens_at until closes_at, from the hearing's deputies on their own
+    # devices, with no check-in, and closes by itself; a live poll has neither.
+    opens_at = models.DateTimeField(_("开始投票时间"), null=True, blank=True)
+    closes_at = models.DateTimeField(_("截止投票时间"), null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
 
@@ -100,8 +106,18 @@ class Poll(models.Model):
         verbose_name = pgettext_lazy("one poll", "满意度测评")
         verbose_name_plural = _("满意度测评")
         constraints = [
-            models.UniqueConstraint(fields=["hearing"], condition=Q(status="open"), name="poll_one_open_per_hearing")
+            # One live poll open at a time in the chamber; window polls may run side by side.
+            models.UniqueConstraint(
+                fields=["hearing"], condition=Q(status="open", closes_at__isnull=True), name="poll_one_open_per_hearing"
+            ),
+            models.CheckConstraint(
+                condition=Q(opens_at__isnull=True) | Q(closes_at__gt=models.F("opens_at")), name="poll_window_in_order"
+            ),
         ]
+
+    @property
+    def is_window(self) -> bool:
+        return self.closes_at is not None
 
     def __str__(self) -> str:
         return self.title
@@ -122,6 +138,9 @@ class PollOption(models.Model):
         "hearings.Department", null=True, blank=True, on_delete=models.PROTECT, related_name="poll_options"
     )
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # A candidate's budget in 万元 and a line on what it is (民生实事 projects), where given.
+    budget = models.DecimalField(_("预算（万元）"), max_digits=12, decimal_places=2, null=True, blank=True)
+    note = models.CharField(_("说明"), max_length=limits.POLL_OPTION_NOTE, blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["poll", "position"]
@@ -187,3 +206,26 @@ class Ballot(models.Model):
 
     def __str__(self) -> str:
         return f"{self.poll_id}: {self.choice}"
+
+
+class Threshold(models.Model):
+    """A rule that flags a department on the report and the scorecards (e.g. 不满意 over 30 %,
+    or 满意率 under 60 %), set by the office; the rule is shown beside each flag."""
+
+    class Metric(models.TextChoices):
+        DISSATISFIED = "dissatisfied", _("不满意率高于")  # share of ballots for 不满意 (or the scale's worst)
+        SATISFACTION = "satisfaction", _("满意率低于")  # 满意率 under the limit
+
+    metric = models.CharField(_("指标"), max_length=16, choices=Metric.choices)
+    percent = models.PositiveSmallIntegerField(_("百分比"))
+    active = models.BooleanField(_("启用"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("预警线")
+        verbose_name_plural = _("预警线")
+        constraints = [models.CheckConstraint(condition=Q(percent__lte=100), name="threshold_percent_le_100")]
+
+    def __str__(self) -> str:
+        return f"{self.get_metric_display()} {self.percent}%"
