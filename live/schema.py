@@ -292,6 +292,9 @@ STATE_EVENT_TYPES: dict[str, type[_Out]] = {
     "poll.opened": PollData,
     "poll.closed": PollData,
     "poll.published": PollData,
+    # Extensions, control stream only: the office prepared a poll (a draft) or deleted one.
+    "poll.prepared": PollData,
+    "poll.discarded": PollData,
 }
 
 
