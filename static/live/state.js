@@ -366,11 +366,17 @@ function kindBars(poll) {
 // A named poll's published roll call (记名): who chose what, by name; a secret poll has none.
 export function rollList(poll) {
   if (!poll.roll?.length) return null;
-  const rows = new Map((poll.rows ?? []).map((r) => [String(r.id), r.label]));
   const candidates = new Map((poll.candidates ?? []).map((c) => [c.id, c.label]));
+  const list = new Intl.ListFormat(document.documentElement.lang || "zh-CN", { style: "narrow", type: "unit" });
   const what = (entry) => {
-    if (entry.choices) return Object.entries(entry.choices).map(([row, c]) => `${rows.get(row) ?? row}：${label(c)}`).join("；");
-    if (entry.picks) return entry.picks.map((id) => candidates.get(id) ?? String(id)).join("、");
+    if (entry.choices) {
+      return list.format(
+        (poll.rows ?? []).map((r) =>
+          fmt(gettext("%(row)s：%(choice)s"), { row: r.label, choice: label(entry.choices[String(r.id)] ?? "") }),
+        ),
+      );
+    }
+    if (entry.picks) return list.format(entry.picks.map((id) => candidates.get(id) ?? String(id)));
     return label(entry.choice ?? "");
   };
   return el(

@@ -628,6 +628,41 @@ for _kind in ("sheet", "select"):
     CASES[f"named_{_kind}_poll_published"] = partial(_kind_case, _kind, "published", secret=False)
 
 
+# Polls the office prepares: a draft is told to the control stream only (the pages keep no
+# drafts), opening it is a poll.opened like any other.
+
+
+def _draft(w: World) -> Any:
+    options = [voting_services.OptionSpec(d.name, d.pk) for d in w.departments]
+    return voting_services.poll_prepare(
+        hearing_id=w.hearing.pk, by=_staff(), kind="sheet", item_id=w.items[1].pk, rows=options
+    )
+
+
+@case
+def poll_prepared_by_the_office() -> tuple[World, Change]:
+    w = _live()
+    return w, lambda _room: _draft(w)
+
+
+@case
+def prepared_poll_discarded() -> tuple[World, Change]:
+    w = _live()
+    poll = _draft(w)
+    staff = _staff()
+    return w, lambda _room: voting_services.poll_discard(hearing_id=w.hearing.pk, poll_id=poll.pk, by=staff)
+
+
+@case
+def prepared_poll_opened_from_the_panel() -> tuple[World, Change]:
+    w = _live()
+    _checked_in(w, 2)
+    poll = _draft(w)
+    return w, lambda _room: voting_services.poll_open(
+        hearing_id=w.hearing.pk, item_id=None, draft_id=poll.pk, by=w.moderator
+    )
+
+
 @case
 def hearing_end_with_an_open_poll_a_question_on_stage_and_a_current_item() -> tuple[World, Change]:
     w = _live()
