@@ -279,7 +279,7 @@ def _part_url(hearing: Hearing, part: str, offsets: dict[str, int]) -> str:
 def _question_row(question: Question, items: dict[int, AgendaItemOut]) -> QuestionRow:
     parent = question.parent
     return QuestionRow(
-        question=selectors.question_out(question),
+        question=selectors.question_out(question, control=True),
         created=question.created_at,
         item=items.get(question.item_id) if question.item_id else None,
         parent=selectors.question_out(parent) if parent is not None else None,

@@ -78,24 +78,7 @@ class AgendaItemOut(_Out):
     ended_at: str | None
 
 
-QuestionStatus: TypeAlias = Literal["pending", "approved", "on_stage", "answered", "rejected"]
-
-
-class QuestionOut(_Out):
-    id: int
-    text: str
-    asker: str
-    source: Literal["deputy", "public", "moderator"]
-    item: int | None
-    parent: int | None
-    status: QuestionStatus
-    likes: int
-    created_at: str
-    answer_note: str = ""
-    commitment: str = ""
-
-
-PollKind: TypeAlias = Literal["satisfaction", "sheet", "select"]
+QuestionStatus: TypeAlias = Literal["pending", "approved", "on_stage", "answered", "rejected", "hidden"]
 
 
 class _Sparse(_Out):
@@ -111,6 +94,31 @@ class _Sparse(_Out):
             if data.get(name, 0) is None:
                 del data[name]
         return data
+
+
+class QuestionOut(_Sparse):
+    """A question. `category`: one of the hearing's categories, or null. The control view's
+    also has `flags` (["sensitive"] when its text or name matched the sensitive-word list) and
+    the extension `matched` (the words); the public's has neither."""
+
+    SPARSE: ClassVar[frozenset[str]] = frozenset({"flags", "matched"})
+    id: int
+    text: str
+    asker: str
+    source: Literal["deputy", "public", "moderator", "collected"]
+    item: int | None
+    parent: int | None
+    status: QuestionStatus
+    likes: int
+    created_at: str
+    answer_note: str = ""
+    commitment: str = ""
+    category: str | None = None
+    flags: list[str] | None = None
+    matched: list[str] | None = None
+
+
+PollKind: TypeAlias = Literal["satisfaction", "sheet", "select"]
 
 
 class PollOptionOut(_Sparse):
