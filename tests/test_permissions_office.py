@@ -195,7 +195,9 @@ def _poll_request(w: World, action: str) -> tuple[str, dict[str, Any]]:
         Hearing.objects.filter(pk=h).update(status=Hearing.Status.ENDED)
         form = {key: value.strftime("%Y-%m-%dT%H:%M") for key, value in window.items()}
         return f"/manage/hearings/{h}/polls/{draft.pk}/{action[5:]}/", form if action == "poll-schedule" else {}
-    poll = voting_services.poll_prepare(hearing_id=h, by=None, kind="satisfaction", **window)
+    poll = voting_services.poll_prepare(
+        hearing_id=h, by=None, kind="satisfaction", opens_at=window["opens_at"], closes_at=window["closes_at"]
+    )
     if action == "poll-publish":
         voting_services.poll_close(hearing_id=h, poll_id=poll.pk, by=None)
     return f"/manage/hearings/{h}/polls/{poll.pk}/{action[5:]}/", {}

@@ -39,7 +39,7 @@
       const chosen = row.querySelector("input[type=radio]:checked");
       row.classList.toggle("missing", !chosen);
       if (!chosen) complete = false;
-      else result.push([row.dataset.label, chosen.value]);
+      else result.push([row.dataset.label, chosen.nextElementSibling.textContent]);
     });
     return complete ? result : null;
   }
