@@ -100,6 +100,7 @@ class PollForm(forms.Form):
             ("custom", gettext_lazy("自定义")),
         ],
         initial="three",
+        required=False,  # none posted: the 3-level default
         widget=forms.RadioSelect,
     )
     custom_choices = CleanTextField(
@@ -158,7 +159,7 @@ class ScheduleForm(forms.Form):
 
 def _choices(data: dict[str, Any]) -> list[str] | None:
     """The scale: None for the 3-level default (the service's), else its lines."""
-    if data["scale"] == "three":
+    if data["scale"] in ("", "three"):
         return None
     if data["scale"] == "five":
         return list(FIVE_LEVEL)

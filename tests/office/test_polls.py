@@ -27,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI)
+WINDOW = {"opens_at": "2026-12-02T09:00", "closes_at": "2026-12-09T18:00"}
 
 
 @contextmanager
@@ -293,3 +294,10 @@ def test_no_one_but_staff_prepares_or_acts(client: Client, world: World) -> None
                 assert other.post(action(world, poll, name), secure=True).status_code == 403
     assert stored() == before
     assert VoteRecord.objects.count() == 0
+
+
+def test_a_post_without_a_scale_takes_the_three_level_default(client: Client, staff: Any, world: World) -> None:
+    with clock(NOW):
+        response = client.post(page(world), {"kind": "satisfaction", "ballot": "secret", **WINDOW}, secure=True)
+    assert response.status_code == 302, response.content.decode()[:500]
+    assert Poll.objects.get().choices == ["满意", "基本满意", "不满意"]
