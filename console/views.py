@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap
 
 from chamber import commands
+from console import ballots
 from core import limits
 from core.errors import BadRequest, DomainError
 from hearings import selectors
@@ -58,7 +59,8 @@ def hearing_list(request: HttpRequest) -> HttpResponse:
         HearingRow(hearing, is_moderator=hearing.pk in moderated, is_deputy=hearing.pk in deputy_of)
         for hearing in Hearing.objects.order_by("-starts_at", "-id")
     ]
-    return render(request, "hearings/list.html", {"rows": rows})
+    open_ballots = ballots.open_ballots_count(request.user) if deputy_of else 0
+    return render(request, "hearings/list.html", {"rows": rows, "open_ballots": open_ballots})
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
