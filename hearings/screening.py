@@ -7,7 +7,10 @@ invisible characters) — so "敏 感 词", "敏*感*词" and "ＡＢＣ" match 
 match is mapped back to the span of the original text it covers, for the panel to highlight.
 
 The list lives in the database (hearings.SensitiveWord); each process keeps one automaton and
-rebuilds it when the list's version (its size and newest id, one indexed query) has changed.
+rebuilds it when the list's version has changed: its size, newest id and newest time, read by
+one aggregate query (ids are never reused: SQLite's AUTOINCREMENT, PostgreSQL's sequences; the
+time tells apart lists a test rolled back and wrote again). A change in this process also
+drops the automaton at once (`forget`).
 """
 
 from __future__ import annotations
@@ -77,14 +80,19 @@ class Screen:
 
 
 _lock = threading.Lock()
-_cached: tuple[tuple[int, int | None], Screen] | None = None
+_cached: tuple[tuple[object, ...], Screen] | None = None
+
+
+def forget() -> None:
+    global _cached
+    _cached = None
 
 
 def screen() -> Screen:
     """This process's screen over the current list."""
     global _cached
-    version = SensitiveWord.objects.aggregate(n=Count("id"), newest=Max("id"))
-    key = (version["n"], version["newest"])
+    version = SensitiveWord.objects.aggregate(n=Count("id"), newest=Max("id"), latest=Max("created_at"))
+    key = (version["n"], version["newest"], version["latest"])
     cached = _cached
     if cached is not None and cached[0] == key:
         return cached[1]

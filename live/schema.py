@@ -413,6 +413,8 @@ class Like(_Action):
 # trimmed); a refusal is a `bad_request`. The limits are core/limits.py's, as the services'.
 Name = Annotated[str, TextRule(max_length=limits.ASKER_NAME, multiline=False, required=False)]
 Title = Annotated[str, TextRule(max_length=limits.POLL_TITLE, multiline=False, required=False)]
+Category = Annotated[str, Field(max_length=limits.QUESTION_CATEGORY)]
+Reason = Annotated[str, TextRule(max_length=limits.HIDE_REASON, multiline=False)]
 Note = Annotated[str, TextRule(max_length=limits.ANSWER_NOTE, required=False)]
 QuestionText = Annotated[str, TextRule(max_length=limits.QUESTION_TEXT)]
 
@@ -424,6 +426,7 @@ class _Question(_Action):
     item: PositiveId | None = None
     parent: PositiveId | None = None
     name: Name | None = None
+    category: Category | None = None  # one of the hearing's categories
 
 
 class Ask(_Question):
@@ -565,6 +568,14 @@ class QuestionReject(_Action):
     question: PositiveId
 
 
+class QuestionHide(_Action):
+    """Withdraw an approved (or answered) question from public view; the reason is kept."""
+
+    action: Literal["question.hide"]
+    question: PositiveId
+    reason: Reason
+
+
 class QuestionStage(_Action):
     action: Literal["question.stage"]
     question: PositiveId | None
@@ -663,6 +674,7 @@ Action: TypeAlias = (
     | AgendaRemove
     | QuestionApprove
     | QuestionReject
+    | QuestionHide
     | QuestionStage
     | QuestionAnswered
     | QuestionEdit

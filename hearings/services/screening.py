@@ -18,7 +18,7 @@ from django.utils.translation import pgettext_lazy
 import audit
 from core import limits
 from core.errors import FIELD_REASON, BadRequest, Forbidden, NotFound, clean_or_refuse
-from hearings import guards, selectors
+from hearings import guards, screening, selectors
 from hearings.models import BlockedViewer, Question, SensitiveWord
 from hearings.screening import normal_form
 
@@ -61,6 +61,7 @@ def sensitive_words_add(*, words: Sequence[str], by: AbstractBaseUser | None) ->
         known.add(form)
         added.append(word)
     SensitiveWord.objects.bulk_create([SensitiveWord(word=word, added_by_id=by.pk if by else None) for word in added])
+    transaction.on_commit(screening.forget)
     if added:
         audit.record(action="sensitive_words.add", actor=by, subject="sensitive_words:list", payload={"words": added})
     return WordsChanged(added, unchanged)
@@ -80,6 +81,7 @@ def sensitive_words_remove(*, words: Sequence[str], by: AbstractBaseUser | None)
         else:
             SensitiveWord.objects.filter(pk=entry[0]).delete()
             removed.append(entry[1])
+    transaction.on_commit(screening.forget)
     if removed:
         audit.record(
             action="sensitive_words.remove", actor=by, subject="sensitive_words:list", payload={"words": removed}
