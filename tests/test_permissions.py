@@ -267,6 +267,7 @@ hearing-end        login  login   403     403      403      403       ok   403  
 agenda-start       login  login   403     403      403      403       ok   403   403    403
 question-approve   login  login   403     403      403      403       ok   403   403    403
 question-reject    login  login   403     403      403      403       ok   403   403    403
+question-hide      login  login   403     403      403      403       ok   403   403    403
 question-edit      login  login   403     403      403      403       ok   403   403    403
 question-merge     login  login   403     403      403      403       ok   403   403    403
 question-stage     login  login   403     403      403      403       ok   403   403    403
@@ -311,6 +312,8 @@ def prepare(m: Matrix, action: str) -> dict[str, Any]:
         return {"question": pending().pk, "text": "改过的问题"}
     if action in ("question.stage", "question.answered"):
         return {"question": approved().pk}
+    if action == "question.hide":
+        return {"question": approved().pk, "reason": "涉及个人隐私"}
     if action == "question.merge":
         return {"question": approved("重复的问题").pk, "into": approved("保留的问题").pk}
     if action == "poll.close":

@@ -441,6 +441,26 @@ def older_pending_question_approved_after_a_newer_one_appeared() -> tuple[World,
 
 
 @case
+def approved_question_hidden() -> tuple[World, Change]:
+    w = _live()
+    q = _approved(w)
+    _approved(w)
+    return w, lambda _room: services.question_hide(
+        hearing_id=w.hearing.pk, question_id=q.pk, reason="涉及个人隐私", by=w.moderator
+    )
+
+
+@case
+def sensitive_question_asked_by_a_deputy() -> tuple[World, Change]:
+    w = _live()
+    _approved(w)
+    services.sensitive_words_add(words=["回扣"], by=None)
+    return w, lambda _room: services.question_submit(
+        hearing_id=w.hearing.pk, text="工程有回扣吗", source="deputy", asker=w.deputies[0]
+    )
+
+
+@case
 def pending_question_rejected() -> tuple[World, Change]:
     w = _live()
     _approved(w)
