@@ -18,6 +18,7 @@ from django.urls.resolvers import URLResolver
 
 from hearings import selectors, services
 from hearings.models import AgendaItem, Department, Hearing, Person, SeatCode
+from voting.models import Threshold
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
 
@@ -41,6 +42,7 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/roster/                         403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.csv             403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.xlsx            403   403     403     403      403      403       403  403   200    200
+/manage/thresholds/                     403   403     403     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """
@@ -68,6 +70,8 @@ person-deactivate     403   403     403     403      403      403       403  403
 department-new        403   403     403     403      403      403       403  403   ok     ok
 department-edit       403   403     403     403      403      403       403  403   ok     ok
 roster-import         403   403     403     403      403      403       403  403   ok     ok
+threshold-add         403   403     403     403      403      403       403  403   ok     ok
+threshold-deactivate  403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -83,6 +87,7 @@ def office_state() -> dict[str, Any]:
         "departments": list(Department.objects.order_by("pk").values_list("pk", "name", "short_name")),
         "agenda": list(AgendaItem.objects.order_by("pk").values_list("pk", "position", "title")),
         "seats": list(SeatCode.objects.order_by("pk").values_list("pk", "used_at", "revoked_at")),
+        "thresholds": list(Threshold.objects.order_by("pk").values_list("pk", "metric", "percent", "active")),
         "rosters": [
             (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
             for h in Hearing.objects.order_by("pk")
@@ -102,6 +107,7 @@ class World:
         self.spare = AgendaItem.objects.create(hearing=m.hearing, position=3, title="备用议程")
         services.seat_codes_issue(hearing_id=m.hearing.pk, by=None)
         self.code = selectors.seat_code_text(SeatCode.objects.get(deputy=deputy))
+        self.threshold = Threshold.objects.create(metric=Threshold.Metric.SATISFACTION, percent=60)
 
 
 @pytest.fixture
@@ -166,6 +172,10 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return "/manage/departments/", {"name": "县教育局", "short_name": "教育局"}
     if action == "department-edit":
         return f"/manage/departments/{m.lead.pk}/", {"name": "县教育体育局", "short_name": "教体局"}
+    if action == "threshold-add":
+        return "/manage/thresholds/", {"metric": "dissatisfied", "percent": "30"}
+    if action == "threshold-deactivate":
+        return f"/manage/thresholds/{w.threshold.pk}/deactivate/", {}
     raise AssertionError(action)
 
 
