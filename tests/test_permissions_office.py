@@ -18,9 +18,9 @@ from django.urls.resolvers import URLResolver
 
 from hearings import selectors, services
 from hearings.models import AgendaItem, Department, Hearing, Person, SeatCode
-from voting.models import Threshold
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
+from voting.models import Threshold
 
 # ------------------------------------------------------------------------------- pages (GET)
 
