@@ -434,13 +434,19 @@ class _Polls:
 
 def _polls(hearing: Hearing, rules: list[Threshold], agenda: list[AgendaRow]) -> _Polls:
     """Every poll of the hearing by kind, and the departments' pooled results. Six queries at most."""
-    polls = list(Poll.objects.filter(hearing=hearing).select_related("department", "item").order_by("id"))
+    # Not the office's drafts: they are not public until the moderator opens them.
+    polls = list(
+        Poll.objects.filter(hearing=hearing)
+        .exclude(status=Poll.Status.DRAFT)
+        .select_related("department", "item")
+        .order_by("id")
+    )
     published = [poll for poll in polls if poll.status == Poll.Status.PUBLISHED]
     counted = voting_selectors.ballot_counts([poll.pk for poll in published if poll.kind == Poll.Kind.SATISFACTION])
     tallies = option_tallies(published)
     options: dict[int, list[PollOption]] = {poll.pk: [] for poll in polls}
     if any(poll.kind != Poll.Kind.SATISFACTION for poll in polls):
-        rows = PollOption.objects.filter(poll__hearing=hearing).select_related("department")
+        rows = PollOption.objects.filter(poll__in=polls).select_related("department")
         for option in rows.order_by("poll", "position"):
             options[option.poll_id].append(option)
 

@@ -382,3 +382,22 @@ def test_unpublished_sheets_do_not_count_on_scorecards() -> None:
     k = play(secret=True, publish=False)
     assert department_scorecards() == []
     assert k.sheet.status == Poll.Status.CLOSED
+
+
+def test_the_offices_drafts_stay_out_of_the_report() -> None:
+    k = play(secret=True)
+    draft = services.poll_prepare(
+        hearing_id=k.world.hearing.pk,
+        by=None,
+        kind="select",
+        title="尚未开启的票选",
+        candidates=[services.OptionSpec("保密的候选项")],
+    )
+    assert draft.status == Poll.Status.DRAFT
+    report = _report(k)
+    shown = {p.id for p in report.polls} | {p.id for p in report.sheets} | {p.id for p in report.selects}
+    assert draft.pk not in shown
+    page = Client().get(f"/hearings/{k.world.hearing.pk}/report/").content.decode()
+    assert "尚未开启的票选" not in page and "保密的候选项" not in page
+    book = load_workbook(io.BytesIO(Client().get(f"/hearings/{k.world.hearing.pk}/report.xlsx").content))
+    assert all("保密的候选项" not in str(cell) for row in book["票选"].iter_rows(values_only=True) for cell in row)
