@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from office.views import agenda, hearings, home, people, polls, roster, seats
+from office.views import agenda, hearings, home, people, polls, roster, seats, thresholds
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *home.urlpatterns,
@@ -14,4 +14,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *people.urlpatterns,
     *roster.urlpatterns,
     *seats.urlpatterns,
+    *thresholds.urlpatterns,
 ]

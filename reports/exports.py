@@ -233,6 +233,10 @@ def report_workbook(report: HearingReport) -> Workbook:
     for cell in sheet[rate_column][1:]:
         cell.number_format = "0.0%"
 
+    _sheet_rows(book, report)
+    _select_rows(book, report)
+    _department_rows(book, report)
+
     _sheet(
         book,
         _("问题清单"),
@@ -286,6 +290,103 @@ def report_workbook(report: HearingReport) -> Workbook:
         [8, 40, 22, 22, 10, 12, 10, 8, 8, 10, 14],
     )
     return book
+
+
+def _percent_column(book: Workbook, title: str, column: int) -> None:
+    sheet = book[title[:31]]
+    for cell in sheet[get_column_letter(column)][1:]:
+        cell.number_format = "0.0%"
+
+
+def _rounded(value: float | None) -> float | None:
+    return round(value, 4) if value is not None else None
+
+
+def _sheet_rows(book: Workbook, report: HearingReport) -> None:
+    """测评表: a row per sheet row: counts per choice (every choice any sheet offers), valid
+    ballots, 满意率 and score; blank counts until the sheet is published."""
+    choices: list[str] = []
+    for poll in report.sheets:
+        for choice in poll.choices:
+            if choice not in choices:
+                choices.append(choice)
+    rows: list[list[object]] = []
+    for poll in report.sheets:
+        for row in poll.rows:
+            counts = {c.choice: c.count for c in row.counts}
+            rows.append(
+                [
+                    poll.title,
+                    poll.status_label,
+                    row.label,
+                    row.department,
+                    *[counts.get(choice) if poll.published else None for choice in choices],
+                    row.valid if poll.published else None,
+                    _rounded(row.rate) if poll.published else None,
+                    row.score,
+                ]
+            )
+    title = _("测评表")
+    _sheet(
+        book,
+        title,
+        [_("测评"), _("状态"), _("测评项"), _("部门"), *[_(c) for c in choices], _("有效票"), _("满意率"), _("得分")],
+        rows,
+        [30, 10, 24, 22, *[10 for _c in choices], 8, 10, 8],
+    )
+    _percent_column(book, title, 6 + len(choices))
+
+
+def _select_rows(book: Workbook, report: HearingReport) -> None:
+    """票选: a row per candidate, by rank once published: picks, rank, chosen, budget."""
+    rows: list[list[object]] = []
+    for poll in report.selects:
+        for c in poll.candidates:
+            rows.append(
+                [
+                    poll.title,
+                    poll.status_label,
+                    c.label,
+                    c.department,
+                    float(c.budget) if c.budget is not None else None,
+                    c.note,
+                    c.picks if poll.published else None,
+                    c.rank,
+                    (_("是") if c.chosen else _("否")) if poll.published else None,
+                ]
+            )
+    _sheet(
+        book,
+        _("票选"),
+        [_("票选"), _("状态"), _("候选项"), _("部门"), _("预算（万元）"), _("说明"), _("得票"), _("名次"), _("入选")],
+        rows,
+        [30, 10, 30, 22, 12, 30, 8, 6, 6],
+    )
+
+
+def _department_rows(book: Workbook, report: HearingReport) -> None:
+    """部门汇总: each department's published results pooled, and the rules it breaks."""
+    title = _("部门汇总")
+    _sheet(
+        book,
+        title,
+        [_("部门"), _("满意度测评"), _("测评表行"), _("有效票"), _("满意率"), _("不满意率"), _("预警")],
+        [
+            [
+                d.name,
+                d.polls,
+                d.rows,
+                d.figures.valid,
+                _rounded(d.rate),
+                _rounded(d.dissatisfied_share),
+                "；".join(b.text for b in d.breaches),
+            ]
+            for d in report.departments
+        ],
+        [22, 10, 10, 8, 10, 10, 40],
+    )
+    _percent_column(book, title, 5)
+    _percent_column(book, title, 6)
 
 
 def report_xlsx(report: HearingReport) -> HttpResponse:

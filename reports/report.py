@@ -1,9 +1,12 @@
 """The session report (问政会报告): what the congress publishes about one hearing.
 
 A read of stored state only, in a fixed number of queries whatever the hearing's size: the
-agenda with the times items really started and ended, each department's satisfaction poll
-(published results are counted from the ballots), the public question list with askers,
-likes, answers and commitments, and the assignments made from it with their status today.
+agenda with the times items really started and ended, each department's satisfaction poll,
+the sheets (测评表: counts, 满意率 and score per row) and selects (票选: ranking, picks, the
+chosen candidates with department and budget), each department's results pooled over its
+polls and its sheet rows with the threshold rules it breaks (voting/thresholds.py), the
+public question list with askers, likes, answers and commitments, and the assignments made
+from it with their status today. Published results are counted from the stored ballots.
 
 Only what is public goes in: results of a poll that was never published, pending or
 rejected questions and internal notes stay out, whoever asks.
@@ -12,8 +15,10 @@ rejected questions and internal notes stay out, whoever asks.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from django.db.models import Count, Prefetch
 from django.utils import timezone
@@ -22,8 +27,11 @@ from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Status
 from hearings import selectors as hearing_selectors
 from hearings.models import AgendaItem, Hearing, Question
+from reports.tallies import OptionTallies, option_tallies
 from voting import selectors as voting_selectors
-from voting.models import Attendance, Poll
+from voting import thresholds
+from voting.models import Attendance, Poll, PollOption, Threshold
+from voting.thresholds import Breach, Figures
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,109 @@ class PollRow:
         if not self.eligible or self.cast is None:
             return None
         return self.cast / self.eligible
+
+
+@dataclass(frozen=True)
+class SheetRowResult:
+    """One row of a sheet (a department, or department × aspect): its counts per choice."""
+
+    id: int
+    label: str
+    department: str
+    department_id: int | None
+    counts: list[ChoiceCount]  # empty unless the poll is published
+    figures: Figures
+    score: float | None  # mean weight per valid ballot, where the poll has weights
+
+    @property
+    def valid(self) -> int:
+        return self.figures.valid
+
+    @property
+    def rate(self) -> float | None:
+        return self.figures.rate
+
+
+@dataclass(frozen=True)
+class SheetPoll:
+    id: int
+    title: str
+    department: str
+    item: str
+    status: str
+    status_label: str
+    secret: bool
+    published: bool
+    eligible: int | None
+    cast: int | None
+    choices: list[str]
+    weights: dict[str, float] | None
+    rows: list[SheetRowResult]  # in the sheet's order; without counts unless published
+
+
+@dataclass(frozen=True)
+class CandidateResult:
+    id: int
+    label: str
+    department: str
+    budget: Decimal | None  # 万元
+    note: str
+    picks: int  # 0 unless published
+    rank: int | None  # 1.. by picks (ties in the sheet's order); None unless published
+    chosen: bool
+    share: float  # picks over ballots cast, 0..1 (the bar)
+
+    @property
+    def width(self) -> str:
+        return f"{self.share * 100:.1f}"
+
+
+@dataclass(frozen=True)
+class SelectPoll:
+    id: int
+    title: str
+    item: str
+    status: str
+    status_label: str
+    secret: bool
+    published: bool
+    eligible: int | None
+    cast: int | None
+    min_picks: int | None
+    max_picks: int | None
+    choose: int | None
+    candidates: list[CandidateResult]  # by rank when published, else in their order
+
+    @property
+    def chosen(self) -> list[CandidateResult]:
+        return [c for c in self.candidates if c.chosen]
+
+    @property
+    def chosen_budget(self) -> Decimal | None:
+        """The chosen candidates' budgets added up; None when none of them has one."""
+        budgets = [c.budget for c in self.chosen if c.budget is not None]
+        return sum(budgets, Decimal(0)) if budgets else None
+
+
+@dataclass(frozen=True)
+class DepartmentResult:
+    """A department's published results of this hearing, pooled: its satisfaction polls and
+    the sheet rows naming it; the active threshold rules they break."""
+
+    department_id: int
+    name: str
+    polls: int  # satisfaction polls counted
+    rows: int  # sheet rows counted
+    figures: Figures
+    breaches: list[Breach] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float | None:
+        return self.figures.rate
+
+    @property
+    def dissatisfied_share(self) -> float | None:
+        return self.figures.dissatisfied_share
 
 
 @dataclass(frozen=True)
@@ -155,7 +266,11 @@ class HearingReport:
     ended: bool
     generated_at: datetime
     agenda: list[AgendaRow]
-    polls: list[PollRow]
+    polls: list[PollRow]  # satisfaction polls
+    sheets: list[SheetPoll]
+    selects: list[SelectPoll]
+    departments: list[DepartmentResult]  # with published results, in agenda order
+    rules: list[Threshold]  # the active threshold rules the departments were checked against
     questions: list[QuestionRow]
     assignments: list[AssignmentRow]
     totals: Totals
@@ -214,16 +329,170 @@ def poll_row(poll: Poll, counted: Counter[str]) -> PollRow:
     )
 
 
-def _polls(hearing: Hearing) -> list[PollRow]:
-    # Satisfaction polls only, for now: a sheet's per-row and a select's results are not in the report yet.
+def row_score(weights: Mapping[str, float] | None, choices: list[str], counts: Mapping[str, int]) -> float | None:
+    """Σ ballots × weight ÷ valid ballots (a choice without a weight scores 0), two decimals;
+    None without weights or ballots."""
+    if not weights:
+        return None
+    valid = sum(counts.get(choice, 0) for choice in choices)
+    if not valid:
+        return None
+    return round(sum(counts.get(choice, 0) * float(weights.get(choice, 0)) for choice in choices) / valid, 2)
+
+
+def _choice_counts(poll: Poll, counted: Mapping[str, int]) -> list[ChoiceCount]:
+    valid = sum(counted.get(choice, 0) for choice in poll.choices)
+    return [
+        ChoiceCount(
+            choice=choice,
+            count=counted.get(choice, 0),
+            share=counted.get(choice, 0) / valid if valid else 0.0,
+            satisfied=choice in poll.satisfied,
+        )
+        for choice in poll.choices
+    ]
+
+
+def sheet_poll(poll: Poll, options: list[PollOption], tallies: OptionTallies) -> SheetPoll:
+    published = poll.status == Poll.Status.PUBLISHED
+    rows = []
+    for option in options:
+        counted: Counter[str] = tallies.row(poll.pk, option.pk) if published else Counter()
+        rows.append(
+            SheetRowResult(
+                id=option.pk,
+                label=option.label,
+                department=option.department.name if option.department else "",
+                department_id=option.department_id,
+                counts=_choice_counts(poll, counted) if published else [],
+                figures=thresholds.figures(poll.choices, poll.satisfied, counted),
+                score=row_score(poll.weights, poll.choices, counted) if published else None,
+            )
+        )
+    return SheetPoll(
+        id=poll.pk,
+        title=poll.title,
+        department=poll.department.name if poll.department else "",
+        item=poll.item.title if poll.item else "",
+        status=poll.status,
+        status_label=str(poll.get_status_display()),
+        secret=poll.secret,
+        published=published,
+        eligible=poll.eligible,
+        cast=poll.cast,
+        choices=list(poll.choices),
+        weights=poll.weights,
+        rows=rows,
+    )
+
+
+def select_poll(poll: Poll, options: list[PollOption], tallies: OptionTallies) -> SelectPoll:
+    published = poll.status == Poll.Status.PUBLISHED
+    picks = {option.pk: tallies.picked(poll.pk, option.pk) if published else 0 for option in options}
+    order = [option.pk for option in options]
+    ranked = voting_selectors.ranking(order, {str(pk): n for pk, n in picks.items()}) if published else order
+    chosen = set(ranked[: poll.choose or len(ranked)]) if published else set()
+    by_id = {option.pk: option for option in options}
+    ballots = poll.cast or 0
+    return SelectPoll(
+        id=poll.pk,
+        title=poll.title,
+        item=poll.item.title if poll.item else "",
+        status=poll.status,
+        status_label=str(poll.get_status_display()),
+        secret=poll.secret,
+        published=published,
+        eligible=poll.eligible,
+        cast=poll.cast,
+        min_picks=poll.min_picks,
+        max_picks=poll.max_picks,
+        choose=poll.choose,
+        candidates=[
+            CandidateResult(
+                id=pk,
+                label=by_id[pk].label,
+                department=by_id[pk].department.name if by_id[pk].department else "",  # type: ignore[union-attr]
+                budget=by_id[pk].budget,
+                note=by_id[pk].note,
+                picks=picks[pk],
+                rank=rank if published else None,
+                chosen=pk in chosen,
+                share=picks[pk] / ballots if ballots else 0.0,
+            )
+            for rank, pk in enumerate(ranked, start=1)
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class _Polls:
+    satisfaction: list[PollRow]
+    sheets: list[SheetPoll]
+    selects: list[SelectPoll]
+    departments: list[DepartmentResult]
+
+
+def _polls(hearing: Hearing, rules: list[Threshold], agenda: list[AgendaRow]) -> _Polls:
+    """Every poll of the hearing by kind, and the departments' pooled results. Six queries at most."""
+    # Not the office's drafts: they are not public until the moderator opens them.
     polls = list(
-        Poll.objects.filter(hearing=hearing, kind=Poll.Kind.SATISFACTION)
+        Poll.objects.filter(hearing=hearing)
+        .exclude(status=Poll.Status.DRAFT)
         .select_related("department", "item")
         .order_by("id")
     )
-    published = [poll.pk for poll in polls if poll.status == Poll.Status.PUBLISHED]
-    counted = voting_selectors.ballot_counts(published)
-    return [poll_row(poll, counted[poll.pk]) for poll in polls]
+    published = [poll for poll in polls if poll.status == Poll.Status.PUBLISHED]
+    counted = voting_selectors.ballot_counts([poll.pk for poll in published if poll.kind == Poll.Kind.SATISFACTION])
+    tallies = option_tallies(published)
+    options: dict[int, list[PollOption]] = {poll.pk: [] for poll in polls}
+    if any(poll.kind != Poll.Kind.SATISFACTION for poll in polls):
+        rows = PollOption.objects.filter(poll__in=polls).select_related("department")
+        for option in rows.order_by("poll", "position"):
+            options[option.poll_id].append(option)
+
+    satisfaction = [poll_row(poll, counted[poll.pk]) for poll in polls if poll.kind == Poll.Kind.SATISFACTION]
+    sheets = [sheet_poll(poll, options[poll.pk], tallies) for poll in polls if poll.kind == Poll.Kind.SHEET]
+    selects = [select_poll(poll, options[poll.pk], tallies) for poll in polls if poll.kind == Poll.Kind.SELECT]
+
+    # Pool each department's published results: its satisfaction polls, the sheet rows naming it.
+    names: dict[int, str] = {}
+    pooled: dict[int, list[Figures]] = {}
+    poll_counts: Counter[int] = Counter()
+    row_counts: Counter[int] = Counter()
+    for poll in published:
+        if poll.kind == Poll.Kind.SATISFACTION and poll.department is not None:
+            names[poll.department.pk] = poll.department.name
+            pooled.setdefault(poll.department.pk, []).append(
+                thresholds.figures(poll.choices, poll.satisfied, counted[poll.pk])
+            )
+            poll_counts[poll.department.pk] += 1
+    for sheet in sheets:
+        if not sheet.published:
+            continue
+        for row in sheet.rows:
+            if row.department_id is not None:
+                names[row.department_id] = row.department
+                pooled.setdefault(row.department_id, []).append(row.figures)
+                row_counts[row.department_id] += 1
+    # In the order the agenda questions them (department names are unique), then by name.
+    agenda_order: dict[str, int] = {}
+    for agenda_row in agenda:
+        if agenda_row.department:
+            agenda_order.setdefault(agenda_row.department, len(agenda_order))
+    departments = []
+    for pk in sorted(names, key=lambda pk: (agenda_order.get(names[pk], len(agenda_order)), names[pk], pk)):
+        total = sum(pooled[pk], Figures())
+        departments.append(
+            DepartmentResult(
+                department_id=pk,
+                name=names[pk],
+                polls=poll_counts[pk],
+                rows=row_counts[pk],
+                figures=total,
+                breaches=thresholds.breaches(total, rules),
+            )
+        )
+    return _Polls(satisfaction, sheets, selects, departments)
 
 
 def _questions(hearing: Hearing, today: date) -> tuple[dict[int, int], list[QuestionRow]]:
@@ -301,7 +570,8 @@ def _assignments(hearing: Hearing, numbers: dict[int, int], today: date) -> list
 def hearing_report(hearing: Hearing, *, today: date | None = None) -> HearingReport:
     today = today or timezone.localdate()
     agenda = _agenda(hearing)
-    polls = _polls(hearing)
+    rules = thresholds.active_rules()
+    polls = _polls(hearing, rules, agenda)
     numbers, question_rows = _questions(hearing, today)
     assignments = _assignments(hearing, numbers, today)
     by_status = Counter(a.status for a in assignments)
@@ -313,7 +583,9 @@ def hearing_report(hearing: Hearing, *, today: date | None = None) -> HearingRep
         questions=len(question_rows),
         answered=sum(1 for q in question_rows if q.status == Question.Status.ANSWERED),
         commitments=sum(1 for q in question_rows if q.commitment.strip()),
-        polls_published=sum(1 for p in polls if p.published),
+        polls_published=sum(p.published for p in polls.satisfaction)
+        + sum(p.published for p in polls.sheets)
+        + sum(p.published for p in polls.selects),
         assignments=len(assignments),
         assignments_overdue=sum(1 for a in assignments if a.overdue),
         assignments_by_status=[
@@ -325,7 +597,11 @@ def hearing_report(hearing: Hearing, *, today: date | None = None) -> HearingRep
         ended=hearing.status == Hearing.Status.ENDED,
         generated_at=timezone.now(),
         agenda=agenda,
-        polls=polls,
+        polls=polls.satisfaction,
+        sheets=polls.sheets,
+        selects=polls.selects,
+        departments=polls.departments,
+        rules=rules,
         questions=question_rows,
         assignments=assignments,
         totals=totals,

@@ -19,6 +19,7 @@ from reports.scorecards import (
     scorecard_summary,
     scorecard_years,
 )
+from voting.thresholds import active_rules
 
 
 def parse_year(raw: str | None) -> int | None:
@@ -40,7 +41,8 @@ def scorecards(request: HttpRequest) -> HttpResponse:
     except ValueError:
         message = _("年度应为 %(min)d 至 %(max)d 之间的四位数字。") % {"min": MIN_YEAR, "max": MAX_YEAR}
         return HttpResponseBadRequest(message, content_type="text/plain; charset=utf-8")
-    cards = department_scorecards(today=timezone.localdate(), year=year)
+    rules = active_rules()
+    cards = department_scorecards(today=timezone.localdate(), year=year, rules=rules)
     return render(
         request,
         "reports/scorecards.html",
@@ -51,5 +53,6 @@ def scorecards(request: HttpRequest) -> HttpResponse:
             "years": sorted({*scorecard_years(), *([year] if year else [])}, reverse=True),
             "rate_chart": charts.satisfaction_chart(cards),
             "outcomes_chart": charts.outcomes_chart(cards),
+            "rules": rules,
         },
     )

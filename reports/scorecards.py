@@ -1,10 +1,16 @@
 """Department scorecards (部门考评): what departments are judged by across hearings.
 
 Reads of stored state only, in a fixed number of queries whatever the number of departments,
-polls or assignments: one for the published polls, two for their ballots (per choice, from
-the stored ballots: secret polls' tally rows, named polls' Ballot rows; never from
-Poll.results), one for the assignments with their latest reply and whether they were ever
-reopened.
+polls or assignments: one for the published polls, one for their sheet rows, four for their
+ballots (per choice, from the stored ballots: secret polls' tally rows, named polls' Ballot
+rows; never from Poll.results), one for the assignments with their latest reply and whether
+they were ever reopened, one for the active threshold rules.
+
+A department's results pool its satisfaction polls and the rows of sheet polls (测评表) that
+name it (a row without a department counts for nobody); where its rows name aspects (the
+label, or the part of it after the last "·": "县发改局·应询态度" → 应询态度), they are pooled
+per aspect as well. A department breaking an active threshold rule (voting/thresholds.py)
+is flagged with the rule.
 
 Only what is public counts: a poll's results count once it is published. An assignment
 counts against its lead department (主办单位) only, never against its co-departments.
@@ -21,8 +27,11 @@ from django.utils import timezone
 
 from assignments.models import OPEN_STATUSES, Assignment, ReviewOutcome, Status, TimelineEntry, Verdict
 from hearings.models import Department, Hearing
-from voting.models import DEFAULT_CHOICES, Poll
+from reports.tallies import option_tallies
+from voting import thresholds
+from voting.models import DEFAULT_CHOICES, Poll, PollOption, Threshold
 from voting.selectors import ballot_counts, satisfaction_rate
+from voting.thresholds import Breach, Figures
 
 # The ?year= filter accepts these years of a hearing.
 MIN_YEAR = 2000
@@ -41,7 +50,8 @@ class ChoiceCount:
 
 @dataclass(frozen=True)
 class PollScore:
-    """One published poll of the department, counted from its stored ballots."""
+    """One published poll of the department, or one row naming it of a published sheet,
+    counted from its stored ballots."""
 
     poll_id: int
     title: str
@@ -55,6 +65,18 @@ class PollScore:
     satisfied: int  # ballots for the poll's `satisfied` choices
     valid: int  # ballots for any of its choices
     rate: float | None  # 满意率 = satisfied / valid; None when nobody voted
+    dissatisfied: int = 0  # ballots for 不满意, or the scale's worst choice (voting/thresholds.py)
+    row_id: int | None = None  # a sheet's row
+    label: str = ""  # the row's label
+
+    @property
+    def aspect(self) -> str:
+        """A row's aspect: its label after the last "·" (the whole label without one); "" for a poll."""
+        return self.label.rsplit("·", 1)[-1].strip() if self.row_id is not None else ""
+
+    @property
+    def figures(self) -> Figures:
+        return Figures(valid=self.valid, satisfied=self.satisfied, dissatisfied=self.dissatisfied)
 
     def count(self, choice: str) -> int | None:
         """Ballots for `choice`; None when the poll did not offer it."""
@@ -62,6 +84,20 @@ class PollScore:
             if c.choice == choice:
                 return c.count
         return None
+
+
+@dataclass(frozen=True)
+class AspectScore:
+    """A department's sheet rows of one aspect (应询态度, 回答质量, …), pooled."""
+
+    aspect: str
+    rows: int
+    satisfied: int
+    valid: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.satisfied / self.valid if self.valid else None
 
 
 @dataclass(frozen=True)
@@ -131,6 +167,17 @@ class DepartmentScorecard:
     verdicts: tuple[VerdictCount, ...]  # every verdict, in Verdict order, zeros included
     reviews: ReviewOutcomes
     hearing_ids: frozenset[int]  # hearings its polls and assignments come from
+    dissatisfied: int = 0  # pooled ballots for 不满意 (or each scale's worst choice)
+    aspects: tuple[AspectScore, ...] = ()  # its sheet rows per aspect, in order of first appearance
+    breaches: tuple[Breach, ...] = ()  # the active threshold rules it breaks
+
+    @property
+    def figures(self) -> Figures:
+        return Figures(valid=self.valid, satisfied=self.satisfied, dissatisfied=self.dissatisfied)
+
+    @property
+    def dissatisfied_share(self) -> float | None:
+        return self.dissatisfied / self.valid if self.valid else None
 
     @property
     def poll_rows(self) -> list[PollRow]:
@@ -157,16 +204,25 @@ def _check_year(year: int | None) -> None:
         raise ValueError(f"year is {MIN_YEAR} to {MAX_YEAR}")
 
 
+def _counted_polls() -> Q:
+    """The polls a scorecard counts (once published): satisfaction polls of a department, and
+    sheets with a row naming a department."""
+    named_row = PollOption.objects.filter(poll=OuterRef("pk"), department__isnull=False)
+    return Q(kind=Poll.Kind.SATISFACTION, department__isnull=False) | Q(Exists(named_row), kind=Poll.Kind.SHEET)
+
+
 def _published_polls(year: int | None) -> list[Poll]:
-    polls = Poll.objects.filter(
-        status=Poll.Status.PUBLISHED, department__isnull=False, kind=Poll.Kind.SATISFACTION
-    ).select_related("hearing", "department")
+    polls = (
+        Poll.objects.filter(_counted_polls(), status=Poll.Status.PUBLISHED)
+        .select_related("hearing", "department")
+        .defer("results")
+    )
     if year is not None:
         polls = polls.filter(hearing__starts_at__year=year)  # in the current time zone (Asia/Shanghai)
     return list(polls.order_by("hearing__starts_at", "hearing_id", "id"))
 
 
-def _poll_score(poll: Poll, counted: Counter[str]) -> PollScore:
+def _poll_score(poll: Poll, counted: Counter[str], row: PollOption | None = None) -> PollScore:
     results = {choice: counted[choice] for choice in poll.choices}
     return PollScore(
         poll_id=poll.pk,
@@ -184,6 +240,9 @@ def _poll_score(poll: Poll, counted: Counter[str]) -> PollScore:
         satisfied=sum(results[choice] for choice in poll.satisfied if choice in results),
         valid=sum(results.values()),
         rate=satisfaction_rate(poll, results),
+        dissatisfied=thresholds.figures(poll.choices, poll.satisfied, results).dissatisfied,
+        row_id=row.pk if row is not None else None,
+        label=row.label if row is not None else "",
     )
 
 
@@ -239,19 +298,36 @@ def assignment_outcome(assignment: Assignment, *, today: date) -> str:
     return "pending"  # returned: back with the moderator, the department's clock is stopped
 
 
-def department_scorecards(*, today: date | None = None, year: int | None = None) -> list[DepartmentScorecard]:
+def department_scorecards(
+    *, today: date | None = None, year: int | None = None, rules: list[Threshold] | None = None
+) -> list[DepartmentScorecard]:
     """One card per department with a published poll or an assignment it leads (of hearings
     in `year`, when given), by overall 满意率 (highest first; departments without one last),
-    then by name. `today` decides what is overdue (default: today in Asia/Shanghai)."""
+    then by name. `today` decides what is overdue (default: today in Asia/Shanghai); `rules`
+    the threshold rules to flag by (default: the active ones)."""
     _check_year(year)
     today = today or timezone.localdate()
     polls = _published_polls(year)
-    counted = ballot_counts([poll.pk for poll in polls])
+    counted = ballot_counts([poll.pk for poll in polls if poll.kind == Poll.Kind.SATISFACTION])
+    sheets = [poll for poll in polls if poll.kind == Poll.Kind.SHEET]
+    tallies = option_tallies(sheets)
+    rows: dict[int, list[PollOption]] = defaultdict(list)
+    if sheets:
+        named = PollOption.objects.filter(poll__in=sheets, department__isnull=False).select_related("department")
+        for row in named.order_by("poll", "position"):
+            rows[row.poll_id].append(row)
     assignments = _assignments(year)
+    rules = thresholds.active_rules() if rules is None else rules
 
     departments: dict[int, Department] = {}
     scores: dict[int, list[PollScore]] = defaultdict(list)
     for poll in polls:
+        if poll.kind == Poll.Kind.SHEET:
+            for row in rows[poll.pk]:
+                assert row.department is not None
+                departments[row.department.pk] = row.department
+                scores[row.department.pk].append(_poll_score(poll, tallies.row(poll.pk, row.pk), row))
+            continue
         assert poll.department is not None
         departments[poll.department.pk] = poll.department
         scores[poll.department.pk].append(_poll_score(poll, counted[poll.pk]))
@@ -261,18 +337,39 @@ def department_scorecards(*, today: date | None = None, year: int | None = None)
         departments.setdefault(assignment.lead_department_id, assignment.lead_department)
         led[assignment.lead_department_id].append(assignment)
 
-    cards = [_card(department, scores[pk], led[pk], today) for pk, department in departments.items()]
+    cards = [_card(department, scores[pk], led[pk], today, rules) for pk, department in departments.items()]
     cards.sort(key=lambda card: (card.rate is None, -(card.rate or 0.0), card.name, card.department_id))
     return cards
 
 
+def _aspects(polls: list[PollScore]) -> tuple[AspectScore, ...]:
+    grouped: dict[str, list[PollScore]] = {}
+    for p in polls:
+        if p.row_id is not None and p.aspect:
+            grouped.setdefault(p.aspect, []).append(p)
+    return tuple(
+        AspectScore(
+            aspect=aspect,
+            rows=len(scores),
+            satisfied=sum(s.satisfied for s in scores),
+            valid=sum(s.valid for s in scores),
+        )
+        for aspect, scores in grouped.items()
+    )
+
+
 def _card(
-    department: Department, polls: list[PollScore], assignments: list[Assignment], today: date
+    department: Department,
+    polls: list[PollScore],
+    assignments: list[Assignment],
+    today: date,
+    rules: list[Threshold],
 ) -> DepartmentScorecard:
     outcomes = Counter(assignment_outcome(a, today=today) for a in assignments)
     verdicts = Counter(a.verdict for a in assignments if a.verdict)
-    satisfied = sum(p.satisfied for p in polls)
-    valid = sum(p.valid for p in polls)
+    pooled = sum((p.figures for p in polls), Figures())
+    satisfied = pooled.satisfied
+    valid = pooled.valid
     extra = [c.choice for p in polls for c in p.counts if c.choice not in DEFAULT_CHOICES]
     return DepartmentScorecard(
         department_id=department.pk,
@@ -298,6 +395,9 @@ def _card(
             due=sum(1 for a in assignments if a.review_due is not None and a.reviewed_at is None),
         ),
         hearing_ids=frozenset({p.hearing_id for p in polls} | {a.hearing_id for a in assignments}),
+        dissatisfied=pooled.dissatisfied,
+        aspects=_aspects(polls),
+        breaches=tuple(thresholds.breaches(pooled, rules)),
     )
 
 
@@ -318,11 +418,7 @@ def scorecard_summary(cards: list[DepartmentScorecard]) -> ScorecardSummary:
 def scorecard_years() -> list[int]:
     """Years (newest first) of the hearings with a published poll of a department or an assignment."""
     hearings = Hearing.objects.filter(
-        Q(
-            pk__in=Poll.objects.filter(
-                status=Poll.Status.PUBLISHED, department__isnull=False, kind=Poll.Kind.SATISFACTION
-            ).values("hearing_id")
-        )
+        Q(pk__in=Poll.objects.filter(_counted_polls(), status=Poll.Status.PUBLISHED).values("hearing_id"))
         | Q(pk__in=Assignment.objects.values("hearing_id"))
     )
     return sorted({when.year for when in hearings.datetimes("starts_at", "year")}, reverse=True)

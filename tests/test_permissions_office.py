@@ -23,6 +23,7 @@ from hearings.models import AgendaItem, Department, Hearing, Person, SeatCode
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
 from voting import services as voting_services
+from voting.models import Threshold
 
 # ------------------------------------------------------------------------------- pages (GET)
 
@@ -45,6 +46,7 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/roster/                         403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.csv             403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.xlsx            403   403     403     403      403      403       403  403   200    200
+/manage/thresholds/                     403   403     403     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """
@@ -77,6 +79,8 @@ poll-schedule         403   403     403     403      403      403       403  403
 poll-discard          403   403     403     403      403      403       403  403   ok     ok
 poll-close            403   403     403     403      403      403       403  403   ok     ok
 poll-publish          403   403     403     403      403      403       403  403   ok     ok
+threshold-add         403   403     403     403      403      403       403  403   ok     ok
+threshold-deactivate  403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -92,6 +96,7 @@ def office_state() -> dict[str, Any]:
         "departments": list(Department.objects.order_by("pk").values_list("pk", "name", "short_name")),
         "agenda": list(AgendaItem.objects.order_by("pk").values_list("pk", "position", "title")),
         "seats": list(SeatCode.objects.order_by("pk").values_list("pk", "used_at", "revoked_at")),
+        "thresholds": list(Threshold.objects.order_by("pk").values_list("pk", "metric", "percent", "active")),
         "rosters": [
             (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
             for h in Hearing.objects.order_by("pk")
@@ -111,6 +116,7 @@ class World:
         self.spare = AgendaItem.objects.create(hearing=m.hearing, position=3, title="备用议程")
         services.seat_codes_issue(hearing_id=m.hearing.pk, by=None)
         self.code = selectors.seat_code_text(SeatCode.objects.get(deputy=deputy))
+        self.threshold = Threshold.objects.create(metric=Threshold.Metric.SATISFACTION, percent=60)
 
 
 @pytest.fixture
@@ -177,6 +183,10 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return f"/manage/departments/{m.lead.pk}/", {"name": "县教育体育局", "short_name": "教体局"}
     if action.startswith("poll-"):
         return _poll_request(w, action)
+    if action == "threshold-add":
+        return "/manage/thresholds/", {"metric": "dissatisfied", "percent": "30"}
+    if action == "threshold-deactivate":
+        return f"/manage/thresholds/{w.threshold.pk}/deactivate/", {}
     raise AssertionError(action)
 
 

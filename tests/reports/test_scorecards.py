@@ -689,9 +689,9 @@ def test_queries_do_not_grow_with_departments_polls_or_assignments(clock: Clock,
         response = client.get("/scorecards/")
     assert len(cards) == 11 and sum(c.assignments.total for c in cards) == 2 + 30 + 12
     assert response.status_code == 200
-    # Polls, their counts (secret polls' tallies, named polls' ballots), assignments.
-    assert len(large) == len(small) <= 4
-    assert len(large_page) == len(small_page) <= 6
+    # Polls, their counts (secret polls' tallies, named polls' ballots), assignments, threshold rules.
+    assert len(large) == len(small) <= 5
+    assert len(large_page) == len(small_page) <= 7
 
 
 # ----------------------------------------------------------------------------- the SVG charts

@@ -152,9 +152,9 @@ def test_opening_a_bad_select_is_refused_and_nothing_stored(voting_world: World,
     assert not Poll.objects.exists() and not PollOption.objects.exists()
 
 
-def test_reports_and_scorecards_skip_the_new_kinds(voting_world: World):
-    """The report and the scorecards read satisfaction polls; a published select or sheet does
-    not break them (their own tables are still to come)."""
+def test_reports_and_scorecards_read_the_new_kinds(voting_world: World):
+    """A published select and sheet have their own tables in the report, and a sheet row naming
+    a department counts on its scorecard (tests/reports/test_kinds.py has the figures)."""
     world = voting_world
     poll = open_select(world, max_picks=1)
     pick(world, poll, world.deputies[0], ids_of(poll)[:1])
@@ -177,8 +177,11 @@ def test_reports_and_scorecards_skip_the_new_kinds(voting_world: World):
     services.poll_close(hearing_id=world.hearing.pk, poll_id=sheet.pk, by=None)
     services.poll_publish(hearing_id=world.hearing.pk, poll_id=sheet.pk, by=None)
     assert selectors.ballot_counts([poll.pk, sheet.pk]) == {}
-    assert report.hearing_report(world.hearing).polls == []
-    assert scorecards.department_scorecards() == []
+    made = report.hearing_report(world.hearing)
+    assert made.polls == []  # satisfaction polls only
+    assert [p.id for p in made.selects] == [poll.pk] and [p.id for p in made.sheets] == [sheet.pk]
+    cards = scorecards.department_scorecards()
+    assert [(c.department_id, c.valid, c.satisfied) for c in cards] == [(world.departments[1].pk, 1, 1)]
 
 
 db = database_sync_to_async
