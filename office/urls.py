@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from office.views import agenda, hearings, home, people, roster, seats
+from office.views import agenda, hearings, home, people, projects, roster, seats
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *home.urlpatterns,
@@ -13,4 +13,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *people.urlpatterns,
     *roster.urlpatterns,
     *seats.urlpatterns,
+    *projects.urlpatterns,
 ]
