@@ -160,11 +160,14 @@ def _department(value: object) -> Department | None:
 
 
 def _by_role(project: Project, by: By) -> tuple[str, Department | None]:
+    """Who the public history names: the department, the office, or the system."""
     if by is None:
         return ProjectUpdate.By.SYSTEM, None
     if project.department_id is not None and selectors.is_liaison(project.department_id, by):
         return ProjectUpdate.By.DEPARTMENT, project.department
-    return ProjectUpdate.By.OFFICE, None
+    if hearing_selectors.is_office_staff(by):
+        return ProjectUpdate.By.OFFICE, None
+    return ProjectUpdate.By.SYSTEM, None  # a moderator publishing a select poll's results
 
 
 def _record(

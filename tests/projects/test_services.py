@@ -58,7 +58,7 @@ def test_publishing_a_select_poll_adopts_exactly_the_chosen_candidates(world: Wo
     assert first.poll_id == poll.pk and first.status == Project.Status.ACTIVE and first.progress == 0
     assert projects[1].department_id is None  # its candidate had none: the office sets it
     update = ProjectUpdate.objects.get(project=first)
-    assert (update.kind, update.by_role) == (ProjectUpdate.Kind.CREATED, ProjectUpdate.By.OFFICE)
+    assert (update.kind, update.by_role) == (ProjectUpdate.Kind.CREATED, ProjectUpdate.By.SYSTEM)
     assert AuditEntry.objects.filter(action="project.created").count() == 2
 
 
