@@ -51,6 +51,9 @@ PROJECT_UPDATE = 2000  # what a department says with a progress report, or why a
 PROJECT_MILESTONES = 30  # milestones (节点) of one project
 MILESTONE_TITLE = 200  # a milestone's title
 PROJECT_BUDGET = 10**10  # a budget in 万元: from 0 to under this (12 digits, 2 after the point)
+PROJECT_YEAR_MIN = 2000  # a project's year (年度): from this …
+PROJECT_YEAR_MAX = 2100  # … to this
+PROJECT_PROGRESS = 100  # progress is a whole percent from 0 to this
 
 # ------------------------------------------------------------------ the office (people, agenda, seats)
 
@@ -102,6 +105,9 @@ LIMITS: dict[str, int] = {
     "PROJECT_NOTE": PROJECT_NOTE,
     "PROJECT_UPDATE": PROJECT_UPDATE,
     "MILESTONE_TITLE": MILESTONE_TITLE,
+    "PROJECT_YEAR_MIN": PROJECT_YEAR_MIN,
+    "PROJECT_YEAR_MAX": PROJECT_YEAR_MAX,
+    "PROJECT_PROGRESS": PROJECT_PROGRESS,
 }
 
 

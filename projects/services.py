@@ -43,7 +43,7 @@ FIELD_UPDATE_TEXT = pgettext_lazy("field in a sentence", "进展情况")
 FIELD_MILESTONE_TITLE = pgettext_lazy("field in a sentence", "节点名称")
 FIELD_STATUS_REASON = pgettext_lazy("field in a sentence", "变更理由")
 
-YEAR_MIN, YEAR_MAX = 2000, 2100
+YEAR_MIN, YEAR_MAX = limits.PROJECT_YEAR_MIN, limits.PROJECT_YEAR_MAX
 
 
 # ------------------------------------------------------------------------------- checks
@@ -126,9 +126,9 @@ def parse_progress(value: object) -> int:
     try:
         progress = int(str(value).strip())
     except ValueError:
-        raise BadRequest(_("进度须是 0 到 100 之间的整数。")) from None
-    if not 0 <= progress <= 100:
-        raise BadRequest(_("进度须是 0 到 100 之间的整数。"))
+        raise BadRequest(_("进度须是 0 到 %(most)s 之间的整数。"), most=limits.PROJECT_PROGRESS) from None
+    if not 0 <= progress <= limits.PROJECT_PROGRESS:
+        raise BadRequest(_("进度须是 0 到 %(most)s 之间的整数。"), most=limits.PROJECT_PROGRESS)
     return progress
 
 
@@ -317,7 +317,7 @@ def project_set_status(*, project_id: int, by: By, status: str, text: object = "
     before = project.status
     project.status = status
     if status == Project.Status.DONE:
-        project.progress = 100
+        project.progress = limits.PROJECT_PROGRESS
     project.save(update_fields=["status", "progress", "updated_at"])
     _record(project, ProjectUpdate.Kind.STATUS, by, text=reason, before=before)
     return project

@@ -339,3 +339,32 @@ def test_updates_are_append_only(project: Project) -> None:
         update.save()
     with pytest.raises(ValueError, match="immutable"):
         update.delete()
+
+
+def test_the_poll_publish_command_adopts_on_the_socket_and_the_panel(world: World) -> None:
+    """chamber/commands.py's poll.publish (control socket and panel) is chamber's poll_publish."""
+    from chamber import commands
+    from live import schema
+
+    assert commands.COMMANDS["poll.publish"].service is chamber_services.poll_publish
+    poll, _ = select_poll(world)
+    vote(world, poll, PICKS)
+    voting_services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=None)
+    fields = schema.PollPublish(id="p", action="poll.publish", poll=poll.pk)
+    commands.execute("poll.publish", hearing_id=world.hearing.pk, by=world.moderator, fields=fields)
+    assert Project.objects.count() == 2
+
+
+def test_a_panel_publish_adopts(world: World) -> None:
+    from django.test import Client
+
+    poll, _ = select_poll(world)
+    vote(world, poll, PICKS)
+    voting_services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=None)
+    client = Client()
+    client.force_login(world.moderator)
+    response = client.post(
+        f"/hearings/{world.hearing.pk}/control/do/poll-publish/", {"poll": poll.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and 'class="action-result ok"' in response.content.decode()
+    assert sorted(Project.objects.values_list("title", flat=True)) == sorted([CANDIDATES[2], CANDIDATES[4]])
