@@ -278,7 +278,7 @@ def test_bad_project_fields_are_refused_and_nothing_is_stored(
 ) -> None:
     before = state()
     with pytest.raises((BadRequest, NotFound), match=message):
-        services.project_add(by=who.staff, **{"title": "口袋公园", "year": "2027", **fields})  # type: ignore[arg-type]
+        services.project_add(by=who.staff, **{"title": "口袋公园", "year": "2027", **fields})
     assert state() == before
 
 
