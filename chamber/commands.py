@@ -16,6 +16,7 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Annotated, Any, TypeVar, get_args, get_origin
 
 from django.http import QueryDict
@@ -60,9 +61,16 @@ class Command:
 def _poll_open_args(f: schema.PollOpen) -> dict[str, Any]:
     """poll.open's fields as voting.services.poll_open takes them (the kind's fields when given)."""
     args: dict[str, Any] = {"item_id": f.item, "title": f.title or "", "secret": f.secret, "kind": f.kind}
+    if f.draft is not None:
+        args["draft_id"] = f.draft
     for name, option in (("rows", f.rows), ("candidates", f.candidates)):
         if option is not None:
-            args[name] = [voting_services.OptionSpec(o.label, o.department) for o in option]
+            args[name] = [
+                voting_services.OptionSpec(
+                    o.label, o.department, Decimal(str(o.budget)) if o.budget is not None else None, o.note or ""
+                )
+                for o in option
+            ]
     for name, value in (
         ("choices", f.choices),
         ("satisfied", f.satisfied),

@@ -98,14 +98,6 @@ class QuestionOut(_Out):
 PollKind: TypeAlias = Literal["satisfaction", "sheet", "select"]
 
 
-class PollOptionOut(_Out):
-    """A sheet poll's row or a select poll's candidate; `id` is what a ballot names."""
-
-    id: int
-    label: str
-    department: int | None
-
-
 class _Sparse(_Out):
     """Leaves out the fields in SPARSE that are None: they belong to some kinds of polls only,
     so a satisfaction poll's payload stays as PROTOCOL.md first gave it."""
@@ -119,6 +111,19 @@ class _Sparse(_Out):
             if data.get(name, 0) is None:
                 del data[name]
         return data
+
+
+class PollOptionOut(_Sparse):
+    """A sheet poll's row or a select poll's candidate; `id` is what a ballot names. Extensions:
+    `department_name`, and a candidate's `budget` (万元) and `note` where given."""
+
+    SPARSE: ClassVar[frozenset[str]] = frozenset({"department_name", "budget", "note"})
+    id: int
+    label: str
+    department: int | None
+    department_name: str | None = None
+    budget: float | None = None
+    note: str | None = None
 
 
 class RollOut(_Sparse):
@@ -137,12 +142,12 @@ class PollOut(_Sparse):
     float|null}, select {"<candidate id>": n} (no rate) with `ranking` and `chosen`."""
 
     SPARSE: ClassVar[frozenset[str]] = frozenset(
-        {"rows", "candidates", "min", "max", "choose", "weights", "ranking", "chosen", "roll"}
+        {"rows", "candidates", "min", "max", "choose", "weights", "ranking", "chosen", "roll", "opens_at", "closes_at"}
     )
     id: int
     item: int | None
     title: str
-    status: Literal["open", "closed", "published"]
+    status: Literal["draft", "open", "closed", "published"]  # a draft only on the control socket
     choices: list[str]
     secret: bool
     cast: int
@@ -159,6 +164,8 @@ class PollOut(_Sparse):
     ranking: list[int] | None = None  # select, published: most picks first, ties by position
     chosen: list[int] | None = None  # select, published: the first `choose` of the ranking
     roll: list[RollOut] | None = None  # named and published: who chose what
+    opens_at: str | None = None  # a window poll (ISO 8601): deputies vote on their own devices …
+    closes_at: str | None = None  # … until it closes by itself
 
 
 class HearingOut(_Out):
@@ -584,6 +591,8 @@ class PollOptionIn(BaseModel):
     model_config = ConfigDict(extra="ignore", strict=True, frozen=True)
     label: OptionLabel
     department: PositiveId | None = None
+    budget: Annotated[float, Field(ge=0, lt=limits.POLL_OPTION_BUDGET, allow_inf_nan=False)] | None = None
+    note: Annotated[str, Field(max_length=limits.POLL_OPTION_NOTE)] | None = None
 
 
 Picks = Annotated[int, Field(ge=1, le=limits.POLL_CANDIDATES)]
@@ -596,7 +605,8 @@ class PollOpen(_Action):
     that count towards 满意率) and `weights` ({choice: number}). The service checks how they fit."""
 
     action: Literal["poll.open"]
-    item: PositiveId
+    item: PositiveId | None = None  # required, unless `draft` names a poll prepared on an item
+    draft: PositiveId | None = None  # extension: open the poll the office prepared, as it stands
     title: Title | None = None
     secret: bool = True
     kind: PollKind = "satisfaction"
@@ -608,6 +618,12 @@ class PollOpen(_Action):
     choose: Picks | None = None
     satisfied: Annotated[list[Choice], Field(max_length=limits.POLL_CHOICES)] | None = None
     weights: Annotated[dict[str, float], Field(max_length=limits.POLL_CHOICES)] | None = None
+
+    @model_validator(mode="after")
+    def _item_or_draft(self) -> PollOpen:
+        if self.item is None and self.draft is None:
+            raise ValueError('give "item" (or "draft")')
+        return self
 
 
 class PollClose(_Action):

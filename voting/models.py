@@ -115,12 +115,12 @@ class Poll(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.title
+
     @property
     def is_window(self) -> bool:
         return self.closes_at is not None
-
-    def __str__(self) -> str:
-        return self.title
 
 
 class PollOption(models.Model):

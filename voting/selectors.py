@@ -176,7 +176,7 @@ def poll_options(poll: Poll) -> list[PollOption]:
     """A sheet's rows or a select's candidates in their order (none for a satisfaction poll)."""
     if poll.kind == Poll.Kind.SATISFACTION:
         return []
-    return list(PollOption.objects.filter(poll=poll).order_by("position"))
+    return list(PollOption.objects.filter(poll=poll).select_related("department").order_by("position"))
 
 
 def option_ids(poll: Poll) -> list[int]:
@@ -238,10 +238,22 @@ def _roll(poll: Poll) -> list[RollOut]:
     return [entry for _name, _pk, entry in sorted(roll, key=lambda r: (r[0], r[1]))]
 
 
+def deputies_count(hearing_id: int) -> int:
+    """The hearing's deputies with an active account: who may vote in its window polls."""
+    return Hearing.deputies.through.objects.filter(hearing_id=hearing_id, user__is_active=True).count()
+
+
+def eligible_count(poll: Poll) -> int:
+    """Who may vote now: the deputies checked in (a live poll), or all the hearing's deputies
+    (a window poll, voted on their own devices)."""
+    return deputies_count(poll.hearing_id) if poll.is_window else checked_in_count(poll.hearing_id)
+
+
 def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
-    if poll.status == Poll.Status.OPEN:
+    """`eligible_now`: the hearing's checked-in count, when the caller has it (live polls)."""
+    if poll.status in (Poll.Status.OPEN, Poll.Status.DRAFT):
         cast = VoteRecord.objects.filter(poll=poll).count()
-        eligible = eligible_now if eligible_now is not None else checked_in_count(poll.hearing_id)
+        eligible = eligible_count(poll) if poll.is_window or eligible_now is None else eligible_now
     else:
         cast, eligible = poll.cast or 0, poll.eligible or 0
     published = poll.status == Poll.Status.PUBLISHED and poll.results is not None
@@ -255,7 +267,17 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
         rate: float | dict[str, float | None] | None = satisfaction_rate(poll, results) if results is not None else None
     else:
         options = poll_options(poll)
-        wire = [PollOptionOut(id=o.pk, label=o.label, department=o.department_id) for o in options]
+        wire = [
+            PollOptionOut(
+                id=o.pk,
+                label=o.label,
+                department=o.department_id,
+                department_name=o.department.name if o.department else None,
+                budget=float(o.budget) if o.budget is not None else None,
+                note=o.note or None,
+            )
+            for o in options
+        ]
         keys = [str(o.pk) for o in options]
         if poll.kind == Poll.Kind.SHEET:
             extra = {"rows": wire, "weights": poll.weights}
@@ -274,6 +296,8 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
                 extra |= {"ranking": ranked, "chosen": ranked[: poll.choose or len(ranked)]}
     if published and not poll.secret:
         extra["roll"] = _roll(poll)
+    if poll.opens_at is not None and poll.closes_at is not None:
+        extra |= {"opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat()}
     return PollOut(
         id=poll.pk,
         item=poll.item_id,
@@ -291,20 +315,34 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
 
 
 def polls_out(hearing_id: int) -> list[PollOut]:
+    """The hearing's polls as the public sees them: every one but the office's drafts."""
     eligible = checked_in_count(hearing_id)
-    return [poll_out(poll, eligible_now=eligible) for poll in Poll.objects.filter(hearing_id=hearing_id)]
+    polls = Poll.objects.filter(hearing_id=hearing_id).exclude(status=Poll.Status.DRAFT)
+    return [poll_out(poll, eligible_now=eligible) for poll in polls]
+
+
+def drafts_out(hearing_id: int) -> list[PollOut]:
+    """The polls the office prepared for the moderator to open (the control socket only)."""
+    return [poll_out(poll) for poll in Poll.objects.filter(hearing_id=hearing_id, status=Poll.Status.DRAFT)]
 
 
 def poll_progress(hearing_id: int) -> list[PollProgressData]:
     """N of M for the open poll(s): sent on the counter tick while it changes."""
-    open_ids = list(Poll.objects.filter(hearing_id=hearing_id, status=Poll.Status.OPEN).values_list("id", flat=True))
-    if not open_ids:
+    open_polls = dict(
+        Poll.objects.filter(hearing_id=hearing_id, status=Poll.Status.OPEN).values_list("id", "closes_at")
+    )
+    if not open_polls:
         return []
-    eligible = checked_in_count(hearing_id)
+    open_ids = list(open_polls)
+    checked_in = checked_in_count(hearing_id)
+    deputies = deputies_count(hearing_id) if any(open_polls.values()) else 0
     cast = dict(
         VoteRecord.objects.filter(poll_id__in=open_ids)
         .values("poll_id")
         .annotate(n=Count("id"))
         .values_list("poll_id", "n")
     )
-    return [PollProgressData(poll=pid, cast=cast.get(pid, 0), eligible=eligible) for pid in open_ids]
+    return [
+        PollProgressData(poll=pid, cast=cast.get(pid, 0), eligible=deputies if open_polls[pid] else checked_in)
+        for pid in open_ids
+    ]

@@ -14,6 +14,8 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
 from uuid import UUID
 
 from django.conf import settings
@@ -27,6 +29,7 @@ from django.utils.translation import gettext_lazy as _
 import audit
 from core import limits
 from core.errors import (
+    FIELD_NOTE,
     FIELD_OPTION,
     FIELD_TITLE,
     AlreadyVoted,
@@ -170,10 +173,37 @@ def checkin_on_behalf(*, hearing_id: int, deputy_id: int, by: AbstractBaseUser |
 
 @dataclass(frozen=True)
 class OptionSpec:
-    """A sheet's row or a select's candidate as poll_open takes it."""
+    """A sheet's row or a select's candidate as a poll takes it; a candidate may carry a budget
+    (万元) and a note (a 民生实事 project's what and where)."""
 
     label: str
     department: int | None = None
+    budget: Decimal | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class _CleanOption:
+    label: str
+    department: int | None
+    budget: Decimal | None
+    note: str
+
+
+@dataclass(frozen=True)
+class _Spec:
+    """A poll's fields once checked, before it is stored (poll_open and poll_prepare)."""
+
+    title: str
+    kind: str
+    secret: bool
+    choices: list[str]
+    satisfied: list[str]
+    weights: dict[str, float] | None
+    options: list[_CleanOption]
+    min_picks: int | None
+    max_picks: int | None
+    choose: int | None
 
 
 def _clean_choices(choices: Sequence[str] | None) -> list[str]:
@@ -189,52 +219,52 @@ def _clean_choices(choices: Sequence[str] | None) -> list[str]:
 
 def _clean_options(
     options: Sequence[OptionSpec] | None, *, most: int, empty: Promise, too_many: Promise
-) -> list[tuple[str, int | None]]:
-    """(label, department id) of each row or candidate: cleaned, at least one, at most `most`,
-    labels distinct, departments that exist."""
+) -> list[_CleanOption]:
+    """Each row or candidate cleaned: at least one, at most `most`, labels distinct,
+    departments that exist, budgets from 0 up."""
     if not options:
         raise BadRequest(empty)
     if len(options) > most:
         raise BadRequest(too_many, n=most)
-    cleaned = [
-        (
-            clean_or_refuse(
-                option.label, what=FIELD_OPTION, max_length=limits.POLL_OPTION_LABEL, multiline=False, required=True
-            ),
-            option.department,
+    cleaned = []
+    for option in options:
+        label = clean_or_refuse(
+            option.label, what=FIELD_OPTION, max_length=limits.POLL_OPTION_LABEL, multiline=False, required=True
         )
-        for option in options
-    ]
-    if len({label for label, _department in cleaned}) != len(cleaned):
+        note = clean_or_refuse(
+            option.note or "", what=FIELD_NOTE, max_length=limits.POLL_OPTION_NOTE, multiline=False, required=False
+        )
+        budget = option.budget
+        if budget is not None and (not budget.is_finite() or budget < 0 or budget >= limits.POLL_OPTION_BUDGET):
+            raise BadRequest(_("预算须是 0 到 %(most)s 万元之间的数。"), most=limits.POLL_OPTION_BUDGET)
+        if budget is not None:
+            budget = budget.quantize(Decimal("0.01"))
+        cleaned.append(_CleanOption(label, option.department, budget, note))
+    if len({option.label for option in cleaned}) != len(cleaned):
         raise BadRequest(_("各项的名称不能重复。"))
-    wanted = {department for _label, department in cleaned if department is not None}
+    wanted = {option.department for option in cleaned if option.department is not None}
     if len(Department.objects.filter(pk__in=wanted)) != len(wanted):
         raise NotFound(_("找不到所选的部门。"))
     return cleaned
 
 
-@transaction.atomic
-def poll_open(
+def _clean_spec(
     *,
-    hearing_id: int,
-    item_id: int,
-    by: AbstractBaseUser | None,
-    title: str = "",
-    secret: bool = True,
-    kind: str = Poll.Kind.SATISFACTION,
-    choices: Sequence[str] | None = None,
-    satisfied: Sequence[str] | None = None,
-    weights: dict[str, float] | None = None,
-    rows: Sequence[OptionSpec] | None = None,
-    candidates: Sequence[OptionSpec] | None = None,
-    min_picks: int | None = None,
-    max_picks: int | None = None,
-    choose: int | None = None,
-) -> Poll:
-    """Open a poll for an agenda item (its department) of a live hearing; one open poll per
-    hearing at a time. `kind`: satisfaction (one question), sheet (a choice for every one of
-    `rows`) or select (pick `min_picks`…`max_picks` of `candidates`; the `choose` most picked,
-    default `max_picks`, are chosen)."""
+    title: str,
+    secret: bool,
+    kind: str,
+    choices: Sequence[str] | None,
+    satisfied: Sequence[str] | None,
+    weights: dict[str, float] | None,
+    rows: Sequence[OptionSpec] | None,
+    candidates: Sequence[OptionSpec] | None,
+    min_picks: int | None,
+    max_picks: int | None,
+    choose: int | None,
+) -> _Spec:
+    """Check how a poll's fields fit its kind: satisfaction (one question), sheet (a choice for
+    every one of `rows`) or select (pick `min_picks`…`max_picks` of `candidates`; the `choose`
+    most picked, default `max_picks`, are chosen)."""
     title = clean_or_refuse(title or "", what=FIELD_TITLE, max_length=MAX_TITLE_LENGTH, multiline=False, required=False)
     if kind not in Poll.Kind.values:
         raise BadRequest(_("没有这种测评类型。"))
@@ -256,7 +286,7 @@ def poll_open(
             raise BadRequest(_("计入满意率的选项须是测评的选项。"))
         if weights is not None and not set(weights) <= set(cleaned_choices):
             raise BadRequest(_("分值只能给测评的选项。"))
-    options: list[tuple[str, int | None]] = []
+    options: list[_CleanOption] = []
     if kind == Poll.Kind.SHEET:
         options = _clean_options(
             rows,
@@ -278,58 +308,289 @@ def poll_open(
         choose = max_picks if choose is None else choose
         if not 1 <= choose <= len(options):
             raise BadRequest(_("入选数量须在 1 到候选项数之间。"))
-    hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
-    item = AgendaItem.objects.select_related("department").filter(pk=item_id, hearing=hearing).first()
-    if item is None:
-        raise NotFound(_("本场问政会没有这项议程。"))
-    if hearing.status != Hearing.Status.LIVE:
-        raise InvalidState(_("问政会不在直播中。"))
-    if Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).exists():
-        raise InvalidState(_("本场还有一项测评正在投票，请先结束投票。"))
-    department = item.department
-    if kind == Poll.Kind.SATISFACTION:
-        default_title = f"对{department.name}的满意度测评" if department else f"{item.title} 满意度测评"
-    elif kind == Poll.Kind.SHEET:
-        default_title = f"{item.title} 满意度测评表"
-    else:
-        default_title = f"{item.title} 票选"
-    poll = Poll.objects.create(
-        hearing=hearing,
-        item=item,
-        department=department,
-        title=title or default_title[:MAX_TITLE_LENGTH],
+    select = kind == Poll.Kind.SELECT
+    return _Spec(
+        title=title,
         kind=kind,
         secret=secret,
         choices=cleaned_choices,
         satisfied=satisfied_choices,
         weights=weights,
-        min_picks=min_picks if kind == Poll.Kind.SELECT else None,
-        max_picks=max_picks if kind == Poll.Kind.SELECT else None,
-        choose=choose if kind == Poll.Kind.SELECT else None,
+        options=options,
+        min_picks=min_picks if select else None,
+        max_picks=max_picks if select else None,
+        choose=choose if select else None,
     )
-    option_kind = PollOption.Kind.ROW if kind == Poll.Kind.SHEET else PollOption.Kind.CANDIDATE
+
+
+def _default_title(spec: _Spec, item: AgendaItem | None, hearing: Hearing) -> str:
+    department = item.department if item is not None else None
+    about = item.title if item is not None else hearing.title
+    if spec.kind == Poll.Kind.SATISFACTION:
+        title = f"对{department.name}的满意度测评" if department else f"{about} 满意度测评"
+    elif spec.kind == Poll.Kind.SHEET:
+        title = f"{about} 满意度测评表"
+    else:
+        title = f"{about} 票选"
+    return title[:MAX_TITLE_LENGTH]
+
+
+def _store(spec: _Spec, *, hearing: Hearing, item: AgendaItem | None, status: str, **fields: object) -> Poll:
+    """Write the poll, its rows or candidates, and a secret poll's empty tally row."""
+    poll = Poll.objects.create(
+        hearing=hearing,
+        item=item,
+        department=item.department if item is not None else None,
+        title=spec.title or _default_title(spec, item, hearing),
+        kind=spec.kind,
+        secret=spec.secret,
+        choices=spec.choices,
+        satisfied=spec.satisfied,
+        weights=spec.weights,
+        min_picks=spec.min_picks,
+        max_picks=spec.max_picks,
+        choose=spec.choose,
+        status=status,
+        **fields,
+    )
+    option_kind = PollOption.Kind.ROW if spec.kind == Poll.Kind.SHEET else PollOption.Kind.CANDIDATE
     PollOption.objects.bulk_create(
         [
-            PollOption(poll=poll, position=n, label=label, department_id=department_id, kind=option_kind)
-            for n, (label, department_id) in enumerate(options, start=1)
+            PollOption(
+                poll=poll,
+                position=n,
+                label=option.label,
+                department_id=option.department,
+                budget=option.budget,
+                note=option.note,
+                kind=option_kind,
+            )
+            for n, option in enumerate(spec.options, start=1)
         ]
     )
     if poll.secret:
         SecretTally.objects.create(poll=poll, counts={})
+    return poll
+
+
+def _audit_spec(poll: Poll, spec: _Spec) -> dict[str, object]:
+    payload: dict[str, object] = {"item": poll.item_id, "title": poll.title, "secret": poll.secret}
+    if spec.options:
+        payload |= {"kind": spec.kind, "options": [option.label for option in spec.options]}
+    if poll.opens_at is not None and poll.closes_at is not None:
+        payload |= {"opens_at": poll.opens_at.isoformat(), "closes_at": poll.closes_at.isoformat()}
+    return payload
+
+
+def _item(hearing: Hearing, item_id: int | None) -> AgendaItem:
+    item = (
+        AgendaItem.objects.select_related("department").filter(pk=item_id, hearing=hearing).first()
+        if item_id is not None
+        else None
+    )
+    if item is None:
+        raise NotFound(_("本场问政会没有这项议程。"))
+    return item
+
+
+def _require_no_live_poll_open(hearing: Hearing) -> None:
+    if Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN, closes_at__isnull=True).exists():
+        raise InvalidState(_("本场还有一项测评正在投票，请先结束投票。"))
+
+
+@transaction.atomic
+def poll_open(
+    *,
+    hearing_id: int,
+    item_id: int | None,
+    by: AbstractBaseUser | None,
+    draft_id: int | None = None,
+    title: str = "",
+    secret: bool = True,
+    kind: str = Poll.Kind.SATISFACTION,
+    choices: Sequence[str] | None = None,
+    satisfied: Sequence[str] | None = None,
+    weights: dict[str, float] | None = None,
+    rows: Sequence[OptionSpec] | None = None,
+    candidates: Sequence[OptionSpec] | None = None,
+    min_picks: int | None = None,
+    max_picks: int | None = None,
+    choose: int | None = None,
+) -> Poll:
+    """Open a poll for an agenda item (its department) of a live hearing; one open live poll
+    per hearing at a time. With `draft_id`, open the poll the office prepared (poll_prepare)
+    as it stands, on its own agenda item or else `item_id`; `title` may rename it."""
+    if draft_id is not None:
+        given = (choices, satisfied, weights, rows, candidates, min_picks, max_picks, choose)
+        if any(value is not None for value in given):
+            raise BadRequest(_("开启会务准备好的测评时，不能另给测评项、候选项或选项。"))
+        return _open_draft(hearing_id=hearing_id, draft_id=draft_id, item_id=item_id, title=title, by=by)
+    spec = _clean_spec(
+        title=title,
+        secret=secret,
+        kind=kind,
+        choices=choices,
+        satisfied=satisfied,
+        weights=weights,
+        rows=rows,
+        candidates=candidates,
+        min_picks=min_picks,
+        max_picks=max_picks,
+        choose=choose,
+    )
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
+    item = _item(hearing, item_id)
+    guards.require_live(hearing)
+    _require_no_live_poll_open(hearing)
+    poll = _store(spec, hearing=hearing, item=item, status=Poll.Status.OPEN)
+    audit.record(action="poll.open", actor=by, subject=poll, payload=_audit_spec(poll, spec))
+    publish(hearing, public=_poll_event("poll.opened", poll))
+    return poll
+
+
+def _open_draft(
+    *, hearing_id: int, draft_id: int, item_id: int | None, title: str, by: AbstractBaseUser | None
+) -> Poll:
+    title = clean_or_refuse(title or "", what=FIELD_TITLE, max_length=MAX_TITLE_LENGTH, multiline=False, required=False)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
+    poll = _poll_for_update(hearing, draft_id)
+    if poll.status != Poll.Status.DRAFT:
+        raise InvalidState(_("这项测评已经开启过。"))
+    item = poll.item or _item(hearing, item_id)  # the item the office prepared it on, else the one given
+    guards.require_live(hearing)
+    _require_no_live_poll_open(hearing)
+    poll.item = item
+    if poll.department_id is None:
+        poll.department = item.department
+    if title:
+        poll.title = title
+    poll.status = Poll.Status.OPEN
+    poll.opened_at = timezone.now()
+    poll.save(update_fields=["item", "department", "title", "status", "opened_at"])
     audit.record(
         action="poll.open",
         actor=by,
         subject=poll,
-        payload={
-            "item": item.pk,
-            "title": poll.title,
-            "secret": secret,
-            **({"kind": kind, "options": [label for label, _department in options]} if options else {}),
-        },
+        payload={"item": item.pk, "title": poll.title, "secret": poll.secret, "draft": True},
     )
     publish(hearing, public=_poll_event("poll.opened", poll))
     return poll
+
+
+def _clean_window(opens_at: datetime | None, closes_at: datetime | None) -> tuple[datetime, datetime]:
+    if opens_at is None or closes_at is None:
+        raise BadRequest(_("请给出开始和截止投票的时间。"))
+    if timezone.is_naive(opens_at) or timezone.is_naive(closes_at):
+        raise BadRequest(_("投票时间须带时区。"))
+    if closes_at <= opens_at:
+        raise BadRequest(_("截止投票时间须晚于开始时间。"))
+    if closes_at <= timezone.now():
+        raise BadRequest(_("截止投票时间已经过去。"))
+    if closes_at - opens_at > timedelta(days=limits.POLL_WINDOW_DAYS):
+        raise BadRequest(_("投票时间最长 %(days)s 天。"), days=limits.POLL_WINDOW_DAYS)
+    return opens_at, closes_at
+
+
+@transaction.atomic
+def poll_prepare(
+    *,
+    hearing_id: int,
+    by: AbstractBaseUser | None,
+    kind: str = Poll.Kind.SHEET,
+    title: str = "",
+    item_id: int | None = None,
+    secret: bool = True,
+    choices: Sequence[str] | None = None,
+    satisfied: Sequence[str] | None = None,
+    weights: dict[str, float] | None = None,
+    rows: Sequence[OptionSpec] | None = None,
+    candidates: Sequence[OptionSpec] | None = None,
+    min_picks: int | None = None,
+    max_picks: int | None = None,
+    choose: int | None = None,
+    opens_at: datetime | None = None,
+    closes_at: datetime | None = None,
+) -> Poll:
+    """The office prepares a poll (会务工作人员): a draft, carried by an agenda item, that the
+    moderator opens from the panel during the hearing; or, with `opens_at` and `closes_at`, a
+    window poll that takes ballots from the hearing's deputies on their own devices between
+    those times (现场或事后) and closes by itself (poll_schedule)."""
+    spec = _clean_spec(
+        title=title,
+        secret=secret,
+        kind=kind,
+        choices=choices,
+        satisfied=satisfied,
+        weights=weights,
+        rows=rows,
+        candidates=candidates,
+        min_picks=min_picks,
+        max_picks=max_picks,
+        choose=choose,
+    )
+    window = (opens_at, closes_at) != (None, None)
+    if window:
+        _clean_window(opens_at, closes_at)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_office_staff(by)
+    item = _item(hearing, item_id) if item_id is not None else None
+    if hearing.status == Hearing.Status.ENDED and not window:
+        raise InvalidState(_("问政会已结束：请设定投票时间，由代表在自己的设备上投票。"))
+    poll = _store(spec, hearing=hearing, item=item, status=Poll.Status.DRAFT)
+    audit.record(action="poll.prepare", actor=by, subject=poll, payload=_audit_spec(poll, spec))
+    if window:
+        assert opens_at is not None and closes_at is not None
+        return _schedule(hearing, poll, opens_at, closes_at, by)
+    return poll
+
+
+@transaction.atomic
+def poll_schedule(
+    *, hearing_id: int, poll_id: int, opens_at: datetime | None, closes_at: datetime | None, by: AbstractBaseUser | None
+) -> Poll:
+    """A prepared poll (draft) becomes a window poll: open from `opens_at` to `closes_at` for
+    the hearing's deputies on their own devices, not while the hearing is live (the chamber
+    votes on its tablets then)."""
+    opens_at, closes_at = _clean_window(opens_at, closes_at)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_office_staff(by)
+    poll = _poll_for_update(hearing, poll_id)
+    if poll.status != Poll.Status.DRAFT:
+        raise InvalidState(_("这项测评已经开启过。"))
+    return _schedule(hearing, poll, opens_at, closes_at, by)
+
+
+def _schedule(
+    hearing: Hearing, poll: Poll, opens_at: datetime, closes_at: datetime, by: AbstractBaseUser | None
+) -> Poll:
+    if hearing.status == Hearing.Status.LIVE:
+        raise InvalidState(_("问政会正在直播：现场测评请由主持人在控制台开启。"))
+    poll.status = Poll.Status.OPEN
+    poll.opens_at, poll.closes_at = opens_at, closes_at
+    poll.opened_at = timezone.now()
+    poll.save(update_fields=["status", "opens_at", "closes_at", "opened_at"])
+    audit.record(
+        action="poll.schedule",
+        actor=by,
+        subject=poll,
+        payload={"opens_at": opens_at.isoformat(), "closes_at": closes_at.isoformat()},
+    )
+    publish(hearing, public=_poll_event("poll.opened", poll))
+    return poll
+
+
+@transaction.atomic
+def poll_discard(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> None:
+    """The office deletes a prepared poll that was never opened."""
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_office_staff(by)
+    poll = _poll_for_update(hearing, poll_id)
+    if poll.status != Poll.Status.DRAFT:
+        raise InvalidState(_("已开启的测评不能删除。"))
+    audit.record(action="poll.discard", actor=by, subject=hearing, payload={"poll": poll.pk, "title": poll.title})
+    poll.delete()
 
 
 @dataclass(frozen=True)
@@ -428,6 +689,9 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
         VoteRecord.objects.filter(poll=poll, deputy_id__in=deputy_ids).values_list("deputy_id", "ballot_key")
     )
     deputies, present = selectors.deputies_and_present(hearing_id, deputy_ids)
+    if poll.is_window:  # the hearing's deputies vote on their own devices: no check-in
+        present = deputies
+    phase = _phase(poll, timezone.now())
     options = selectors.option_ids(poll)
     results: list[BallotResult | DomainError] = []
     records: list[VoteRecord] = []
@@ -440,8 +704,8 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
         if known is not None:
             duplicate = hmac.compare_digest(known, key)
             results.append(BallotResult(duplicate=True) if duplicate else AlreadyVoted(_("您已在本次测评中投过票。")))
-        elif poll.status != Poll.Status.OPEN:
-            results.append(PollClosed(_("测评已结束。")))
+        elif phase is not None:
+            results.append(phase)
         elif request.deputy_id not in deputies:
             results.append(Forbidden(_("只有本场问政会的代表可以投票。")))
         elif request.deputy_id not in present:
@@ -473,6 +737,19 @@ def _ballots_cast(hearing_id: int, poll_id: int, requests: Sequence[BallotReques
             ballots.sort(key=lambda ballot: ballot.deputy_id or 0)
             Ballot.objects.bulk_create(ballots)
     return results
+
+
+def _phase(poll: Poll, now: datetime) -> DomainError | None:
+    """Why the poll takes no ballot now, or None: closed, still a draft, or outside its window."""
+    if poll.status == Poll.Status.DRAFT:
+        return InvalidState(_("这项测评还没有开启。"))
+    if poll.status != Poll.Status.OPEN:
+        return PollClosed(_("测评已结束。"))
+    if poll.opens_at is not None and now < poll.opens_at:
+        return InvalidState(_("投票还没有开始。"))
+    if poll.closes_at is not None and now >= poll.closes_at:
+        return PollClosed(_("测评已结束。"))
+    return None
 
 
 def _refuse_ballot(poll: Poll, options: list[int], request: BallotRequest) -> BadRequest | None:
@@ -552,19 +829,43 @@ def _poll_for_update(hearing: Hearing, poll_id: int) -> Poll:
     return poll
 
 
+def _require_poll_manager(hearing: Hearing, poll: Poll, by: AbstractBaseUser | None) -> None:
+    """A live poll is the moderator's; a window poll (and a draft) also the office's."""
+    if poll.status == Poll.Status.DRAFT or poll.is_window:
+        if by is not None and not hearing_selectors.may_edit_agenda(hearing, by):
+            raise Forbidden(_("只有本场问政会的主持人或会务工作人员可以这样做。"))
+    else:
+        guards.require_moderator(hearing, by)
+
+
+def close_due_polls(*, hearing_id: int | None = None) -> list[Poll]:
+    """Close every window poll whose closing time has come (all hearings', or one's): run by
+    `manage.py close_polls`, and before a page or socket shows such a poll, so it is closed
+    by itself whoever looks first. Each close is poll_close's, as the system."""
+    due = Poll.objects.filter(status=Poll.Status.OPEN, closes_at__lte=timezone.now())
+    if hearing_id is not None:
+        due = due.filter(hearing_id=hearing_id)
+    return [
+        poll_close(hearing_id=hearing, poll_id=poll, by=None)
+        for poll, hearing in due.order_by("closes_at", "id").values_list("pk", "hearing_id")
+    ]
+
+
 @transaction.atomic
 def poll_close(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
     """open → closed. Eligible, cast and the tally are fixed now; closing again returns the
     same counts and sends nothing."""
     hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
     _lock_poll(poll_id, shared=False)  # waits for the ballots in flight; later ones wait for us
     poll = _poll_for_update(hearing, poll_id)
+    _require_poll_manager(hearing, poll, by)
+    if poll.status == Poll.Status.DRAFT:
+        raise InvalidState(_("这项测评还没有开启。"))
     if poll.status != Poll.Status.OPEN:
         return poll
     poll.status = Poll.Status.CLOSED
     poll.closed_at = timezone.now()
-    poll.eligible = selectors.checked_in_count(hearing.pk)
+    poll.eligible = selectors.eligible_count(poll)
     poll.results = selectors.tally(poll)
     poll.cast = VoteRecord.objects.filter(poll=poll).count()
     poll.save(update_fields=["status", "closed_at", "eligible", "results", "cast"])
@@ -599,9 +900,9 @@ def _truncate_sqlite_wal() -> None:
 def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
     """closed → published: the results and 满意率 become public. Idempotent."""
     hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
     poll = _poll_for_update(hearing, poll_id)
-    if poll.status == Poll.Status.OPEN:
+    _require_poll_manager(hearing, poll, by)
+    if poll.status in (Poll.Status.OPEN, Poll.Status.DRAFT):
         raise InvalidState(_("请先结束投票，再公布结果。"))
     if poll.status == Poll.Status.PUBLISHED:
         return poll

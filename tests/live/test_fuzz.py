@@ -275,6 +275,8 @@ POLL_OPTIONS = st.one_of(
         max_size=3,
     ),
     st.just([{"label": "部门", "department": 0}]),
+    st.builds(lambda b: [{"label": "项目", "budget": b}], st.one_of(not_int, st.just(-1), st.just(1e12))),
+    st.just([{"label": "项目", "note": "说明" * 300}]),
 )
 POLL_CHOICES = st.one_of(
     not_str.filter(lambda v: v is not None and not isinstance(v, list)),
@@ -336,6 +338,7 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "question.merge": {"question": st.one_of(ID, st.none()), "into": st.one_of(ID, st.none())},
     "poll.open": {
         "item": st.one_of(ID, st.none()),
+        "draft": ID,
         "title": st.one_of(not_str, too_long(200), with_nul, refused_one_line),
         "secret": not_bool.filter(lambda v: v is not None),
         "kind": st.one_of(not_str, odd_text.filter(lambda t: t not in ("satisfaction", "sheet", "select"))),

@@ -78,7 +78,8 @@ def test_a_sheet_opens_votes_closes_and_publishes_per_row(voting_world: World, p
     opened = event_poll(published.last()[3])
     assert opened["kind"] == "sheet"
     assert opened["rows"] == [
-        {"id": int(rows[i]), "label": f"{d.name}·应询态度", "department": d.pk} for i, d in enumerate(world.departments)
+        {"id": int(rows[i]), "label": f"{d.name}·应询态度", "department": d.pk, "department_name": d.name}
+        for i, d in enumerate(world.departments)
     ] + [{"id": int(rows[3]), "label": "整改措施", "department": None}]
     assert opened["results"] is None and opened["satisfaction_rate"] is None and "roll" not in opened
 
