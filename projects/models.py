@@ -95,6 +95,7 @@ class ProjectUpdate(models.Model):
         PROGRESS = "progress", _("进展")
         MILESTONE = "milestone", _("完成节点")
         STATUS = "status", _("状态变更")
+        REVIEW = "review", _("列入人大评")
 
     class By(models.TextChoices):
         DEPARTMENT = "department", _("责任单位")

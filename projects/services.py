@@ -33,6 +33,7 @@ from hearings.models import Department
 from projects import selectors
 from projects.models import Milestone, Project, ProjectReview, ProjectUpdate
 from voting import selectors as voting_selectors
+from voting import services as voting_services
 from voting.models import Poll, PollOption
 
 By = AbstractBaseUser | None
@@ -42,6 +43,10 @@ FIELD_PROJECT_NOTE = pgettext_lazy("field in a sentence", "项目说明")
 FIELD_UPDATE_TEXT = pgettext_lazy("field in a sentence", "进展情况")
 FIELD_MILESTONE_TITLE = pgettext_lazy("field in a sentence", "节点名称")
 FIELD_STATUS_REASON = pgettext_lazy("field in a sentence", "变更理由")
+
+# A 人大评 sheet's title when the office gives none: data, in the site's language, as a poll's
+# default titles are (voting.services).
+REVIEW_TITLE = "民生实事项目测评"
 
 YEAR_MIN, YEAR_MAX = limits.PROJECT_YEAR_MIN, limits.PROJECT_YEAR_MAX
 
@@ -411,19 +416,35 @@ def milestone_complete(*, project_id: int, milestone_id: int, by: By, text: obje
 # ------------------------------------------------------------------------------- 人大评
 
 
-def review_links(*, poll: Poll, project_ids: Sequence[int], by: By) -> list[ProjectReview]:
-    """Link each row of a sheet poll, in order, to the project it rates (the rows were made
-    one per project, in the same order). Inside the caller's transaction."""
-    rows = list(poll.options.order_by("position"))
-    if poll.kind != Poll.Kind.SHEET or len(rows) != len(project_ids):
-        raise InvalidState(_("测评表的测评项须与项目一一对应。"))
-    links = ProjectReview.objects.bulk_create(
-        [ProjectReview(project_id=pid, row=row) for pid, row in zip(project_ids, rows, strict=True)]
+@transaction.atomic
+def review_prepare(
+    *, hearing_id: int, by: By, project_ids: Sequence[int], title: str = "", item_id: int | None = None
+) -> Poll:
+    """人大评: the office prepares a sheet poll on a hearing with one row per project (its title
+    and department), in the order given, and links each row to its project. The poll is a draft
+    (voting.services.poll_prepare): the moderator opens it in the chamber, or the office sets a
+    voting window; once published, each project's page shows its row's results."""
+    _require_staff(by)
+    wanted = list(dict.fromkeys(project_ids))
+    if not wanted:
+        raise BadRequest(_("请选择要测评的项目。"))
+    found = Project.objects.in_bulk(wanted)
+    if len(found) != len(wanted):
+        raise NotFound(_("没有这个项目。"))
+    projects = [found[pk] for pk in wanted]
+    rows = [voting_services.OptionSpec(p.title, p.department_id) for p in projects]
+    poll = voting_services.poll_prepare(
+        hearing_id=hearing_id,
+        by=by,
+        kind=Poll.Kind.SHEET,
+        title=title or REVIEW_TITLE,
+        item_id=item_id,
+        rows=rows,
     )
-    audit.record(
-        action="project.review",
-        actor=by,
-        subject=poll,
-        payload={"rows": {str(row.pk): pid for pid, row in zip(project_ids, rows, strict=True)}},
+    options = list(poll.options.order_by("position"))
+    ProjectReview.objects.bulk_create(
+        [ProjectReview(project=project, row=row) for project, row in zip(projects, options, strict=True)]
     )
-    return links
+    for project, row in zip(projects, options, strict=True):
+        _record(project, ProjectUpdate.Kind.REVIEW, by, poll=poll.pk, row=row.pk)
+    return poll

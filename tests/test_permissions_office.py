@@ -39,6 +39,7 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/departments/                    403   403     403     403      403      403       403  403   200    200
 /manage/departments/{d}/                403   403     403     403      403      403       403  403   200    200
 /manage/projects/                       403   403     403     403      403      403       403  403   200    200
+/manage/projects/review/                403   403     403     403      403      403       403  403   200    200
 /manage/projects/{j}/                   403   403     403     403      403      403       403  403   200    200
 /manage/projects/{x}/                   403   403     403     403      403      403       403  403   404    404
 /manage/roster/                         403   403     403     403      403      403       403  403   200    200
@@ -75,6 +76,7 @@ project-edit          403   403     403     403      403      403       403  403
 project-status        403   403     403     403      403      403       403  403   ok     ok
 milestone-add         403   403     403     403      403      403       403  403   ok     ok
 milestone-edit        403   403     403     403      403      403       403  403   ok     ok
+project-review        403   403     403     403      403      403       403  403   ok     ok
 roster-import         403   403     403     403      403      403       403  403   ok     ok
 """
 
@@ -185,6 +187,8 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return project, {"action": "milestone-add", "title": "竣工验收", "due_date": "2027-11-30"}
     if action == "milestone-edit":
         return project, {"action": "milestone-edit", "milestone": str(m.milestone.pk), "title": "完成设计招标"}
+    if action == "project-review":
+        return "/manage/projects/review/", {"hearing": str(h), "projects": [str(m.project.pk)]}
     raise AssertionError(action)
 
 

@@ -12,9 +12,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from core.errors import DomainError
-from hearings.models import Department
+from core.errors import BadRequest, DomainError
+from hearings.models import Department, Hearing
 from office.access import staff_required
 from office.views.people import acting_staff
 from projects import selectors, services
@@ -138,7 +139,55 @@ def manage_project(request: HttpRequest, project_id: int) -> HttpResponse:
     return render(request, "office/project.html", context, status=400 if error else 200)
 
 
+def _ids(values: list[str]) -> list[int]:
+    ids = []
+    for value in values:
+        try:
+            ids.append(int(value))
+        except ValueError:
+            continue  # not a project: the service refuses an empty choice
+    return ids
+
+
+@staff_required
+def manage_project_review(request: HttpRequest) -> HttpResponse:
+    """人大评: prepare a sheet poll on a hearing rating the chosen projects, one row each."""
+    values: dict[str, Any] = {"hearing": "", "title": "", "projects": []}
+    error = ""
+    if request.method == "POST":
+        values = {
+            "hearing": request.POST.get("hearing", ""),
+            "title": request.POST.get("title", ""),
+            "projects": _ids(request.POST.getlist("projects")),
+        }
+        hearing = Hearing.objects.filter(pk__in=_ids([values["hearing"]])).first()
+        try:
+            if hearing is None:
+                raise BadRequest(gettext_lazy("请选择问政会。"))
+            poll = services.review_prepare(
+                hearing_id=hearing.pk, by=acting_staff(request), project_ids=values["projects"], title=values["title"]
+            )
+        except DomainError as exc:
+            if exc.code == "forbidden":
+                raise PermissionDenied(exc.message) from None
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                _("已准备测评表“%(title)s”：由主持人在控制台开启，或设定投票时间。") % {"title": poll.title},
+            )
+            return redirect("manage_hearing", hearing_id=hearing.pk)
+    context = {
+        "values": values,
+        "error": error,
+        "hearings": Hearing.objects.exclude(status=Hearing.Status.ENDED).order_by("-starts_at"),
+        "projects": selectors.with_details(Project.objects.exclude(status=Project.Status.STOPPED)),
+    }
+    return render(request, "office/project_review.html", context, status=400 if error else 200)
+
+
 urlpatterns = [
     path("projects/", manage_projects, name="manage_projects"),
+    path("projects/review/", manage_project_review, name="manage_project_review"),
     path("projects/<int:project_id>/", manage_project, name="manage_project"),
 ]
