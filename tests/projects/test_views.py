@@ -3,6 +3,8 @@ and its reports, the office's pages under /manage/."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.test import Client
 
@@ -220,3 +222,24 @@ def test_history_shows_who_by_role(adopted: list[Project], who: People) -> None:
     roles = list(project.updates.values_list("by_role", flat=True))
     # Adopted when the moderator published the poll: the system; then the department; the office.
     assert roles == [ProjectUpdate.By.SYSTEM, ProjectUpdate.By.DEPARTMENT, ProjectUpdate.By.OFFICE]
+
+
+def test_the_list_reads_in_the_same_queries_however_many_projects(
+    adopted: list[Project], who: People, django_assert_max_num_queries: Any
+) -> None:
+    client = client_of()
+    client.get("/projects/")
+    with django_assert_max_num_queries(8) as few:
+        client.get("/projects/")
+    for n in range(6):
+        services.project_add(by=who.staff, title=f"口袋公园{n}", year=2027, department_id=adopted[0].department_id)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        client.get("/projects/")
+
+
+def test_the_admin_shows_projects_read_only(adopted: list[Project], admin_client: Client) -> None:
+    assert admin_client.get("/admin/projects/project/").status_code == 200
+    page = admin_client.get(f"/admin/projects/project/{adopted[0].pk}/change/")
+    assert page.status_code == 200 and adopted[0].title in page.content.decode()
+    assert admin_client.post(f"/admin/projects/project/{adopted[0].pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Project.objects.filter(pk=adopted[0].pk).exists()
