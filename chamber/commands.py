@@ -191,6 +191,14 @@ TABLE: list[Command] = [
         message=lambda q: _("未采用：%(text)s") % {"text": _short(q.text)},
     ),
     Command(
+        "question.hide",
+        "question-hide",
+        schema.QuestionHide,
+        services.question_hide,
+        args=lambda f: {"question_id": f.question, "reason": f.reason},
+        message=lambda q: _("已撤下：%(text)s") % {"text": _short(q.text)},
+    ),
+    Command(
         "question.edit",
         "question-edit",
         schema.QuestionEdit,
@@ -233,6 +241,7 @@ TABLE: list[Command] = [
             "asker_name": f.name or "",
             "item_id": f.item,
             "parent_id": f.parent,
+            "category": f.category,
         },
         message=_add_message,
         socket=False,

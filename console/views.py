@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap
 
 from chamber import commands
+from console import ballots
 from core import limits
 from core.errors import BadRequest, DomainError
 from hearings import selectors
@@ -58,7 +59,8 @@ def hearing_list(request: HttpRequest) -> HttpResponse:
         HearingRow(hearing, is_moderator=hearing.pk in moderated, is_deputy=hearing.pk in deputy_of)
         for hearing in Hearing.objects.order_by("-starts_at", "-id")
     ]
-    return render(request, "hearings/list.html", {"rows": rows})
+    open_ballots = ballots.open_ballots_count(request.user) if deputy_of else 0
+    return render(request, "hearings/list.html", {"rows": rows, "open_ballots": open_ballots})
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
@@ -201,6 +203,27 @@ class PollRow:
     def cast_percent(self) -> float:
         return round(100 * self.poll.cast / self.poll.eligible, 1) if self.poll.eligible else 0.0
 
+    @property
+    def sheet_rows(self) -> list[tuple[str, str]]:
+        """A published sheet's rows with their 满意率."""
+        rates = self.poll.satisfaction_rate
+        if self.poll.kind != "sheet" or not isinstance(rates, dict):
+            return []
+        return [
+            (row.label, f"{rate * 100:.1f}%" if (rate := rates.get(str(row.id))) is not None else "—")
+            for row in self.poll.rows or []
+        ]
+
+    @property
+    def ranking_rows(self) -> list[tuple[str, int, bool]]:
+        """A published select's candidates, most picks first: label, picks, chosen."""
+        if self.poll.kind != "select" or self.poll.ranking is None or self.poll.results is None:
+            return []
+        labels = {c.id: c.label for c in self.poll.candidates or []}
+        chosen = set(self.poll.chosen or [])
+        picks = {key: n for key, n in self.poll.results.items() if isinstance(n, int)}
+        return [(labels.get(pk, str(pk)), picks.get(str(pk), 0), pk in chosen) for pk in self.poll.ranking]
+
 
 @dataclass
 class Board:
@@ -216,7 +239,8 @@ class Board:
     waiting: Page
     answered: Page
     polls: list[PollRow]
-    open_poll: PollRow | None
+    open_poll: PollRow | None  # the live poll open in the chamber (a window poll runs on its own)
+    drafts: list[PollRow]  # polls the office prepared, for the moderator to open
     rejected: int
     src: dict[str, str]  # the URL each paged part is fetched again from
 
@@ -257,7 +281,7 @@ def _part_url(hearing: Hearing, part: str, offsets: dict[str, int]) -> str:
 def _question_row(question: Question, items: dict[int, AgendaItemOut]) -> QuestionRow:
     parent = question.parent
     return QuestionRow(
-        question=selectors.question_out(question),
+        question=selectors.question_out(question, control=True),
         created=question.created_at,
         item=items.get(question.item_id) if question.item_id else None,
         parent=selectors.question_out(parent) if parent is not None else None,
@@ -306,6 +330,7 @@ def _board(hearing: Hearing, query: QueryDict) -> Board:
         PollRow(poll, items.get(poll.item) if poll.item else None, poll_bars(poll))
         for poll in reversed(voting_selectors.polls_out(hearing.pk))
     ]
+    drafts = voting_selectors.drafts_out(hearing.pk)
     return Board(
         hearing=hearing,
         agenda=agenda,
@@ -317,7 +342,8 @@ def _board(hearing: Hearing, query: QueryDict) -> Board:
         waiting=pages["waiting"],
         answered=pages["answered"],
         polls=polls,
-        open_poll=next((row for row in polls if row.poll.status == "open"), None),
+        open_poll=next((row for row in polls if row.poll.status == "open" and row.poll.closes_at is None), None),
+        drafts=[PollRow(draft, items.get(draft.item) if draft.item else None) for draft in drafts],
         rejected=counts["rejected"],
         src={part: _part_url(hearing, part, offsets) for part in ("queue", "questions")},
     )

@@ -21,6 +21,12 @@ from django.http import HttpRequest
 
 QUESTION_TEXT = 500  # a question or follow-up (问题内容): 1–500 characters
 ASKER_NAME = 50  # the name a question is signed with (称呼 / 提问人), optional
+QUESTION_CATEGORY = 30  # one area of a hearing's question list (e.g. 教育、医疗卫生)
+HEARING_CATEGORIES = 20  # areas one hearing collects questions in (the reference list has 10)
+ASKER_CONTACT = 100  # a collected question's phone or e-mail, seen by staff only
+SENSITIVE_WORD = 30  # one entry of the sensitive-word list
+SENSITIVE_WORDS_AT_ONCE = 1000  # words one call adds or removes
+HIDE_REASON = 200  # why an approved question was withdrawn from public view
 ANSWER_NOTE = 2000  # an answer's note (答复要点) or commitment (承诺事项), each
 MERGE_SEARCH = 100  # the control panel's search for the question a duplicate merges into
 
@@ -87,6 +93,9 @@ LIMITS: dict[str, int] = {
     "ASKER_NAME": ASKER_NAME,
     "ANSWER_NOTE": ANSWER_NOTE,
     "MERGE_SEARCH": MERGE_SEARCH,
+    "HIDE_REASON": HIDE_REASON,
+    "QUESTION_CATEGORY": QUESTION_CATEGORY,
+    "SENSITIVE_WORD": SENSITIVE_WORD,
     "POLL_TITLE": POLL_TITLE,
     "ASSIGNMENT_TITLE": ASSIGNMENT_TITLE,
     "ASSIGNMENT_NOTE": ASSIGNMENT_NOTE,

@@ -102,6 +102,10 @@ class Hearing(models.Model):
         help_text=_("签到代表须超过本场代表的这一百分比。"),
     )
     likes = models.PositiveIntegerField(_("点赞"), default=0)
+    # Question collection before the session (督前征集): its areas, and when /collect/ takes questions.
+    categories = models.JSONField(_("问题类别"), default=list, blank=True)
+    collect_opens_at = models.DateTimeField(_("征集开始时间"), null=True, blank=True)
+    collect_closes_at = models.DateTimeField(_("征集截止时间"), null=True, blank=True)
     # Live event sequences (see live/): the public one and the control one.
     public_seq = models.PositiveBigIntegerField(default=0, editable=False)
     control_seq = models.PositiveBigIntegerField(default=0, editable=False)
@@ -200,6 +204,7 @@ class Question(models.Model):
         DEPUTY = "deputy", _("代表")
         PUBLIC = "public", _("群众")
         MODERATOR = "moderator", _("主持人")
+        COLLECTED = "collected", _("征集")  # sent through the collection page before the session
 
     class Status(models.TextChoices):
         PENDING = "pending", _("待审核")
@@ -207,6 +212,7 @@ class Question(models.Model):
         ON_STAGE = "on_stage", _("正在问答")
         ANSWERED = "answered", pgettext_lazy("question", "已答复")
         REJECTED = "rejected", _("未采用")
+        HIDDEN = "hidden", _("已撤下")  # approved, then withdrawn from public view (question.hide)
 
     hearing = models.ForeignKey(Hearing, on_delete=models.CASCADE, related_name="questions")
     item = models.ForeignKey(AgendaItem, null=True, blank=True, on_delete=models.SET_NULL, related_name="questions")
@@ -222,6 +228,17 @@ class Question(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="questions"
     )
     asker_name = models.CharField(_("提问人"), max_length=limits.ASKER_NAME, blank=True)
+    category = models.CharField(_("类别"), max_length=limits.QUESTION_CATEGORY, blank=True, default="", db_default="")
+    # A collected question's phone or e-mail: staff only, never public, erased some days after
+    # the hearing (QUESTION_CONTACT_DAYS).
+    contact = models.CharField(_("联系方式"), max_length=limits.ASKER_CONTACT, blank=True, default="", db_default="")
+    # The sensitive words its text or name matched: it waits for a moderator, whoever asked.
+    sensitive_words = models.JSONField(default=list, blank=True)
+    hidden_reason = models.CharField(
+        _("撤下理由"), max_length=limits.HIDE_REASON, blank=True, default="", db_default=""
+    )
+    # Asked by a blocked viewer: kept out of the queue, on the hidden list.
+    dropped = models.BooleanField(default=False, db_default=False)
     viewer = models.CharField(max_length=64, blank=True, help_text="public asker's viewer id")
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.PENDING)
     likes = models.PositiveIntegerField(_("点赞"), default=0)
@@ -245,6 +262,41 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return self.text[:40]
+
+
+class SensitiveWord(models.Model):
+    """One entry of the sensitive-word list kept by the office (敏感词): a question or name that
+    contains it waits for a moderator, flagged, whoever asked."""
+
+    word = models.CharField(_("敏感词"), max_length=limits.SENSITIVE_WORD, unique=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["word"]
+        verbose_name = _("敏感词")
+        verbose_name_plural = _("敏感词")
+
+    def __str__(self) -> str:
+        return self.word
+
+
+class BlockedViewer(models.Model):
+    """A viewer identity (the `viewer` cookie) whose further questions never reach the queue."""
+
+    viewer = models.CharField(max_length=64, unique=True)
+    reason = models.CharField(_("理由"), max_length=limits.HIDE_REASON, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("屏蔽的观众")
+        verbose_name_plural = _("屏蔽的观众")
+
+    def __str__(self) -> str:
+        return self.viewer
 
 
 class Like(models.Model):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -112,7 +113,12 @@ def question_asker(question: Question) -> str:
     return {"public": "网友", "moderator": "主持人", "deputy": "代表"}[question.source]
 
 
-def question_out(question: Question) -> QuestionOut:
+def question_out(question: Question, *, control: bool = False) -> QuestionOut:
+    """A question on the wire; the control view's also carries its `flags` ("sensitive") and
+    the sensitive words it matched (`matched`)."""
+    extra: dict[str, Any] = {}
+    if control:
+        extra = {"flags": ["sensitive"] if question.sensitive_words else [], "matched": list(question.sensitive_words)}
     return QuestionOut(
         id=question.pk,
         text=question.text,
@@ -125,12 +131,16 @@ def question_out(question: Question) -> QuestionOut:
         created_at=_iso(question.created_at) or "",
         answer_note=question.answer_note,
         commitment=question.commitment,
+        category=question.category or None,
+        **extra,
     )
 
 
 def questions_for(hearing_id: int, *, public: bool) -> Iterable[Question]:
     """The questions an audience may see: the public never gets pending or rejected text."""
-    qs = Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True).select_related("asker__person")
+    qs = Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True, dropped=False).select_related(
+        "asker__person"
+    )
     if public:
         qs = qs.filter(status__in=PUBLIC_QUESTION_STATUSES)
     return qs.order_by("id")
@@ -144,7 +154,7 @@ def questions_for(hearing_id: int, *, public: bool) -> Iterable[Question]:
 def question_counts(hearing_id: int) -> dict[str, int]:
     """How many questions of the hearing are in each status (a merged duplicate is not counted)."""
     rows = (
-        Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True)
+        Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True, dropped=False)
         .values_list("status")
         .annotate(n=Count("id"))
         .order_by()
@@ -155,7 +165,8 @@ def question_counts(hearing_id: int) -> dict[str, int]:
 
 
 def _control_questions(hearing_id: int) -> QuerySet[Question]:
-    return Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True).select_related(
+    """The questions the panel lists: not merged away, not on the hidden list of blocked viewers."""
+    return Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True, dropped=False).select_related(
         "asker__person", "parent__asker__person"
     )
 

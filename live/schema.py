@@ -78,24 +78,7 @@ class AgendaItemOut(_Out):
     ended_at: str | None
 
 
-QuestionStatus: TypeAlias = Literal["pending", "approved", "on_stage", "answered", "rejected"]
-
-
-class QuestionOut(_Out):
-    id: int
-    text: str
-    asker: str
-    source: Literal["deputy", "public", "moderator"]
-    item: int | None
-    parent: int | None
-    status: QuestionStatus
-    likes: int
-    created_at: str
-    answer_note: str = ""
-    commitment: str = ""
-
-
-PollKind: TypeAlias = Literal["satisfaction", "sheet", "select"]
+QuestionStatus: TypeAlias = Literal["pending", "approved", "on_stage", "answered", "rejected", "hidden"]
 
 
 class _Sparse(_Out):
@@ -111,6 +94,31 @@ class _Sparse(_Out):
             if data.get(name, 0) is None:
                 del data[name]
         return data
+
+
+class QuestionOut(_Sparse):
+    """A question. `category`: one of the hearing's categories, or null. The control view's
+    also has `flags` (["sensitive"] when its text or name matched the sensitive-word list) and
+    the extension `matched` (the words); the public's has neither."""
+
+    SPARSE: ClassVar[frozenset[str]] = frozenset({"flags", "matched"})
+    id: int
+    text: str
+    asker: str
+    source: Literal["deputy", "public", "moderator", "collected"]
+    item: int | None
+    parent: int | None
+    status: QuestionStatus
+    likes: int
+    created_at: str
+    answer_note: str = ""
+    commitment: str = ""
+    category: str | None = None
+    flags: list[str] | None = None
+    matched: list[str] | None = None
+
+
+PollKind: TypeAlias = Literal["satisfaction", "sheet", "select"]
 
 
 class PollOptionOut(_Sparse):
@@ -292,6 +300,9 @@ STATE_EVENT_TYPES: dict[str, type[_Out]] = {
     "poll.opened": PollData,
     "poll.closed": PollData,
     "poll.published": PollData,
+    # Extensions, control stream only: the office prepared a poll (a draft) or deleted one.
+    "poll.prepared": PollData,
+    "poll.discarded": PollData,
 }
 
 
@@ -402,6 +413,8 @@ class Like(_Action):
 # trimmed); a refusal is a `bad_request`. The limits are core/limits.py's, as the services'.
 Name = Annotated[str, TextRule(max_length=limits.ASKER_NAME, multiline=False, required=False)]
 Title = Annotated[str, TextRule(max_length=limits.POLL_TITLE, multiline=False, required=False)]
+Category = Annotated[str, Field(max_length=limits.QUESTION_CATEGORY)]
+Reason = Annotated[str, TextRule(max_length=limits.HIDE_REASON, multiline=False)]
 Note = Annotated[str, TextRule(max_length=limits.ANSWER_NOTE, required=False)]
 QuestionText = Annotated[str, TextRule(max_length=limits.QUESTION_TEXT)]
 
@@ -413,6 +426,7 @@ class _Question(_Action):
     item: PositiveId | None = None
     parent: PositiveId | None = None
     name: Name | None = None
+    category: Category | None = None  # one of the hearing's categories
 
 
 class Ask(_Question):
@@ -554,6 +568,14 @@ class QuestionReject(_Action):
     question: PositiveId
 
 
+class QuestionHide(_Action):
+    """Withdraw an approved (or answered) question from public view; the reason is kept."""
+
+    action: Literal["question.hide"]
+    question: PositiveId
+    reason: Reason
+
+
 class QuestionStage(_Action):
     action: Literal["question.stage"]
     question: PositiveId | None
@@ -652,6 +674,7 @@ Action: TypeAlias = (
     | AgendaRemove
     | QuestionApprove
     | QuestionReject
+    | QuestionHide
     | QuestionStage
     | QuestionAnswered
     | QuestionEdit

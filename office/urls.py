@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from office.views import agenda, hearings, home, people, projects, roster, seats
+from office.views import agenda, hearings, home, people, polls, projects, roster, seats
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *home.urlpatterns,
     *hearings.urlpatterns,
     *agenda.urlpatterns,
+    *polls.urlpatterns,
     *people.urlpatterns,
     *roster.urlpatterns,
     *seats.urlpatterns,

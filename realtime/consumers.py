@@ -390,6 +390,7 @@ async def _ask(consumer: LiveConsumer, action: schema.Ask) -> dict[str, Any] | N
         viewer="" if deputy else (consumer.viewer or ""),
         item_id=action.item,
         parent_id=action.parent,
+        category=action.category,
     )
     return {"question": question.pk, "status": question.status}
 

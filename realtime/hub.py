@@ -36,6 +36,7 @@ from live.schema import Stream
 from realtime import sessions
 from realtime.presence import Presence, make_presence
 from voting import selectors as voting_selectors
+from voting import services as voting_services
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +82,11 @@ def _seqs(hearing_id: int) -> dict[Stream, int]:
 
 
 def _counters(hearing_id: int) -> dict[str, Any]:
-    """Everything the tick compares, in one thread hop."""
+    """Everything the tick compares, in one thread hop. While a poll is open, a window poll
+    whose closing time has come is closed first (it closes by itself)."""
 
+    if voting_selectors.window_polls_due(hearing_id):
+        voting_services.close_due_polls(hearing_id=hearing_id)
     likes, public_seq, control_seq, percent = Hearing.objects.values_list(
         "likes", "public_seq", "control_seq", "quorum_percent"
     ).get(pk=hearing_id)

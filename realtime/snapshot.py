@@ -37,7 +37,9 @@ def _build(hearing_id: int, stream: Stream, *, online: int) -> Snapshot:
     hearing = Hearing.objects.get(pk=hearing_id)
     public = stream == Stream.PUBLIC
     agenda = selectors.agenda_out(hearing_id)
-    questions = [selectors.question_out(q) for q in selectors.questions_for(hearing_id, public=public)]
+    questions = [
+        selectors.question_out(q, control=not public) for q in selectors.questions_for(hearing_id, public=public)
+    ]
     return Snapshot(
         hearing=selectors.hearing_out(hearing),
         agenda=agenda,

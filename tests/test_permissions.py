@@ -282,6 +282,7 @@ hearing-end        login  login   403     403      403      403       ok   403  
 agenda-start       login  login   403     403      403      403       ok   403   403    403
 question-approve   login  login   403     403      403      403       ok   403   403    403
 question-reject    login  login   403     403      403      403       ok   403   403    403
+question-hide      login  login   403     403      403      403       ok   403   403    403
 question-edit      login  login   403     403      403      403       ok   403   403    403
 question-merge     login  login   403     403      403      403       ok   403   403    403
 question-stage     login  login   403     403      403      403       ok   403   403    403
@@ -326,6 +327,8 @@ def prepare(m: Matrix, action: str) -> dict[str, Any]:
         return {"question": pending().pk, "text": "改过的问题"}
     if action in ("question.stage", "question.answered"):
         return {"question": approved().pk}
+    if action == "question.hide":
+        return {"question": approved().pk, "reason": "涉及个人隐私"}
     if action == "question.merge":
         return {"question": approved("重复的问题").pk, "into": approved("保留的问题").pk}
     if action == "poll.close":
@@ -562,6 +565,52 @@ def test_api(m: Matrix, request_name: str, credentials: str, expected: str) -> N
         assert fingerprint() == before
 
 
+# ------------------------------------------------------------------------------- window ballots (/polls/)
+
+# A window poll (现场或事后) of the matrix's hearing once it has ended, taking ballots now: its
+# page and its ballot are for the hearing's deputies, logged in; the list shows each logged-in
+# user their own (none for a non-deputy). `cast` posts a ballot to /polls/{w}/.
+WINDOW_BALLOTS = """
+what         anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+/polls/      login  login   200     200      200      200       200  200   200    200
+/polls/{w}/  login  login   200     403      403      403       403  403   403    403
+cast         login  login   ok      403      403      403       403  403   403    403
+"""
+
+
+def window_poll(m: Matrix) -> Poll:
+    Hearing.objects.filter(pk=m.hearing.pk).update(status=Hearing.Status.ENDED)
+    now = timezone.now()
+    return voting_services.poll_prepare(
+        hearing_id=m.hearing.pk,
+        by=None,
+        kind="satisfaction",
+        opens_at=now - timedelta(hours=1),
+        closes_at=now + timedelta(days=1),
+    )
+
+
+@pytest.mark.parametrize(("what", "role", "expected"), cells(WINDOW_BALLOTS))
+def test_window_ballots(m: Matrix, what: str, role: str, expected: str) -> None:
+    poll = window_poll(m)
+    client = client_for(m, role)
+    before = fingerprint()
+    if what == "cast":
+        data = {"ballot": str(uuid4()), "choice": "满意"}
+        response = client.post(f"/polls/{poll.pk}/", data, secure=True)
+    else:
+        response = client.get(what.replace("{w}", str(poll.pk)), secure=True)
+    if expected == "ok":
+        assert response.status_code == 303
+        assert VoteRecord.objects.filter(poll=poll, deputy=m.users[role]).exists()
+    elif expected.isdigit():
+        assert response.status_code == int(expected)
+    else:
+        check_redirect(response, expected)
+    if expected != "ok":
+        assert fingerprint() == before
+
+
 # ------------------------------------------------------------------------------- every page has a row
 
 
@@ -583,6 +632,7 @@ def test_every_page_and_action_has_a_row(m: Matrix) -> None:
     paths = [m.format(path) for path, _, _ in table(PAGES)]
     paths += [f"/hearings/{m.hearing.pk}/control/do/hearing-start/", f"/assignments/{m.assignment.pk}/do/accept/"]
     paths += [form_request(m, form)[0] for form, _, _ in table(FORMS)]
+    paths += [path.replace("{w}", "1") for path, _, _ in table(WINDOW_BALLOTS) if path.startswith("/")]
     covered = {resolve(path.split("?")[0]).route for path in paths}
     # The tablet's seat login has its rows with the office's pages (tests/test_permissions_office.py).
     from tests.test_permissions_office import PAGES as OFFICE_PAGES
@@ -597,5 +647,5 @@ def test_tables_name_every_action() -> None:
 
     assert {row for row, _, _ in table(CONTROL_ACTIONS)} == set(VIEW_ACTIONS)
     assert {row for row, _, _ in table(ASSIGNMENT_ACTIONS)} == set(ACTIONS)
-    for text in (PAGES, CONTROL_ACTIONS, ASSIGNMENT_ACTIONS, FORMS, INTERNAL):
+    for text in (PAGES, CONTROL_ACTIONS, ASSIGNMENT_ACTIONS, FORMS, INTERNAL, WINDOW_BALLOTS):
         assert [column for _, column, _ in table(text)][: len(ROLES)] == ROLES

@@ -8,6 +8,7 @@ are in a hearing, and nothing changes. Every route of office/urls.py must have a
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -15,11 +16,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import get_resolver, resolve
 from django.urls.resolvers import URLResolver
+from django.utils import timezone
 
 from hearings import selectors, services
 from hearings.models import AgendaItem, Department, Hearing, Person, SeatCode
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
+from voting import services as voting_services
 
 # ------------------------------------------------------------------------------- pages (GET)
 
@@ -32,6 +35,7 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/hearings/{x}/                   403   403     403     403      403      403       403  403   404    404
 /manage/hearings/{h}/agenda/            403   403     403     403      403      403       403  403   200    200
 /manage/hearings/{h}/seats/             403   403     403     403      403      403       403  403   200    200
+/manage/hearings/{h}/polls/             403   403     403     403      403      403       403  403   200    200
 /manage/hearings/{h}/seats.pdf          403   403     403     403      403      403       403  403   200    200
 /manage/people/                         403   403     403     403      403      403       403  403   200    200
 /manage/people/new/                     403   403     403     403      403      403       403  403   200    200
@@ -78,6 +82,11 @@ milestone-add         403   403     403     403      403      403       403  403
 milestone-edit        403   403     403     403      403      403       403  403   ok     ok
 project-review        403   403     403     403      403      403       403  403   ok     ok
 roster-import         403   403     403     403      403      403       403  403   ok     ok
+poll-prepare          403   403     403     403      403      403       403  403   ok     ok
+poll-schedule         403   403     403     403      403      403       403  403   ok     ok
+poll-discard          403   403     403     403      403      403       403  403   ok     ok
+poll-close            403   403     403     403      403      403       403  403   ok     ok
+poll-publish          403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -189,7 +198,32 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return project, {"action": "milestone-edit", "milestone": str(m.milestone.pk), "title": "完成设计招标"}
     if action == "project-review":
         return "/manage/projects/review/", {"hearing": str(h), "projects": [str(m.project.pk)]}
+    if action.startswith("poll-"):
+        return _poll_request(w, action)
     raise AssertionError(action)
+
+
+def _poll_request(w: World, action: str) -> tuple[str, dict[str, Any]]:
+    """The office's polls page: a draft prepared on the live hearing; the rest on the hearing
+    once ended (a window poll does not run beside the live one)."""
+    h = w.m.hearing.pk
+    if action == "poll-prepare":
+        return f"/manage/hearings/{h}/polls/", {"kind": "satisfaction", "ballot": "secret", "scale": "three"}
+    Hearing.objects.filter(pk=h).update(status=Hearing.Status.ENDED)
+    now = timezone.localtime()
+    window = {"opens_at": now - timedelta(hours=1), "closes_at": now + timedelta(days=1)}
+    if action in ("poll-schedule", "poll-discard"):
+        Hearing.objects.filter(pk=h).update(status=Hearing.Status.DRAFT)
+        draft = voting_services.poll_prepare(hearing_id=h, by=None, kind="satisfaction")
+        Hearing.objects.filter(pk=h).update(status=Hearing.Status.ENDED)
+        form = {key: value.strftime("%Y-%m-%dT%H:%M") for key, value in window.items()}
+        return f"/manage/hearings/{h}/polls/{draft.pk}/{action[5:]}/", form if action == "poll-schedule" else {}
+    poll = voting_services.poll_prepare(
+        hearing_id=h, by=None, kind="satisfaction", opens_at=window["opens_at"], closes_at=window["closes_at"]
+    )
+    if action == "poll-publish":
+        voting_services.poll_close(hearing_id=h, poll_id=poll.pk, by=None)
+    return f"/manage/hearings/{h}/polls/{poll.pk}/{action[5:]}/", {}
 
 
 def _roster_token(client: Any) -> str:

@@ -97,6 +97,7 @@ hearing.end        forbidden  forbidden  ok         forbidden
 agenda.start       forbidden  forbidden  ok         forbidden
 question.approve   forbidden  forbidden  ok         forbidden
 question.reject    forbidden  forbidden  ok         forbidden
+question.hide      forbidden  forbidden  ok         forbidden
 question.stage     forbidden  forbidden  ok         forbidden
 question.answered  forbidden  forbidden  ok         forbidden
 question.edit      forbidden  forbidden  ok         forbidden

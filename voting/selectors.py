@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.utils import timezone
 
 from hearings import selectors as hearing_selectors
 from hearings.models import Hearing, Person
@@ -324,6 +325,11 @@ def polls_out(hearing_id: int) -> list[PollOut]:
 def drafts_out(hearing_id: int) -> list[PollOut]:
     """The polls the office prepared for the moderator to open (the control socket only)."""
     return [poll_out(poll) for poll in Poll.objects.filter(hearing_id=hearing_id, status=Poll.Status.DRAFT)]
+
+
+def window_polls_due(hearing_id: int) -> bool:
+    """Whether a window poll of the hearing is still open past its closing time."""
+    return Poll.objects.filter(hearing_id=hearing_id, status=Poll.Status.OPEN, closes_at__lte=timezone.now()).exists()
 
 
 def poll_progress(hearing_id: int) -> list[PollProgressData]:

@@ -543,6 +543,7 @@ def poll_prepare(
     if window:
         assert opens_at is not None and closes_at is not None
         return _schedule(hearing, poll, opens_at, closes_at, by)
+    publish(hearing, public=None, control=_poll_event("poll.prepared", poll))
     return poll
 
 
@@ -590,6 +591,7 @@ def poll_discard(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) 
     if poll.status != Poll.Status.DRAFT:
         raise InvalidState(_("已开启的测评不能删除。"))
     audit.record(action="poll.discard", actor=by, subject=hearing, payload={"poll": poll.pk, "title": poll.title})
+    publish(hearing, public=None, control=_poll_event("poll.discarded", poll))
     poll.delete()
 
 

@@ -37,12 +37,19 @@ from hearings.services.questions import (
     question_answered,
     question_approve,
     question_edit,
+    question_hide,
     question_merge,
     question_reject,
     question_stage,
     question_submit,
 )
 from hearings.services.roster import Roster, RosterInvalid, Summary, roster_import, roster_validate
+from hearings.services.screening import (
+    WordsChanged,
+    sensitive_words_add,
+    sensitive_words_remove,
+    viewer_block,
+)
 from hearings.services.seats import (
     seat_code_redeem,
     seat_code_reissue,
@@ -64,6 +71,7 @@ __all__ = [
     "RosterInvalid",
     "SavedPerson",
     "Summary",
+    "WordsChanged",
     "agenda_add",
     "agenda_edit",
     "agenda_move",
@@ -89,6 +97,7 @@ __all__ = [
     "question_answered",
     "question_approve",
     "question_edit",
+    "question_hide",
     "question_merge",
     "question_reject",
     "question_stage",
@@ -100,4 +109,7 @@ __all__ = [
     "seat_code_revoke",
     "seat_codes_issue",
     "seat_codes_revoke_unused",
+    "sensitive_words_add",
+    "sensitive_words_remove",
+    "viewer_block",
 ]

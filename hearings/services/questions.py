@@ -19,6 +19,7 @@ from core.errors import (
     FIELD_COMMITMENT,
     FIELD_NAME,
     FIELD_QUESTION,
+    FIELD_REASON,
     BadRequest,
     Forbidden,
     InvalidState,
@@ -29,6 +30,8 @@ from core.errors import (
 from core.text import TextError, clean_text
 from hearings import guards, selectors
 from hearings.models import AgendaItem, Hearing, Like, Question
+from hearings.screening import matched_words
+from hearings.services.screening import is_blocked
 from live.publish import publish
 from live.schema import Event, QuestionData, QuestionRemovedData, QuestionStageData
 
@@ -45,15 +48,21 @@ def _question_for_update(hearing: Hearing, question_id: int) -> Question:
     return question
 
 
-def question_events(question: Question, *, was_public: bool) -> tuple[Event | None, Event]:
-    """The public and control events for a question whose state changed."""
-    payload = QuestionData(question=selectors.question_out(question))
-    control = Event(type="question.updated", data=payload)
+def question_events(question: Question, *, was_public: bool, new: bool = False) -> tuple[Event | None, Event]:
+    """The public and control events for a question whose state changed (or that is `new`).
+    The control view's QUESTION carries its flags; the public's never does."""
+    control = Event(
+        type="question.new" if new else "question.updated",
+        data=QuestionData(question=selectors.question_out(question, control=True)),
+    )
+    public_payload = QuestionData(question=selectors.question_out(question))
     is_public = question.status in selectors.PUBLIC_QUESTION_STATUSES
     if is_public and not was_public:
-        return Event(type="question.new", data=payload), control
+        return Event(type="question.new", data=public_payload), control
     if is_public:
-        return control, control
+        return Event(type="question.updated", data=public_payload), control
+    if was_public:  # withdrawn (hidden): the public learns its status and drops it
+        return Event(type="question.updated", data=public_payload), control
     return None, control
 
 
@@ -80,12 +89,16 @@ def question_submit(
     viewer: str = "",
     item_id: int | None = None,
     parent_id: int | None = None,
+    category: str | None = None,
 ) -> Question:
-    """Ask a question (or a follow-up, 追问, with `parent_id`).
+    """Ask a question (or a follow-up, 追问, with `parent_id`), optionally in one of the
+    hearing's categories.
 
     Text is trimmed and must be 1–500 characters. Public questions wait for a moderator;
-    deputies' wait only when the hearing says so; a moderator's are approved. Asking
-    closes when the hearing ends."""
+    deputies' wait only when the hearing says so; a moderator's are approved. A question whose
+    text or name holds a sensitive word waits, flagged, whoever asked. A blocked viewer's
+    question is kept on the hidden list: no moderator's queue shows it. Asking closes when the
+    hearing ends."""
     cleaned = _clean_text(text)
     name = clean_or_refuse(asker_name, what=FIELD_NAME, max_length=MAX_NAME_LENGTH, multiline=False, required=False)
     if source not in Question.Source.values:
@@ -93,6 +106,7 @@ def question_submit(
     hearing = guards.hearing_for_update(hearing_id)
     if hearing.status == Hearing.Status.ENDED:
         raise InvalidState(_("问政会已结束。"))
+    category = _category(hearing, category)
     if source == Question.Source.DEPUTY and not selectors.is_deputy(hearing, asker):
         raise Forbidden(_("只有本场问政会的代表可以以代表身份提问。"))
     if source == Question.Source.MODERATOR:
@@ -112,8 +126,13 @@ def question_submit(
             .values_list("pk", flat=True)
             .first()
         )
-    needs_approval = source == Question.Source.PUBLIC or (
-        source == Question.Source.DEPUTY and hearing.deputy_questions_need_approval
+    sensitive = matched_words(cleaned, name)
+    dropped = source == Question.Source.PUBLIC and is_blocked(viewer)
+    needs_approval = (
+        bool(sensitive)
+        or dropped
+        or source in (Question.Source.PUBLIC, Question.Source.COLLECTED)
+        or (source == Question.Source.DEPUTY and hearing.deputy_questions_need_approval)
     )
     now = timezone.now()
     question = Question.objects.create(
@@ -125,13 +144,26 @@ def question_submit(
         asker_id=asker.pk if asker is not None and source != Question.Source.PUBLIC else None,
         asker_name=name,
         viewer=viewer[:64],
+        category=category,
+        sensitive_words=sensitive,
+        dropped=dropped,
         status=Question.Status.PENDING if needs_approval else Question.Status.APPROVED,
         approved_at=None if needs_approval else now,
     )
-    payload = QuestionData(question=selectors.question_out(question))
-    new = Event(type="question.new", data=payload)
-    publish(hearing, public=None if needs_approval else new, control=new)
+    if dropped:
+        return question  # on the hidden list: nobody is told
+    public, control = question_events(question, was_public=False, new=True)
+    publish(hearing, public=public, control=control)
     return question
+
+
+def _category(hearing: Hearing, category: str | None) -> str:
+    """A question's category: "" (none), or one of the hearing's."""
+    if not category:
+        return ""
+    if category not in hearing.categories:
+        raise BadRequest(_("请从本场问政会的问题类别中选择。"))
+    return category
 
 
 @transaction.atomic
@@ -181,9 +213,32 @@ def question_edit(*, hearing_id: int, question_id: int, text: str, by: AbstractB
         raise InvalidState(_("这个问题已不能修改。"))
     audit.record(action="question.edit", actor=by, subject=question, payload={"from": question.text, "to": cleaned})
     question.text = cleaned
-    question.save(update_fields=["text"])
+    question.sensitive_words = matched_words(cleaned, question.asker_name)
+    question.save(update_fields=["text", "sensitive_words"])
     was_public = question.status == Question.Status.APPROVED
     public, control = question_events(question, was_public=was_public)
+    publish(hearing, public=public, control=control)
+    return question
+
+
+@transaction.atomic
+def question_hide(*, hearing_id: int, question_id: int, reason: str, by: AbstractBaseUser | None) -> Question:
+    """approved or answered → hidden: withdrawn from public view (public sockets get its new
+    status and drop it; snapshots leave it out). The reason is kept and audited, never public.
+    A question on stage is taken off the stage first."""
+    reason = clean_or_refuse(reason, what=FIELD_REASON, max_length=limits.HIDE_REASON, multiline=False)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_moderator(hearing, by)
+    question = _question_for_update(hearing, question_id)
+    if question.status == Question.Status.ON_STAGE:
+        raise InvalidState(_("请先让这个问题下台，再撤下。"))
+    if question.status not in (Question.Status.APPROVED, Question.Status.ANSWERED):
+        raise InvalidState(_("只有已公开的问题可以撤下。"))
+    question.status = Question.Status.HIDDEN
+    question.hidden_reason = reason
+    question.save(update_fields=["status", "hidden_reason"])
+    audit.record(action="question.hide", actor=by, subject=question, payload={"hearing": hearing.pk, "reason": reason})
+    public, control = question_events(question, was_public=True)
     publish(hearing, public=public, control=control)
     return question
 

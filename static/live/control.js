@@ -40,6 +40,8 @@ const PARTS_OF = {
   "poll.opened": ["polls"],
   "poll.closed": ["polls"],
   "poll.published": ["polls"],
+  "poll.prepared": ["polls"],
+  "poll.discarded": ["polls"],
 };
 const QUESTION_EVENTS = new Set(["question.new", "question.updated", "question.removed"]);
 const PUBLIC = new Set(["approved", "on_stage", "answered"]);

@@ -29,8 +29,10 @@ import {
   reconcile,
   renderOnChange,
   resultBars,
+  rollList,
   timeOfDay,
   renderHearingTitle,
+  windowLine,
 } from "./state.js";
 
 const root = document.getElementById("live-view");
@@ -287,10 +289,12 @@ function renderPolls() {
           ),
           poll.status === "open" ? el("p", { class: "progress", id: `poll-${poll.id}-progress` }) : null,
           poll.status === "closed" ? el("p", { class: "muted" }, gettext("投票已结束，等待公布结果。")) : null,
+          poll.status === "open" ? windowLine(poll) : null,
           poll.results ? resultBars(poll) : null,
-          poll.results
+          poll.results && poll.kind === "satisfaction"
             ? el("p", { class: "rate" }, gettext("满意率"), " ", el("strong", {}, percent(poll.satisfaction_rate)))
             : null,
+          poll.results ? rollList(poll) : null,
         ),
       ),
   );

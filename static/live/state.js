@@ -363,6 +363,54 @@ function kindBars(poll) {
   );
 }
 
+// A named poll's published roll call (记名): who chose what, by name; a secret poll has none.
+export function rollList(poll) {
+  if (!poll.roll?.length) return null;
+  const candidates = new Map((poll.candidates ?? []).map((c) => [c.id, c.label]));
+  const list = new Intl.ListFormat(document.documentElement.lang || "zh-CN", { style: "narrow", type: "unit" });
+  const what = (entry) => {
+    if (entry.choices) {
+      return list.format(
+        (poll.rows ?? []).map((r) =>
+          fmt(gettext("%(row)s：%(choice)s"), { row: r.label, choice: label(entry.choices[String(r.id)] ?? "") }),
+        ),
+      );
+    }
+    if (entry.picks) return list.format(entry.picks.map((id) => candidates.get(id) ?? String(id)));
+    return label(entry.choice ?? "");
+  };
+  return el(
+    "details",
+    { class: "roll", id: `poll-${poll.id}-roll` },
+    el("summary", {}, fmt(gettext("记名投票结果（%(n)s 人）"), { n: num(poll.roll.length) })),
+    el(
+      "ul",
+      { class: "roll-list" },
+      poll.roll.map((entry) => el("li", {}, el("strong", {}, entry.deputy), " ", what(entry))),
+    ),
+  );
+}
+
+// A window poll's voting time (事后测评: deputies vote on their own devices), in local time.
+const WHEN = new Intl.DateTimeFormat(document.documentElement.lang || "zh-CN", {
+  month: "numeric",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+});
+
+export function windowLine(poll) {
+  if (!poll.closes_at) return null;
+  return el(
+    "p",
+    { class: "muted poll-window" },
+    fmt(gettext("代表在各自设备上投票：%(from)s 至 %(to)s"), {
+      from: WHEN.format(new Date(poll.opens_at)),
+      to: WHEN.format(new Date(poll.closes_at)),
+    }),
+  );
+}
+
 // The results as bars (DOM, no chart library) with each choice's share of valid ballots.
 export function resultBars(poll) {
   if (poll.kind === "sheet" || poll.kind === "select") return kindBars(poll);

@@ -128,8 +128,11 @@ def test_question_out_is_the_wire_shape(live_world: World) -> None:
         "likes": 0,
         "answer_note": "",
         "commitment": "",
+        "category": None,
     }
     assert out.created_at
+    control = selectors.question_out(question, control=True).model_dump()
+    assert control["flags"] == [] and control["matched"] == []
 
 
 def test_agenda_out_in_order_with_departments(live_world: World) -> None:

@@ -297,6 +297,7 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
         "item": OPTIONAL_ID,
         "parent": OPTIONAL_ID,
         "name": st.one_of(not_str, too_long(50), with_nul, refused_one_line),
+        "category": st.one_of(not_str.filter(lambda v: v is not None), too_long(30), st.just("没有的类别")),
     },
     "checkin": {},
     "vote": {
@@ -328,6 +329,10 @@ FIELDS: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "agenda.remove": {"item": st.one_of(ID, st.none())},
     "question.approve": {"question": st.one_of(ID, st.none())},
     "question.reject": {"question": st.one_of(ID, st.none())},
+    "question.hide": {
+        "question": st.one_of(ID, st.none()),
+        "reason": st.one_of(not_str, st.just(""), too_long(200), with_nul),
+    },
     "question.stage": {"question": OPTIONAL_ID},
     "question.answered": {
         "question": st.one_of(ID, st.none()),
@@ -376,6 +381,7 @@ def valid_fields(action: str, arena: Arena) -> dict[str, Any]:
         "agenda.remove": {"item": w.items[1].pk},
         "question.approve": {"question": arena.question.pk},
         "question.reject": {"question": arena.question.pk},
+        "question.hide": {"question": arena.question.pk, "reason": "涉及隐私"},
         "question.stage": {"question": arena.question.pk},
         "question.answered": {"question": arena.question.pk},
         "question.edit": {"question": arena.question.pk, "text": "改过的问题"},
@@ -519,6 +525,7 @@ def refused_frame(arena: Arena, action: str, draw: Callable[..., Any]) -> dict[s
         "agenda.remove": {"item": draw(far)},
         "question.approve": {"question": draw(far)},
         "question.reject": {"question": draw(far)},
+        "question.hide": {"question": draw(far), "reason": "理由"},
         "question.stage": {"question": draw(far)},
         "question.answered": {"question": draw(far), "note": draw(storable_text), "commitment": draw(storable_text)},
         "question.edit": {"question": draw(far), "text": "x" + draw(storable_text)},

@@ -441,6 +441,26 @@ def older_pending_question_approved_after_a_newer_one_appeared() -> tuple[World,
 
 
 @case
+def approved_question_hidden() -> tuple[World, Change]:
+    w = _live()
+    q = _approved(w)
+    _approved(w)
+    return w, lambda _room: services.question_hide(
+        hearing_id=w.hearing.pk, question_id=q.pk, reason="涉及个人隐私", by=w.moderator
+    )
+
+
+@case
+def sensitive_question_asked_by_a_deputy() -> tuple[World, Change]:
+    w = _live()
+    _approved(w)
+    services.sensitive_words_add(words=["回扣"], by=None)
+    return w, lambda _room: services.question_submit(
+        hearing_id=w.hearing.pk, text="工程有回扣吗", source="deputy", asker=w.deputies[0]
+    )
+
+
+@case
 def pending_question_rejected() -> tuple[World, Change]:
     w = _live()
     _approved(w)
@@ -626,6 +646,41 @@ for _kind in ("sheet", "select"):
     for _step in ("opened", "voted", "closed", "published"):
         CASES[f"{_kind}_poll_{_step}"] = partial(_kind_case, _kind, _step)
     CASES[f"named_{_kind}_poll_published"] = partial(_kind_case, _kind, "published", secret=False)
+
+
+# Polls the office prepares: a draft is told to the control stream only (the pages keep no
+# drafts), opening it is a poll.opened like any other.
+
+
+def _draft(w: World) -> Any:
+    options = [voting_services.OptionSpec(d.name, d.pk) for d in w.departments]
+    return voting_services.poll_prepare(
+        hearing_id=w.hearing.pk, by=_staff(), kind="sheet", item_id=w.items[1].pk, rows=options
+    )
+
+
+@case
+def poll_prepared_by_the_office() -> tuple[World, Change]:
+    w = _live()
+    return w, lambda _room: _draft(w)
+
+
+@case
+def prepared_poll_discarded() -> tuple[World, Change]:
+    w = _live()
+    poll = _draft(w)
+    staff = _staff()
+    return w, lambda _room: voting_services.poll_discard(hearing_id=w.hearing.pk, poll_id=poll.pk, by=staff)
+
+
+@case
+def prepared_poll_opened_from_the_panel() -> tuple[World, Change]:
+    w = _live()
+    _checked_in(w, 2)
+    poll = _draft(w)
+    return w, lambda _room: voting_services.poll_open(
+        hearing_id=w.hearing.pk, item_id=None, draft_id=poll.pk, by=w.moderator
+    )
 
 
 @case

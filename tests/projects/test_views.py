@@ -3,6 +3,7 @@ and its reports, the office's pages under /manage/."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -243,3 +244,38 @@ def test_the_admin_shows_projects_read_only(adopted: list[Project], admin_client
     assert page.status_code == 200 and adopted[0].title in page.content.decode()
     assert admin_client.post(f"/admin/projects/project/{adopted[0].pk}/delete/", {"post": "yes"}).status_code == 403
     assert Project.objects.filter(pk=adopted[0].pk).exists()
+
+
+def test_the_office_publishing_a_window_select_poll_adopts(who: People, world: World) -> None:
+    """A select poll voted on the deputies' own devices after the hearing, closed and published
+    by the office on /manage/hearings/<id>/polls/: its chosen become projects too."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from hearings.models import Hearing
+    from voting import services as voting_services
+
+    Hearing.objects.filter(pk=world.hearing.pk).update(status=Hearing.Status.ENDED)
+    now = timezone.now()
+    poll = voting_services.poll_prepare(
+        hearing_id=world.hearing.pk,
+        by=who.staff,
+        kind="select",
+        title="2027 年民生实事项目票决（会后）",
+        candidates=[voting_services.OptionSpec("口袋公园", world.departments[0].pk, budget=Decimal("88"))],
+        choose=1,
+        opens_at=now - timedelta(minutes=1),
+        closes_at=now + timedelta(days=1),
+    )
+    client = client_of(who.staff)
+    for name in ("close", "publish"):
+        url = reverse("manage_poll_action", args=[world.hearing.pk, poll.pk, name])
+        assert client.post(url).status_code == 302
+    project = Project.objects.get()
+    assert (project.title, project.department_id, project.budget) == (
+        "口袋公园",
+        world.departments[0].pk,
+        Decimal("88"),
+    )

@@ -333,3 +333,27 @@ def test_a_draft_scheduled_afterwards_becomes_a_window_poll():
     assert poll.status == Poll.Status.OPEN and poll.closes_at == start + timedelta(hours=1)
     out = selectors.poll_out(poll).model_dump()
     assert out["opens_at"] == start.isoformat() and out["closes_at"] == (start + timedelta(hours=1)).isoformat()
+
+
+def test_close_polls_closes_what_is_due_and_a_live_room_closes_it_on_its_tick():
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from realtime.hub import _counters
+
+    world, staff, start = window_world()
+    poll = prepare_window(world, staff, start)
+    out = StringIO()
+    call_command("close_polls", stdout=out)
+    assert out.getvalue().strip() == "no poll due"
+    with clock(start + timedelta(hours=3)):
+        _counters(world.hearing.pk)  # a room's tick
+    poll.refresh_from_db()
+    assert poll.status == Poll.Status.CLOSED
+
+    other = prepare_window(world, staff, start)
+    with clock(start + timedelta(hours=3)):
+        call_command("close_polls", stdout=out)
+    other.refresh_from_db()
+    assert other.status == Poll.Status.CLOSED and f"closed poll {other.pk}: 0 of 4 voted" in out.getvalue()
