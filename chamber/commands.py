@@ -284,7 +284,7 @@ TABLE: list[Command] = [
         "poll.publish",
         "poll-publish",
         schema.PollPublish,
-        voting_services.poll_publish,
+        chamber_services.poll_publish,
         args=lambda f: {"poll_id": f.poll},
         message=lambda poll: _("结果已公布：%(title)s") % {"title": poll.title},
     ),

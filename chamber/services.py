@@ -12,6 +12,7 @@ from django.db import transaction
 from hearings import guards
 from hearings import services as hearing_services
 from hearings.models import Hearing
+from projects import services as project_services
 from voting import services as voting_services
 from voting.models import Poll
 
@@ -26,3 +27,13 @@ def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
     for poll_id in Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).values_list("pk", flat=True):
         voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll_id, by=None)
     return hearing_services.hearing_end(hearing_id=hearing_id, by=by)
+
+
+@transaction.atomic
+def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
+    """Publish the results (voting.services.poll_publish); a select poll's chosen candidates
+    become 民生实事 projects in the same transaction (projects.services.adopt_chosen)."""
+    poll = voting_services.poll_publish(hearing_id=hearing_id, poll_id=poll_id, by=by)
+    if poll.kind == Poll.Kind.SELECT:
+        project_services.adopt_chosen(poll=poll, by=by)
+    return poll

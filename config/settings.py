@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "console",
     "demo",
     "assignments",
+    "projects",
     "audit",
     "reports",
     "office",

@@ -13,6 +13,7 @@ urlpatterns = [
     path("api/v1/", assignments_api.urls),
     path("manage/", include("office.urls")),
     path("", include("assignments.urls")),
+    path("", include("projects.urls")),
     path("", include("reports.urls")),
     path("", include("console.urls")),
 ]

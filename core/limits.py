@@ -51,6 +51,18 @@ WORKING_DAYS = 250  # an assignment's time limit: 1 to this many working days
 ATTACHMENTS = 5  # files per reply
 ATTACHMENT_BYTES = 10 * 1024 * 1024  # per file
 
+# ------------------------------------------------------------------ projects (民生实事)
+
+PROJECT_TITLE = POLL_OPTION_LABEL  # a project's title: what its candidate was called
+PROJECT_NOTE = POLL_OPTION_NOTE  # a project's description, as its candidate's
+PROJECT_UPDATE = 2000  # what a department says with a progress report, or why a status changed
+PROJECT_MILESTONES = 30  # milestones (节点) of one project
+MILESTONE_TITLE = 200  # a milestone's title
+PROJECT_BUDGET = 10**10  # a budget in 万元: from 0 to under this (12 digits, 2 after the point)
+PROJECT_YEAR_MIN = 2000  # a project's year (年度): from this …
+PROJECT_YEAR_MAX = 2100  # … to this
+PROJECT_PROGRESS = 100  # progress is a whole percent from 0 to this
+
 # ------------------------------------------------------------------ the office (people, agenda, seats)
 
 PERSON_NAME = 50  # a person's name (姓名)
@@ -100,6 +112,13 @@ LIMITS: dict[str, int] = {
     "USERNAME": USERNAME,
     "PEOPLE_SEARCH": PEOPLE_SEARCH,
     "AGENDA_ITEMS": AGENDA_ITEMS,
+    "PROJECT_TITLE": PROJECT_TITLE,
+    "PROJECT_NOTE": PROJECT_NOTE,
+    "PROJECT_UPDATE": PROJECT_UPDATE,
+    "MILESTONE_TITLE": MILESTONE_TITLE,
+    "PROJECT_YEAR_MIN": PROJECT_YEAR_MIN,
+    "PROJECT_YEAR_MAX": PROJECT_YEAR_MAX,
+    "PROJECT_PROGRESS": PROJECT_PROGRESS,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from office.views import agenda, hearings, home, people, polls, roster, seats, thresholds
+from office.views import agenda, hearings, home, people, polls, projects, roster, seats, thresholds
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *home.urlpatterns,
@@ -15,4 +15,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *roster.urlpatterns,
     *seats.urlpatterns,
     *thresholds.urlpatterns,
+    *projects.urlpatterns,
 ]

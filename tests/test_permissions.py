@@ -48,6 +48,8 @@ from audit.models import AuditEntry
 from hearings import services
 from hearings.models import AgendaItem, Department, Hearing, Like, Person, Question
 from live.viewer import COOKIE, sign
+from projects import services as project_services
+from projects.models import Milestone, Project, ProjectUpdate
 from tests.factories import make_department, make_user
 from voting import services as voting_services
 from voting.models import Attendance, Poll, VoteRecord
@@ -91,6 +93,8 @@ class Matrix:
     users: dict[str, Any]
     assignment: Assignment
     attachment: Attachment
+    project: Project  # a 民生实事 project of the lead department, with a milestone not yet done
+    milestone: Milestone
 
     def format(self, text: str) -> str:
         return text.format(
@@ -100,6 +104,8 @@ class Matrix:
             f=self.attachment.pk,
             b=self.attachment.assignment_id,
             q=self.assignment.questions.values_list("pk", flat=True).first(),
+            j=self.project.pk,
+            k=self.milestone.pk,
         )
 
 
@@ -146,7 +152,9 @@ def make_matrix() -> Matrix:
     pdf = SimpleUploadedFile("reply.pdf", b"%PDF-1.4 reply", content_type="application/pdf")
     assignment_services.assignment_reply(assignment_id=replied.pk, by=None, text="已修复", files=[pdf])
     attachment = Attachment.objects.get(assignment=replied)
-    return Matrix(hearing, other_hearing, items, lead, other, users, assignment, attachment)
+    project = project_services.project_add(by=None, title="城区老旧小区改造", year=2027, department_id=lead.pk)
+    milestone = project_services.milestone_add(project_id=project.pk, by=None, title="完成招标")
+    return Matrix(hearing, other_hearing, items, lead, other, users, assignment, attachment, project, milestone)
 
 
 def viewer_cookie() -> str:
@@ -185,6 +193,9 @@ def fingerprint() -> dict[str, Any]:
         "likes": Like.objects.count(),
         "assignments": list(Assignment.objects.order_by("pk").values_list("pk", "status", "lead_department_id")),
         "timeline": TimelineEntry.objects.count(),
+        "projects": list(Project.objects.order_by("pk").values_list("pk", "status", "progress", "department_id")),
+        "milestones": list(Milestone.objects.order_by("pk").values_list("pk", "title", "done_at")),
+        "project_updates": ProjectUpdate.objects.count(),
     }
 
 
@@ -228,6 +239,10 @@ path                                  anon     viewer   deputy   deputy2  liaiso
 /assignments/{b}/attachments/{f}/     200      200      200      200      200      200       200      200      200    200
 /assignments/new/?hearing={h}         login    login    403      403      403      403       200      403      403    403
 /inbox/                               login    login    200      403      200      200       200      403      403    403
+/projects/                            200      200      200      200      200      200       200      200      200    200
+/projects/{j}/                        200      200      200      200      200      200       200      200      200    200
+/projects/{x}/                        404      404      404      404      404      404       404      404      404    404
+/projects/mine/                       login    login    403      403      200      200       403      403      403    403
 /admin/                               a-login  a-login  a-login  a-login  a-login  a-login   a-login  a-login  200    a-login
 /admin/audit/auditentry/              a-login  a-login  a-login  a-login  a-login  a-login   a-login  a-login  200    a-login
 """
@@ -450,6 +465,8 @@ FORMS = """
 form            anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
 assignment-new  login  login   403     403      403      403       ok   403   403    403
 notices-read    login  login   ok      ok       ok       ok        ok   ok    ok     ok
+project-report  login  login   403     403      ok       403       403  403   403    403
+milestone-done  login  login   403     403      ok       403       403  403   403    403
 set-language    ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
 logout          ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
 """
@@ -463,6 +480,11 @@ def form_request(m: Matrix, form: str) -> tuple[str, dict[str, Any], str]:
         )
         data = {"hearing": m.hearing.pk, "questions": [question.pk], "lead_department": m.lead.pk, "working_days": 5}
         return "/assignments/new/", data, f"/assignments/new/?hearing={m.hearing.pk}"
+    if form == "project-report":
+        return f"/projects/{m.project.pk}/report/", {"progress": "30", "text": "已开工"}, f"/projects/{m.project.pk}/"
+    if form == "milestone-done":
+        path = f"/projects/{m.project.pk}/milestones/{m.milestone.pk}/done/"
+        return path, {}, f"/projects/{m.project.pk}/"
     if form == "notices-read":
         return "/inbox/notices/read/", {}, "/inbox/"
     if form == "set-language":
@@ -481,6 +503,8 @@ def test_forms(m: Matrix, form: str, role: str, expected: str) -> None:
         assert (response.status_code, response["Location"]) == (302, target)
         if form == "assignment-new":
             assert Assignment.objects.count() == len(before["assignments"]) + 1
+        if form in ("project-report", "milestone-done"):
+            assert ProjectUpdate.objects.count() == before["project_updates"] + 1
     elif expected == "403":
         assert response.status_code == 403
         assert fingerprint() == before
@@ -596,7 +620,7 @@ def _project_routes() -> set[str]:
     routes = set()
     for pattern in get_resolver().url_patterns:
         if isinstance(pattern, URLResolver):
-            if getattr(pattern.urlconf_name, "__name__", "") in ("console.urls", "assignments.urls"):
+            if getattr(pattern.urlconf_name, "__name__", "") in ("console.urls", "assignments.urls", "projects.urls"):
                 routes |= {str(pattern.pattern) + str(sub.pattern) for sub in pattern.url_patterns}
         else:
             routes.add(str(pattern.pattern))

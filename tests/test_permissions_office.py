@@ -43,6 +43,10 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/people/{p}/                     403   403     403     403      403      403       403  403   200    200
 /manage/departments/                    403   403     403     403      403      403       403  403   200    200
 /manage/departments/{d}/                403   403     403     403      403      403       403  403   200    200
+/manage/projects/                       403   403     403     403      403      403       403  403   200    200
+/manage/projects/review/                403   403     403     403      403      403       403  403   200    200
+/manage/projects/{j}/                   403   403     403     403      403      403       403  403   200    200
+/manage/projects/{x}/                   403   403     403     403      403      403       403  403   404    404
 /manage/roster/                         403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.csv             403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.xlsx            403   403     403     403      403      403       403  403   200    200
@@ -73,6 +77,12 @@ person-password       403   403     403     403      403      403       403  403
 person-deactivate     403   403     403     403      403      403       403  403   ok     ok
 department-new        403   403     403     403      403      403       403  403   ok     ok
 department-edit       403   403     403     403      403      403       403  403   ok     ok
+project-new           403   403     403     403      403      403       403  403   ok     ok
+project-edit          403   403     403     403      403      403       403  403   ok     ok
+project-status        403   403     403     403      403      403       403  403   ok     ok
+milestone-add         403   403     403     403      403      403       403  403   ok     ok
+milestone-edit        403   403     403     403      403      403       403  403   ok     ok
+project-review        403   403     403     403      403      403       403  403   ok     ok
 roster-import         403   403     403     403      403      403       403  403   ok     ok
 poll-prepare          403   403     403     403      403      403       403  403   ok     ok
 poll-schedule         403   403     403     403      403      403       403  403   ok     ok
@@ -181,6 +191,19 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return "/manage/departments/", {"name": "县教育局", "short_name": "教育局"}
     if action == "department-edit":
         return f"/manage/departments/{m.lead.pk}/", {"name": "县教育体育局", "short_name": "教体局"}
+    project = f"/manage/projects/{m.project.pk}/"
+    if action == "project-new":
+        return "/manage/projects/", {"title": "口袋公园建设", "year": "2027", "department": str(m.lead.pk)}
+    if action == "project-edit":
+        return project, {"action": "save", "title": "改过的项目名", "year": "2027", "department": str(m.lead.pk)}
+    if action == "project-status":
+        return project, {"action": "status", "status": "stopped", "text": "选址调整"}
+    if action == "milestone-add":
+        return project, {"action": "milestone-add", "title": "竣工验收", "due_date": "2027-11-30"}
+    if action == "milestone-edit":
+        return project, {"action": "milestone-edit", "milestone": str(m.milestone.pk), "title": "完成设计招标"}
+    if action == "project-review":
+        return "/manage/projects/review/", {"hearing": str(h), "projects": [str(m.project.pk)]}
     if action.startswith("poll-"):
         return _poll_request(w, action)
     if action == "threshold-add":

@@ -30,6 +30,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from chamber import services as chamber_services
 from core import limits
 from core.errors import BadRequest, DomainError, NotFound
 from core.text import CleanTextField
@@ -364,7 +365,8 @@ def manage_poll_action(request: HttpRequest, hearing_id: int, poll_id: int, acti
             poll = services.poll_close(hearing_id=hearing.pk, poll_id=poll_id, by=request.user)
             text = _("「%(title)s」已结束投票。") % {"title": poll.title}
         else:
-            poll = services.poll_publish(hearing_id=hearing.pk, poll_id=poll_id, by=request.user)
+            # chamber's: a select poll's chosen candidates become 民生实事 projects (docs/projects.md)
+            poll = chamber_services.poll_publish(hearing_id=hearing.pk, poll_id=poll_id, by=request.user)
             text = _("「%(title)s」的结果已公布。") % {"title": poll.title}
     except NotFound as error:
         raise Http404(error.message) from None
