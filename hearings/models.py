@@ -63,6 +63,11 @@ class Person(models.Model):
         return self.name
 
 
+# A JSON list's default in the database too, so rows written by an older model (a data
+# migration's historical one) get it.
+EMPTY_LIST = models.Value([], output_field=models.JSONField())
+
+
 class Hearing(models.Model):
     class Kind(models.TextChoices):
         WENZHENG = "wenzheng", _("代表问政")
@@ -103,7 +108,7 @@ class Hearing(models.Model):
     )
     likes = models.PositiveIntegerField(_("点赞"), default=0)
     # Question collection before the session (督前征集): its areas, and when /collect/ takes questions.
-    categories = models.JSONField(_("问题类别"), default=list, blank=True)
+    categories = models.JSONField(_("问题类别"), default=list, blank=True, db_default=EMPTY_LIST)
     collect_opens_at = models.DateTimeField(_("征集开始时间"), null=True, blank=True)
     collect_closes_at = models.DateTimeField(_("征集截止时间"), null=True, blank=True)
     # Live event sequences (see live/): the public one and the control one.
@@ -233,7 +238,7 @@ class Question(models.Model):
     # the hearing (QUESTION_CONTACT_DAYS).
     contact = models.CharField(_("联系方式"), max_length=limits.ASKER_CONTACT, blank=True, default="", db_default="")
     # The sensitive words its text or name matched: it waits for a moderator, whoever asked.
-    sensitive_words = models.JSONField(default=list, blank=True)
+    sensitive_words = models.JSONField(default=list, blank=True, db_default=EMPTY_LIST)
     hidden_reason = models.CharField(
         _("撤下理由"), max_length=limits.HIDE_REASON, blank=True, default="", db_default=""
     )
