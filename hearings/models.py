@@ -234,6 +234,10 @@ class Question(models.Model):
     )
     asker_name = models.CharField(_("提问人"), max_length=limits.ASKER_NAME, blank=True)
     category = models.CharField(_("类别"), max_length=limits.QUESTION_CATEGORY, blank=True, default="", db_default="")
+    # The department the office means it for (triage); an agenda item's department otherwise.
+    department = models.ForeignKey(
+        Department, null=True, blank=True, on_delete=models.PROTECT, related_name="questions", verbose_name=_("部门")
+    )
     # A collected question's phone or e-mail: staff only, never public, erased some days after
     # the hearing (QUESTION_CONTACT_DAYS).
     contact = models.CharField(_("联系方式"), max_length=limits.ASKER_CONTACT, blank=True, default="", db_default="")
