@@ -5,6 +5,7 @@ contradicts its assignment, poll results come from ballots, the audit chain hold
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from datetime import date
 from io import StringIO
@@ -18,7 +19,7 @@ from assignments.models import Assignment, TimelineEntry
 from assignments.notes import entry_note
 from audit.chain import verify
 from audit.models import AuditEntry
-from demo.management.commands.seed_demo import HEARING_LIKES, PAST_HEARINGS, question_likes
+from demo.management.commands.seed_demo import HEARING_LIKES, PAST_HEARINGS, WINDOW_TITLE, question_likes
 from hearings.models import Hearing, Like, Question
 from live.models import LiveEvent
 from tests.voting.helpers import stored_counts
@@ -111,7 +112,7 @@ def test_the_hearings_took_place_in_the_past_in_order_with_real_ballots_and_like
                 assert question.staged_at is not None and question.answered_at is not None
                 assert item.started_at < question.created_at < question.staged_at < question.answered_at
                 assert question.answered_at < item.ended_at
-            poll = Poll.objects.get(item=item)
+            poll = Poll.objects.get(item=item, kind=Poll.Kind.SATISFACTION)
             assert poll.opened_at is not None and poll.closed_at is not None and poll.published_at is not None
             assert item.started_at < poll.opened_at < poll.closed_at < poll.published_at < item.ended_at
             counts = stored_counts(poll)
@@ -123,7 +124,11 @@ def test_the_hearings_took_place_in_the_past_in_order_with_real_ballots_and_like
         assert sorted(Question.objects.filter(hearing=hearing).values_list("likes", flat=True)) == sorted(
             question_likes(n) for n in range(Question.objects.filter(hearing=hearing).count())
         )
-        assert not LiveEvent.objects.filter(hearing=hearing, created_at__gt=hearing.ended_at).exists()
+        # After the end, only the window poll the office opened since (事后测评, on the deputies' devices).
+        late = LiveEvent.objects.filter(hearing=hearing, created_at__gt=hearing.ended_at)
+        assert all(
+            e.type == "poll.opened" and WINDOW_TITLE in json.loads(e.frame)["data"]["poll"]["title"] for e in late
+        )
 
 
 def test_the_audit_chain_verifies_in_time_order() -> None:

@@ -11,9 +11,18 @@ from django.test import Client
 
 from assignments import selectors
 from assignments.models import Assignment, TimelineEntry
-from demo.management.commands.seed_demo import PAST_HEARINGS, PAST_TITLE
+from demo.management.commands.seed_demo import (
+    ASPECTS,
+    MINSHENG_CHOSEN,
+    PAST_HEARINGS,
+    PAST_TITLE,
+    SHEET_TITLE,
+    WINDOW_TITLE,
+)
 from hearings.models import Hearing, Question
+from projects.models import Project
 from tests.voting.helpers import stored_counts
+from voting import selectors as voting_selectors
 from voting.models import Poll, VoteRecord
 
 pytestmark = pytest.mark.django_db
@@ -30,8 +39,21 @@ def test_seed_demo_creates_an_ended_hearing_with_assignments_in_several_states(c
     ended = Hearing.objects.get(status=Hearing.Status.ENDED, title=PAST_TITLE)
     assert f"Ended hearing id: {ended.pk}" in output
     assert Question.objects.filter(hearing=ended, status="answered").count() >= 5
-    polls = Poll.objects.filter(hearing=ended)
+    polls = Poll.objects.filter(hearing=ended, kind=Poll.Kind.SATISFACTION)
     assert polls.count() >= 3 and all(p.status == "published" and p.results for p in polls)
+    # The year's 民生实事 票选: published, its chosen candidates adopted as projects with history.
+    select = Poll.objects.get(hearing=ended, kind=Poll.Kind.SELECT)
+    assert select.status == "published"
+    chosen = voting_selectors.poll_out(select).chosen
+    assert chosen is not None and len(chosen) == MINSHENG_CHOSEN
+    projects = Project.objects.filter(poll=select)
+    assert sorted(projects.values_list("candidate_id", flat=True)) == sorted(chosen)
+    assert all(p.progress > 0 and p.updates.count() >= 4 for p in projects)
+    # A window poll open now on its devices (事后测评), and a prepared sheet on the draft hearing.
+    window = Poll.objects.get(hearing=ended, title=WINDOW_TITLE)
+    assert window.status == "open" and window.is_window
+    draft = Poll.objects.get(hearing__status=Hearing.Status.DRAFT, title=SHEET_TITLE)
+    assert draft.status == "draft" and draft.item is not None and draft.options.count() == 4 * len(ASPECTS)
     assignments = Assignment.objects.filter(hearing=ended)
     statuses = set(assignments.values_list("status", flat=True))
     assert {"assigned", "accepted", "in_progress", "replied", "reopened", "closed", "returned"} <= statuses
@@ -55,7 +77,7 @@ def test_seed_demo_twice_does_not_duplicate_the_ended_hearing() -> None:
 def test_seed_demo_polls_are_counted_from_real_ballots() -> None:
     seed()
     assert Hearing.objects.filter(status=Hearing.Status.ENDED).count() == len(PAST_HEARINGS)
-    for poll in Poll.objects.filter(hearing__status=Hearing.Status.ENDED):
+    for poll in Poll.objects.filter(hearing__status=Hearing.Status.ENDED, kind=Poll.Kind.SATISFACTION):
         counts = stored_counts(poll)
         assert poll.results == {choice: counts[choice] for choice in poll.choices}
         assert poll.cast == counts.total() == VoteRecord.objects.filter(poll=poll).count() == 3

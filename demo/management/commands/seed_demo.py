@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from uuid import uuid4
 
@@ -25,8 +26,12 @@ from demo.clock import Script, Stage, controlled_clock
 from hearings import services as hearing_services
 from hearings.models import AgendaItem, Department, Hearing, Person, Question
 from hearings.services import LikeRequest
+from projects import services as project_services
+from projects.models import Project
+from voting import selectors as voting_selectors
 from voting import services as voting_services
-from voting.services import BallotRequest
+from voting.models import Poll
+from voting.services import BallotRequest, OptionSpec
 
 DEFAULT_PASSWORD = "wenzheng-demo-2026"
 DEMO_TITLE = "“助企纾困 优化营商环境 助推高质量发展”代表问政会"
@@ -124,6 +129,10 @@ class Command(BaseCommand):
         hearing.moderators.add(moderator)
         hearing.deputies.add(*deputies)
         past = seed_ended_hearings(departments=departments, moderator=moderator, deputies=deputies)[-1]
+        # Now, after the history (the audit chain stays in time order).
+        staff = users.objects.get(username="staff")
+        prepare_closing_sheet(hearing, staff=staff)
+        open_window_poll(past, staff=staff)
 
         base = options["base_url"].rstrip("/")
         out = self.stdout.write
@@ -138,6 +147,8 @@ class Command(BaseCommand):
         out(f"  assignments        {base}/assignments/?hearing={past.pk}")
         out(f"  scorecards         {base}/scorecards/")
         out(f"  department inbox   {base}/inbox/")
+        out(f"  民生实事 projects   {base}/projects/")
+        out(f"  deputies' polls    {base}/polls/  (a window poll open now: 事后测评)")
         out(f"  REST API           {base}/api/v1/assignments/  (OpenAPI: {base}/api/v1/openapi.json)")
         out(f"Logins (password {password}):")
         out("  moderator          moderator")
@@ -145,6 +156,79 @@ class Command(BaseCommand):
         out("  administrator      admin")
         out(f"  deputies           deputy001 … deputy{count:03d}")
         out(f"  liaisons           {', '.join('liaison-' + short for _, short in DEPARTMENTS)}")
+
+
+# The aspects a closing sheet rates each questioned department on (测评表: department × aspect).
+ASPECTS = ["应询态度", "回答质量", "整改措施"]
+SHEET_TITLE = "对应询部门的满意度测评表"
+WINDOW_TITLE = "会后测评：对应询部门整改情况的满意度"
+
+
+def prepare_closing_sheet(hearing: Hearing, *, staff: Any) -> None:
+    """The office's prepared sheet for the draft hearing's evaluation item: every questioned
+    department × ASPECTS, for the moderator to open from the panel (once)."""
+    if Poll.objects.filter(hearing=hearing, title=SHEET_TITLE).exists():
+        return
+    item = AgendaItem.objects.filter(hearing=hearing, kind=AgendaItem.Kind.EVALUATION).first()
+    questioned = (
+        AgendaItem.objects.filter(hearing=hearing, department__isnull=False)
+        .order_by("position")
+        .values_list("department_id", "department__name")
+    )
+    voting_services.poll_prepare(
+        hearing_id=hearing.pk,
+        by=staff,
+        kind=Poll.Kind.SHEET,
+        title=SHEET_TITLE,
+        item_id=item.pk if item else None,
+        rows=[OptionSpec(f"{name}·{aspect}", pk) for pk, name in questioned for aspect in ASPECTS],
+    )
+
+
+def open_window_poll(hearing: Hearing, *, staff: Any) -> None:
+    """A window poll on an ended hearing (事后测评): the deputies rate on their own devices how
+    the questioned departments carried out their commitments, open from yesterday for two
+    weeks (made again once an earlier one has closed)."""
+    if Poll.objects.filter(hearing=hearing, title=WINDOW_TITLE, status=Poll.Status.OPEN).exists():
+        return
+    departments = (
+        AgendaItem.objects.filter(hearing=hearing, department__isnull=False)
+        .order_by("position")
+        .values_list("department_id", "department__name")
+    )
+    now = timezone.now()
+    voting_services.poll_prepare(
+        hearing_id=hearing.pk,
+        by=staff,
+        kind=Poll.Kind.SHEET,
+        title=WINDOW_TITLE,
+        rows=[OptionSpec(name, pk) for pk, name in departments],
+        opens_at=now - timedelta(days=1),
+        closes_at=now + timedelta(days=14),
+    )
+
+
+# 民生实事 candidates the deputies choose from at the end of the latest ended hearing
+# (群众提、代表定、政府办、人大评): (title, department short name, budget in 万元, note).
+MINSHENG = [
+    ("城区老旧小区改造（第二批）", "住建局", "3200", "改造 12 个小区的管网、屋面和电梯"),
+    ("工业园区员工公寓建设", "发改局", "4800", "新建公寓 600 套，缓解园区企业招工难"),
+    ("零工市场和就业驿站建设", "人社局", "380", "县城 1 个零工市场、乡镇 8 个就业驿站"),
+    ("个体工商户“一件事”集成服务", "市场监管局", "150", "开办、变更、注销一窗通办"),
+    ("工业用地“标准地”出让改革", "自然资源局", "260", "新出让工业用地全部按标准地供应"),
+    ("办税服务厅智能化改造", "税务局", "120", "自助办税终端覆盖所有乡镇"),
+]
+MINSHENG_CHOSEN = 3
+# Who picks which candidates: deputy n picks these three (indices into MINSHENG), in turn.
+MINSHENG_PICKS = [(0, 1, 2), (0, 2, 3), (1, 0, 4), (0, 1, 5), (2, 1, 0)]
+# What becomes of each chosen project: milestones the office plans (title, working days after the
+# vote), and the department's reports (working day, percent, text, the milestone it completes or None).
+PROJECT_PLAN = [("完成设计和招标", 10), ("开工建设", 20), ("完工验收", 120)]
+PROJECT_REPORTS = [
+    (6, 15, "完成可行性研究和初步设计", None),
+    (12, 30, "完成招标，确定施工单位", 0),
+    (22, 45, "已开工，完成工程量约四成", 1),
+]
 
 
 # The ended hearings, oldest first: (title, days ago, agenda, questions). Agenda: (title, department
@@ -390,6 +474,11 @@ class PastHearing:
                 )
             )
             viewers += share
+            if self.spec is PAST_HEARINGS[-1] and index == len(items) - 1:
+                # The year's 民生实事 票选 closes the latest hearing, before its last department's poll.
+                chosen = yield from self.minsheng_vote(hearing, item, present, end - timedelta(minutes=6))
+                for n, project in enumerate(chosen):
+                    stage.add(self.project_script(n, project))
             yield end - timedelta(minutes=5)
             poll = voting_services.poll_open(hearing_id=hearing.pk, item_id=item.pk, by=moderator)
             yield end - timedelta(minutes=4)
@@ -408,6 +497,56 @@ class PastHearing:
         for n, question, state, deputy in asked:
             lead = self.departments[agenda[questions[n][0]][1]]
             stage.add(self.assignment_script(n, question, state, lead=lead, deputy=deputy))
+
+    def minsheng_vote(self, hearing: Hearing, item: AgendaItem, present: list[Any], at: datetime) -> Any:
+        """The 民生实事 票选 (within a minute from `at`): each deputy present picks three of the
+        candidates; the moderator closes and publishes, and the chosen become projects."""
+        yield at + timedelta(seconds=5)
+        poll = voting_services.poll_open(
+            hearing_id=hearing.pk,
+            item_id=item.pk,
+            by=self.moderator,
+            kind=Poll.Kind.SELECT,
+            title=f"{timezone.localtime(self.starts).year}年度民生实事项目票决",
+            candidates=[
+                OptionSpec(title, self.departments[short].pk, Decimal(budget), note)
+                for title, short, budget, note in MINSHENG
+            ],
+            min_picks=1,
+            max_picks=MINSHENG_CHOSEN,
+            choose=MINSHENG_CHOSEN,
+        )
+        yield at + timedelta(seconds=20)
+        ids = voting_selectors.option_ids(poll)
+        ballots = [
+            BallotRequest(
+                deputy.pk, None, uuid4(), picks=tuple(ids[k] for k in MINSHENG_PICKS[n % len(MINSHENG_PICKS)])
+            )
+            for n, deputy in enumerate(present)
+        ]
+        _done(voting_services.ballots_cast(hearing_id=hearing.pk, poll_id=poll.pk, requests=ballots))
+        yield at + timedelta(seconds=35)
+        voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll.pk, by=self.moderator)
+        yield at + timedelta(seconds=45)
+        chamber_services.poll_publish(hearing_id=hearing.pk, poll_id=poll.pk, by=self.moderator)
+        return list(Project.objects.filter(poll=poll).order_by("pk"))
+
+    def project_script(self, n: int, project: Project) -> Script:
+        """A chosen project's first weeks: the office plans its milestones, the department reports."""
+        assert project.department is not None
+        liaison = project.department.liaisons.first()
+        yield _local(_workday(self.day, 2), time(10, 0)) + timedelta(minutes=5 * n)
+        milestones = [
+            project_services.milestone_add(
+                project_id=project.pk, by=None, title=title, due_date=_workday(self.day, days).isoformat()
+            )
+            for title, days in PROJECT_PLAN
+        ]
+        for day, percent, text, done in PROJECT_REPORTS:
+            yield _local(_workday(self.day, day), time(16, 0)) + timedelta(minutes=5 * n)
+            if done is not None:
+                project_services.milestone_complete(project_id=project.pk, milestone_id=milestones[done].pk, by=liaison)
+            project_services.progress_report(project_id=project.pk, by=liaison, progress=percent - 5 * n, text=text)
 
     def assignment_script(self, n: int, question: Question, state: str, *, lead: Department, deputy: Any) -> Script:
         """The assignment of the n-th question, through its STORIES steps."""
