@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -19,12 +18,11 @@ CATEGORIES = ["营商环境", "教育", "医疗卫生", "交通出行", "生态�
 
 
 @pytest.fixture(autouse=True)
-def fresh_limit_window(monkeypatch: Any) -> Iterator[None]:
+def fresh_limit_window(monkeypatch: Any) -> None:
     """The collection limits count per minute in the cache (Redis under PostgreSQL runs, shared by
     every test and run): each test counts in its own minute, far from any other's."""
     offset = secrets.randbelow(10**9) * 3600.0
     monkeypatch.setattr(collection, "time", SimpleNamespace(time=lambda: time.time() + offset))
-    yield
 
 
 def open_window(hearing: Hearing, *, categories: list[str] | None = None) -> Hearing:

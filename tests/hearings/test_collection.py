@@ -4,6 +4,7 @@ the deputy's path and the limits. Every refusal stores nothing and publishes not
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -63,7 +64,13 @@ def test_a_collected_question_waits_for_a_moderator_with_its_category_and_contac
     who = viewer()
     q = collect(w, viewer=who, name=" 张先生 ", contact=" 138-0013-8000 ")
     q.refresh_from_db()
-    assert (q.source, q.status, q.category, q.asker_name, q.viewer) == ("collected", "pending", "营商环境", "张先生", who)
+    assert (q.source, q.status, q.category, q.asker_name, q.viewer) == (
+        "collected",
+        "pending",
+        "营商环境",
+        "张先生",
+        who,
+    )
     assert q.contact == "13800138000"
     assert q.asker_id is None and q.item_id is None  # not attached to whatever item is current
     assert published.types() == ["question.new"] and published.types("public") == []
@@ -147,7 +154,7 @@ def test_a_live_hearing_inside_its_window_still_collects(w: World) -> None:
 
 def test_the_category_is_required_when_the_hearing_has_categories(w: World, published: Published) -> None:
     for missing in (None, ""):
-        error = refused(published, BadRequest, lambda missing=missing: collect(w, category=missing))
+        error = refused(published, BadRequest, functools.partial(collect, w, category=missing))
         assert error.message == "请选择问题类别。"
 
 
@@ -237,7 +244,9 @@ def test_text_and_name_are_cleaned_and_checked(w: World, published: Published) -
 
 
 def test_without_a_viewer_identity_it_is_refused(w: World, published: Published) -> None:
-    refused(published, Forbidden, lambda: services.question_collect(hearing_id=w.hearing.pk, text="问", category="教育"))
+    refused(
+        published, Forbidden, lambda: services.question_collect(hearing_id=w.hearing.pk, text="问", category="教育")
+    )
 
 
 # ------------------------------------------------------------------ deputies
