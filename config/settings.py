@@ -316,6 +316,18 @@ LIVE = {
     "ROLE_CHECK_SECONDS": env_int("LIVE_ROLE_CHECK_SECONDS", 5),
 }
 
+# The collection page (/hearings/<id>/collect/, hearings/services/collection.py): questions per
+# viewer (or deputy) and per client address a minute, counted in the cache (shared by every
+# process when it is Redis). The address limit stops floods, not crowds: a county's phones can
+# share one carrier address.
+COLLECT = {
+    "PER_MINUTE": env_int("COLLECT_PER_MINUTE", 3),
+    "ADDRESS_PER_MINUTE": env_int("COLLECT_ADDRESS_PER_MINUTE", 900),
+}
+# A collected question's contact (phone or e-mail, staff only) is erased this many days after its
+# hearing ended (`manage.py purge_contacts`).
+QUESTION_CONTACT_DAYS = env_int("QUESTION_CONTACT_DAYS", 90)
+
 # The control panel shows each list of questions (pending, waiting, answered) this many cards at
 # a time, paged; its merge search answers with at most this many matches.
 CONTROL_PAGE_SIZE = env_int("CONTROL_PAGE_SIZE", 50)

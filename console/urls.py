@@ -2,7 +2,7 @@ from django.urls import path
 from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
-from console import ballots, seat, views
+from console import ballots, collect, seat, views
 
 urlpatterns = [
     path("", views.hearing_list, name="hearing_list"),
@@ -22,6 +22,8 @@ urlpatterns = [
         name="control_merge_targets",
     ),
     path("hearings/<int:hearing_id>/control/do/<slug:action>/", views.control_action, name="control_action"),
+    # Question collection before the session (console/collect.py).
+    *collect.urlpatterns,
     # Window polls on a deputy's own device (console/ballots.py).
     *ballots.urlpatterns,
     # A tablet's login by its seat card: the code typed, or the card's QR (console/seat.py).

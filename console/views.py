@@ -60,7 +60,8 @@ def hearing_list(request: HttpRequest) -> HttpResponse:
         for hearing in Hearing.objects.order_by("-starts_at", "-id")
     ]
     open_ballots = ballots.open_ballots_count(request.user) if deputy_of else 0
-    return render(request, "hearings/list.html", {"rows": rows, "open_ballots": open_ballots})
+    context = {"rows": rows, "open_ballots": open_ballots, "collecting": selectors.collecting_hearing_ids()}
+    return render(request, "hearings/list.html", context)
 
 
 def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
@@ -77,7 +78,8 @@ def _page(request: HttpRequest, template: str, context: dict[str, object]) -> Ht
 
 def hearing_live(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
-    return _page(request, "hearings/live.html", {"hearing": hearing})
+    collecting = selectors.collect_state(hearing) == selectors.COLLECT_OPEN
+    return _page(request, "hearings/live.html", {"hearing": hearing, "collecting": collecting})
 
 
 def _qr_svg(url: str) -> str:

@@ -61,7 +61,8 @@ class DepartmentAdmin(CleanTextMixin, admin.ModelAdmin):
 @admin.register(Question)
 class QuestionAdmin(ReadOnlyAdmin):
     # Edits, approval, answers: the moderator's control panel (hearings.services).
-    list_display = ("id", "hearing", "source", "status", "likes", "text")
+    # A collected question's contact (phone or e-mail) shows on its page here, to staff only.
+    list_display = ("id", "hearing", "source", "category", "status", "likes", "text")
     list_filter = ("hearing", "status", "source")
     search_fields = ("text", "asker_name")
 

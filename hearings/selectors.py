@@ -110,7 +110,7 @@ def question_asker(question: Question) -> str:
         return display_name(question.asker)
     if question.asker_name:
         return question.asker_name
-    return {"public": "网友", "moderator": "主持人", "deputy": "代表"}[question.source]
+    return {"public": "网友", "collected": "网友", "moderator": "主持人", "deputy": "代表"}[question.source]
 
 
 def question_out(question: Question, *, control: bool = False) -> QuestionOut:
@@ -282,3 +282,50 @@ def hearing_ids_where(user: User | None) -> tuple[set[int], set[int]]:
     moderated = Hearing.moderators.through.objects.filter(user_id=user.pk).values_list("hearing_id", flat=True)
     deputy = Hearing.deputies.through.objects.filter(user_id=user.pk).values_list("hearing_id", flat=True)
     return set(moderated), set(deputy)
+
+
+# ------------------------------------------------------------------------------- collection (征集)
+
+COLLECT_NONE = "none"  # the hearing takes no collected questions (no window set)
+COLLECT_BEFORE = "before"  # the window has not opened yet
+COLLECT_OPEN = "open"
+COLLECT_AFTER = "after"  # the window has closed
+COLLECT_ENDED = "ended"  # the hearing has ended
+
+
+def collect_state(hearing: Hearing, now: datetime | None = None) -> str:
+    """Where the hearing's collection window (征集) stands at `now` (default: the clock)."""
+    now = timezone.now() if now is None else now
+    if hearing.status == Hearing.Status.ENDED:
+        return COLLECT_ENDED
+    if hearing.collect_opens_at is None or hearing.collect_closes_at is None:
+        return COLLECT_NONE
+    if now < hearing.collect_opens_at:
+        return COLLECT_BEFORE
+    if now >= hearing.collect_closes_at:
+        return COLLECT_AFTER
+    return COLLECT_OPEN
+
+
+def collecting_hearing_ids(now: datetime | None = None) -> set[int]:
+    """The hearings whose collection window is open at `now`."""
+    now = timezone.now() if now is None else now
+    return set(
+        Hearing.objects.filter(collect_opens_at__lte=now, collect_closes_at__gt=now)
+        .exclude(status=Hearing.Status.ENDED)
+        .values_list("pk", flat=True)
+    )
+
+
+def question_source_counts(hearing_id: int) -> dict[str, int]:
+    """How many questions of the hearing came from each source (deputy, public, moderator,
+    collected): a merged duplicate and a blocked viewer's dropped ask are not counted."""
+    rows = (
+        Question.objects.filter(hearing_id=hearing_id, merged_into__isnull=True, dropped=False)
+        .values_list("source")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    counts = dict.fromkeys(Question.Source.values, 0)
+    counts.update({source: n for source, n in rows})
+    return counts

@@ -60,6 +60,8 @@ PAGES: list[Page] = [
     Page("/", "moderator"),
     Page("/hearings/{hearing}/"),
     Page("/hearings/{hearing}/screen/"),
+    Page("/hearings/{hearing}/collect/"),
+    Page("/hearings/{hearing}/collect/", "deputy"),
     Page("/hearings/{hearing}/tablet/", "deputy"),
     Page("/hearings/{hearing}/control/", "moderator"),
     Page("/hearings/{hearing}/control/part/hearing/", "moderator"),

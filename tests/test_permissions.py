@@ -638,6 +638,10 @@ def test_every_page_and_action_has_a_row(m: Matrix) -> None:
     from tests.test_permissions_office import PAGES as OFFICE_PAGES
 
     covered |= {resolve(path.replace("{c}", "CODE")).route for path, _, _ in table(OFFICE_PAGES) if "/seat/" in path}
+    # The collection page has its rows in tests/test_permissions_collect.py.
+    from tests.test_permissions_collect import PAGES as COLLECT_PAGES
+
+    covered |= {resolve(m.format(path)).route for path, _, _ in table(COLLECT_PAGES)}
     assert _project_routes() - covered == set()
 
 

@@ -7,6 +7,7 @@ data, management commands). A refused change raises a DomainError and changes no
 """
 
 from hearings.services.agenda import UNCHANGED, agenda_add, agenda_edit, agenda_move, agenda_remove, agenda_start
+from hearings.services.collection import contacts_purge, question_collect
 from hearings.services.hearing import (
     hearing_copy,
     hearing_create,
@@ -77,6 +78,7 @@ __all__ = [
     "agenda_move",
     "agenda_remove",
     "agenda_start",
+    "contacts_purge",
     "department_create",
     "department_update",
     "hearing_copy",
@@ -96,6 +98,7 @@ __all__ = [
     "person_set_password",
     "question_answered",
     "question_approve",
+    "question_collect",
     "question_edit",
     "question_hide",
     "question_merge",

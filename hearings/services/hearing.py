@@ -3,7 +3,7 @@ roster)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -22,6 +22,7 @@ from core.errors import FIELD_TITLE, BadRequest, InvalidState, NotFound, clean_o
 from hearings import guards, selectors
 from hearings.labels import list_separator
 from hearings.models import AgendaItem, Hearing, Person, Question
+from hearings.services.agenda import UNCHANGED, _Unchanged
 from hearings.services.questions import answer
 from live.publish import publish
 from live.schema import AgendaCurrentData, Event, HearingStatusData, HearingUpdatedData
@@ -80,6 +81,7 @@ def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
 FIELD_THEME = pgettext_lazy("field in a sentence", "主题")
 FIELD_VENUE = pgettext_lazy("field in a sentence", "地点")
 FIELD_STREAM_URL = pgettext_lazy("field in a sentence", "直播地址")
+FIELD_CATEGORY = pgettext_lazy("field in a sentence", "问题类别")
 
 # The models' lengths: one definition (hearings/models.py).
 TITLE_MAX = Hearing._meta.get_field("title").max_length or 200
@@ -100,6 +102,9 @@ _FIELDS = (
     "stream_url",
     "quorum_percent",
     "deputy_questions_need_approval",
+    "categories",
+    "collect_opens_at",
+    "collect_closes_at",
 )
 _url = URLValidator(schemes=["http", "https"])
 
@@ -115,6 +120,9 @@ def _hearing_fields(
     stream_url: str,
     quorum_percent: int,
     deputy_questions_need_approval: bool,
+    categories: Sequence[str],
+    collect_opens_at: datetime | None,
+    collect_closes_at: datetime | None,
 ) -> dict[str, Any]:
     """The fields of a hearing as stored, or the BadRequest of the first that is wrong."""
     title = clean_or_refuse(title, what=FIELD_TITLE, max_length=TITLE_MAX, multiline=False)
@@ -144,6 +152,8 @@ def _hearing_fields(
             low=limits.QUORUM_PERCENT_MIN,
             high=limits.QUORUM_PERCENT_MAX,
         )
+    categories = _categories(categories)
+    _window(collect_opens_at, collect_closes_at)
     return {
         "title": title,
         "kind": kind,
@@ -154,7 +164,38 @@ def _hearing_fields(
         "stream_url": stream_url,
         "quorum_percent": quorum_percent,
         "deputy_questions_need_approval": bool(deputy_questions_need_approval),
+        "categories": categories,
+        "collect_opens_at": collect_opens_at,
+        "collect_closes_at": collect_closes_at,
     }
+
+
+def _categories(categories: Sequence[str]) -> list[str]:
+    """The question categories (问题类别, e.g. the ten areas of a question list): each one line
+    of at most QUESTION_CATEGORY characters, distinct, at most HEARING_CATEGORIES of them."""
+    if isinstance(categories, str) or not all(isinstance(value, str) for value in categories):
+        raise BadRequest(_("问题类别须是一组文字。"))
+    if len(categories) > limits.HEARING_CATEGORIES:
+        raise BadRequest(_("问题类别最多 %(limit)s 个。"), limit=limits.HEARING_CATEGORIES)
+    cleaned = [
+        clean_or_refuse(value, what=FIELD_CATEGORY, max_length=limits.QUESTION_CATEGORY, multiline=False)
+        for value in categories
+    ]
+    repeated = sorted({value for value in cleaned if cleaned.count(value) > 1}, key=cleaned.index)
+    if repeated:
+        raise BadRequest(_("问题类别重复：%(names)s。"), names=list_separator().join(repeated))
+    return cleaned
+
+
+def _window(opens: datetime | None, closes: datetime | None) -> None:
+    """The collection window (征集): both ends or neither, and it closes after it opens."""
+    if (opens is None) != (closes is None):
+        raise BadRequest(_("征集开始时间和截止时间须同时填写，或都不填。"))
+    for value in (opens, closes):
+        if value is not None and not isinstance(value, datetime):
+            raise BadRequest(_("征集时间有误。"))
+    if opens is not None and closes is not None and closes <= opens:
+        raise BadRequest(_("征集截止时间须晚于开始时间。"))
 
 
 @transaction.atomic
@@ -170,9 +211,12 @@ def hearing_create(
     stream_url: str = "",
     quorum_percent: int = limits.QUORUM_PERCENT,
     deputy_questions_need_approval: bool = False,
+    categories: Sequence[str] = (),
+    collect_opens_at: datetime | None = None,
+    collect_closes_at: datetime | None = None,
 ) -> Hearing:
-    """A new hearing in draft (筹备中), by office staff. Nothing is published: no page of it is
-    open yet."""
+    """A new hearing in draft (筹备中), by office staff, with its question categories and
+    collection window if given. Nothing is published: no page of it is open yet."""
     guards.require_office_staff(by)
     fields = _hearing_fields(
         title=title,
@@ -184,6 +228,9 @@ def hearing_create(
         stream_url=stream_url,
         quorum_percent=quorum_percent,
         deputy_questions_need_approval=deputy_questions_need_approval,
+        categories=categories,
+        collect_opens_at=collect_opens_at,
+        collect_closes_at=collect_closes_at,
     )
     hearing = Hearing.objects.create(status=Hearing.Status.DRAFT, **fields)
     audit.record(action="hearing.create", actor=by, subject=hearing, payload=fields)
@@ -204,12 +251,16 @@ def hearing_update(
     stream_url: str,
     quorum_percent: int,
     deputy_questions_need_approval: bool,
+    categories: Sequence[str] | _Unchanged = UNCHANGED,
+    collect_opens_at: datetime | _Unchanged | None = UNCHANGED,
+    collect_closes_at: datetime | _Unchanged | None = UNCHANGED,
 ) -> Hearing:
     """Edit a hearing's set-up, by office staff: in draft, and while live (a title, the
     schedule, the stream or the quorum can change during the session); an ended hearing is a
     record and changes no more. Its kind (会议类型) is fixed once it is live: the session has
     been announced and run as that kind. When something a page shows changes (title, theme,
-    venue, start, stream), open pages are told (`hearing.updated`)."""
+    venue, start, stream), open pages are told (`hearing.updated`). Categories and the
+    collection window left UNCHANGED keep their values."""
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_office_staff(by)
     if hearing.status == Hearing.Status.ENDED:
@@ -224,6 +275,11 @@ def hearing_update(
         stream_url=stream_url,
         quorum_percent=quorum_percent,
         deputy_questions_need_approval=deputy_questions_need_approval,
+        categories=hearing.categories if isinstance(categories, _Unchanged) else categories,
+        collect_opens_at=hearing.collect_opens_at if isinstance(collect_opens_at, _Unchanged) else collect_opens_at,
+        collect_closes_at=(
+            hearing.collect_closes_at if isinstance(collect_closes_at, _Unchanged) else collect_closes_at
+        ),
     )
     if hearing.status == Hearing.Status.LIVE and fields["kind"] != hearing.kind:
         raise InvalidState(_("直播中的问政会不能更改会议类型。"))
@@ -257,7 +313,8 @@ def hearing_copy(
     starts_at: datetime | None = None,
 ) -> Hearing:
     """A new draft hearing prepared like `hearing_id` (any status; usually a past one): the
-    same kind, theme, venue, stream URL, quorum and moderation setting, the agenda (titles,
+    same kind, theme, venue, stream URL, quorum, moderation setting and question categories
+    (not the collection window: a new one is set for the new hearing), the agenda (titles,
     kinds, departments, planned minutes, order; every item pending), the deputies and the
     moderators still active. Nothing of what happened in it: no questions, polls, likes, attendance, seat
     codes or event history. Title by default 「…（副本）」; start by default the original's
@@ -280,6 +337,9 @@ def hearing_copy(
         stream_url=original.stream_url,
         quorum_percent=original.quorum_percent,
         deputy_questions_need_approval=original.deputy_questions_need_approval,
+        categories=list(original.categories),
+        collect_opens_at=None,
+        collect_closes_at=None,
     )
     copy = Hearing.objects.create(status=Hearing.Status.DRAFT, **fields)
     items = AgendaItem.objects.filter(hearing=original).order_by("position", "id")

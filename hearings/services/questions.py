@@ -29,6 +29,7 @@ from core.errors import (
 )
 from core.text import TextError, clean_text
 from hearings import guards, selectors
+from hearings.contact import clean_contact
 from hearings.models import AgendaItem, Hearing, Like, Question
 from hearings.screening import matched_words
 from hearings.services.screening import is_blocked
@@ -39,6 +40,9 @@ from live.schema import Event, QuestionData, QuestionRemovedData, QuestionStageD
 MAX_QUESTION_LENGTH = limits.QUESTION_TEXT
 MAX_NAME_LENGTH = limits.ASKER_NAME
 MAX_NOTE_LENGTH = limits.ANSWER_NOTE  # an answer note or commitment
+
+# Asked by a viewer (the live page's or the collection page's), not a signed-in person.
+ANONYMOUS_SOURCES = (Question.Source.PUBLIC, Question.Source.COLLECTED)
 
 
 def _question_for_update(hearing: Hearing, question_id: int) -> Question:
@@ -90,9 +94,10 @@ def question_submit(
     item_id: int | None = None,
     parent_id: int | None = None,
     category: str | None = None,
+    contact: str = "",
 ) -> Question:
     """Ask a question (or a follow-up, 追问, with `parent_id`), optionally in one of the
-    hearing's categories.
+    hearing's categories, and (collected ones) with the asker's contact for the office.
 
     Text is trimmed and must be 1–500 characters. Public questions wait for a moderator;
     deputies' wait only when the hearing says so; a moderator's are approved. A question whose
@@ -101,6 +106,7 @@ def question_submit(
     hearing ends."""
     cleaned = _clean_text(text)
     name = clean_or_refuse(asker_name, what=FIELD_NAME, max_length=MAX_NAME_LENGTH, multiline=False, required=False)
+    contact = clean_contact(contact)
     if source not in Question.Source.values:
         raise BadRequest(_("问题来源无效。"))
     hearing = guards.hearing_for_update(hearing_id)
@@ -120,14 +126,14 @@ def question_submit(
             item_id = parent.item_id
     if item_id is not None and not AgendaItem.objects.filter(pk=item_id, hearing=hearing).exists():
         raise NotFound(_("本场问政会没有这项议程。"))
-    if item_id is None and parent is None:
+    if item_id is None and parent is None and source != Question.Source.COLLECTED:
         item_id = (
             AgendaItem.objects.filter(hearing=hearing, status=AgendaItem.Status.CURRENT)
             .values_list("pk", flat=True)
             .first()
         )
     sensitive = matched_words(cleaned, name)
-    dropped = source == Question.Source.PUBLIC and is_blocked(viewer)
+    dropped = source in ANONYMOUS_SOURCES and is_blocked(viewer)
     needs_approval = (
         bool(sensitive)
         or dropped
@@ -141,10 +147,11 @@ def question_submit(
         parent=parent,
         text=cleaned,
         source=source,
-        asker_id=asker.pk if asker is not None and source != Question.Source.PUBLIC else None,
+        asker_id=asker.pk if asker is not None and source not in ANONYMOUS_SOURCES else None,
         asker_name=name,
         viewer=viewer[:64],
         category=category,
+        contact=contact,
         sensitive_words=sensitive,
         dropped=dropped,
         status=Question.Status.PENDING if needs_approval else Question.Status.APPROVED,

@@ -40,6 +40,20 @@ class _When(forms.DateTimeInput):
         super().__init__(format=_MINUTE)
 
 
+class CategoriesField(forms.CharField):
+    """The question categories, one a line: a list of the non-blank lines, trimmed (the service
+    checks each one, their number and that they are distinct)."""
+
+    widget = forms.Textarea
+
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def prepare_value(self, value: Any) -> Any:
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+
 class HearingForm(forms.Form):
     """A hearing's set-up as the page posts it; the service checks it again and decides."""
 
@@ -66,6 +80,19 @@ class HearingForm(forms.Form):
         label=gettext_lazy("代表提问需审核"),
         required=False,
         help_text=gettext_lazy("默认代表的提问直接公开；群众的提问一律先审核。"),
+    )
+    categories = CategoriesField(
+        label=gettext_lazy("问题类别"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 5}),
+        help_text=gettext_lazy("每行一个类别（如“教育”“医疗卫生”），征集页面上群众须从中选择；不填则不分类别。"),
+    )
+    collect_opens_at = forms.DateTimeField(label=gettext_lazy("征集开始时间"), required=False, widget=_When())
+    collect_closes_at = forms.DateTimeField(
+        label=gettext_lazy("征集截止时间"),
+        required=False,
+        widget=_When(),
+        help_text=gettext_lazy("在这段时间内，群众可在征集页面提交问题；不填则不征集。"),
     )
 
     @classmethod
@@ -162,6 +189,8 @@ def manage_hearing(request: HttpRequest, hearing_id: int) -> HttpResponse:
         data = dict(form.cleaned_data)
         data["starts_at"] = _kept_minute(data["starts_at"], hearing.starts_at)
         data["ends_at"] = _kept_minute(data["ends_at"], hearing.ends_at)
+        data["collect_opens_at"] = _kept_minute(data["collect_opens_at"], hearing.collect_opens_at)
+        data["collect_closes_at"] = _kept_minute(data["collect_closes_at"], hearing.collect_closes_at)
         try:
             services.hearing_update(hearing_id=hearing.pk, by=request.user, **data)  # type: ignore[arg-type]
         except DomainError as error:

@@ -80,6 +80,7 @@ def test_every_page_loads_with_no_policy_violation(browser: Any, asgi_server: st
     anon.visit(f"{base}/hearings/{hearing.pk}/")
     expect(anon.page.locator("#conn")).to_have_attribute("data-state", "open")
     anon.check("live page, connected")
+    anon.visit(f"{base}/hearings/{hearing.pk}/collect/")  # the collection page (its counter script)
     anon.visit(f"{base}/hearings/{report}/report/")
     anon.page.evaluate("window.print = () => { window.__printed = true; }")
     anon.page.click("[data-print]")
