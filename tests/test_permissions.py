@@ -280,11 +280,11 @@ action             anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2 
 hearing-start      login  login   403     403      403      403       ok   403   403    403
 hearing-end        login  login   403     403      403      403       ok   403   403    403
 agenda-start       login  login   403     403      403      403       ok   403   403    403
-question-approve   login  login   403     403      403      403       ok   403   403    403
-question-reject    login  login   403     403      403      403       ok   403   403    403
-question-hide      login  login   403     403      403      403       ok   403   403    403
+question-approve   login  login   403     403      403      403       ok   403   ok     ok
+question-reject    login  login   403     403      403      403       ok   403   ok     ok
+question-hide      login  login   403     403      403      403       ok   403   ok     ok
 question-edit      login  login   403     403      403      403       ok   403   403    403
-question-merge     login  login   403     403      403      403       ok   403   403    403
+question-merge     login  login   403     403      403      403       ok   403   ok     ok
 question-stage     login  login   403     403      403      403       ok   403   403    403
 question-answered  login  login   403     403      403      403       ok   403   403    403
 question-add       login  login   403     403      403      403       ok   403   403    403
