@@ -391,10 +391,12 @@ def _batch(question_ids: Sequence[int]) -> list[int]:
     return ids
 
 
-def _each(question_id: int, change: Callable[[], Question]) -> Question:
+def _each(
+    change: Callable[..., Question], *, hearing_id: int, question_id: int, by: AbstractBaseUser | None
+) -> Question:
     """One question of a batch: a refusal names it (the batch as a whole is refused)."""
     try:
-        return change()
+        return change(hearing_id=hearing_id, question_id=question_id, by=by)
     except DomainError as exc:
         raise type(exc)(_("问题 #%(id)s：%(reason)s"), id=str(question_id), reason=exc.message) from None
 
@@ -404,14 +406,14 @@ def questions_approve(*, hearing_id: int, question_ids: Sequence[int], by: Abstr
     """Approve several pending questions: all or nothing (one that cannot be approved refuses
     the batch, naming it). Each is audited and published as question_approve does."""
     ids = _batch(question_ids)
-    return [_each(pk, lambda pk=pk: question_approve(hearing_id=hearing_id, question_id=pk, by=by)) for pk in ids]
+    return [_each(question_approve, hearing_id=hearing_id, question_id=pk, by=by) for pk in ids]
 
 
 @transaction.atomic
 def questions_reject(*, hearing_id: int, question_ids: Sequence[int], by: AbstractBaseUser | None) -> list[Question]:
     """Reject several pending questions: all or nothing, as questions_approve."""
     ids = _batch(question_ids)
-    return [_each(pk, lambda pk=pk: question_reject(hearing_id=hearing_id, question_id=pk, by=by)) for pk in ids]
+    return [_each(question_reject, hearing_id=hearing_id, question_id=pk, by=by) for pk in ids]
 
 
 @transaction.atomic
@@ -419,8 +421,8 @@ def question_assign(
     *,
     hearing_id: int,
     question_ids: Sequence[int],
-    item_id: int | None | _Unchanged = UNCHANGED,
-    department_id: int | None | _Unchanged = UNCHANGED,
+    item_id: int | _Unchanged | None = UNCHANGED,
+    department_id: int | _Unchanged | None = UNCHANGED,
     by: AbstractBaseUser | None,
 ) -> list[Question]:
     """Attach questions to an agenda item of the hearing and/or the department meant to answer
@@ -431,12 +433,10 @@ def question_assign(
     guards.require_triager(hearing, by)
     if item_id is UNCHANGED and department_id is UNCHANGED:
         raise BadRequest(_("请选择要分配的议程或部门。"))
-    if item_id is not UNCHANGED and item_id is not None:
-        if not AgendaItem.objects.filter(pk=item_id, hearing=hearing).exists():
-            raise NotFound(_("本场问政会没有这项议程。"))
-    if department_id is not UNCHANGED and department_id is not None:
-        if not Department.objects.filter(pk=department_id).exists():
-            raise NotFound(_("没有这个部门。"))
+    if isinstance(item_id, int) and not AgendaItem.objects.filter(pk=item_id, hearing=hearing).exists():
+        raise NotFound(_("本场问政会没有这项议程。"))
+    if isinstance(department_id, int) and not Department.objects.filter(pk=department_id).exists():
+        raise NotFound(_("没有这个部门。"))
     questions = list(
         Question.objects.select_for_update()
         .filter(pk__in=ids, hearing=hearing, merged_into__isnull=True)

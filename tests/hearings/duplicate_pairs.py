@@ -1,4 +1,3 @@
-# ruff: noqa: E501  (one pair a line, as written)
 """Question pairs of the kind a county 问政 collects, for measuring near-duplicate suggestions
 (hearings/duplicates.py).
 

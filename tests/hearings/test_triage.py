@@ -160,7 +160,7 @@ def test_assign_refusals_change_nothing(live_world: World, change: dict[str, Any
     args.update(change)
     with pytest.raises(error) as raised:
         services.question_assign(**args)
-    assert message in raised.value.message
+    assert message in str(raised.value)
     assert state(q) == [("pending", None, None)]
     assert not AuditEntry.objects.filter(action="question.assign").exists()
 

@@ -144,12 +144,12 @@ def test_assign(w: World, staff: Client):
         (w.items[2].pk, department.pk)
     }
     act(staff, w, "assign", {"questions": [a.pk], "item": "none", "department": ""})
-    assert Question.objects.values_list("item", "department").get(pk=a.pk) == (None, department.pk)
+    assert list(Question.objects.values_list("item", "department").get(pk=a.pk)) == [None, department.pk]
     body = act(staff, w, "assign", {"questions": [a.pk], "item": "", "department": ""})
     assert "请选择要分配的议程或部门。" in body
     body = act(staff, w, "assign", {"questions": [a.pk], "item": "999999"})
     assert "本场问政会没有这项议程。" in body
-    assert Question.objects.values_list("item", "department").get(pk=a.pk) == (None, department.pk)
+    assert list(Question.objects.values_list("item", "department").get(pk=a.pk)) == [None, department.pk]
 
 
 def test_hide_with_a_reason_and_block(w: World, staff: Client):
@@ -221,3 +221,33 @@ def test_the_sensitive_word_page(w: World, staff: Client):
     body = staff.post(remove, {"word": "黑幕"}, secure=True, follow=True).content.decode()
     assert "已删除 1 个敏感词。" in body
     assert list(SensitiveWord.objects.values_list("word", flat=True)) == ["回扣"]
+
+
+# ------------------------------------------------------------------ the control panel
+
+
+def test_the_panel_links_staff_to_triage_and_offers_to_block_a_public_asker(w: World):
+    client = Client()
+    client.force_login(w.moderator)
+    control = reverse("hearing_control", args=[w.hearing.pk])
+    triage = reverse("manage_questions", args=[w.hearing.pk])
+    assert triage not in client.get(control, secure=True).content.decode()
+    Person.objects.create(user=w.moderator, name="主持人兼会务", role=Person.Role.STAFF)
+    assert triage in client.get(control, secure=True).content.decode()
+
+    asked = public(w, "群众的问题", viewer="viewer-9")
+    card = client.get(f"/hearings/{w.hearing.pk}/control/question/{asked.pk}/", secure=True).content.decode()
+    assert "control/do/viewer-block/" in card
+    mine = services.question_submit(hearing_id=w.hearing.pk, text="主持人录入", source="moderator", asker=w.moderator)
+    card = client.get(f"/hearings/{w.hearing.pk}/control/question/{mine.pk}/", secure=True).content.decode()
+    assert "control/do/viewer-block/" not in card
+
+    response = client.post(
+        reverse("control_action", args=[w.hearing.pk, "viewer-block"]),
+        {"question": asked.pk, "reason": "反复刷屏"},
+        secure=True,
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200 and 'class="action-result ok"' in response.content.decode()
+    assert BlockedViewer.objects.get(viewer="viewer-9").reason == "反复刷屏"
+    assert ask(w, "又来了", viewer="viewer-9").dropped
