@@ -1,8 +1,8 @@
 """/manage/hearings/<id>/questions/: the office's triage of a hearing's questions (问题分拣).
 
 Every question of the hearing, a page at a time, filtered by category, source, status, agenda
-item, flagged (sensitive words) or the hidden list (blocked viewers' asks); each pending one
-with its near-duplicates (hearings/duplicates.py: one index per request). Actions, each a POST
+item, flagged (sensitive words) or the hidden list (blocked viewers' asks); each pending or
+approved one with its near-duplicates (hearings/duplicates.py: one index per request). Actions, each a POST
 that one service decides (hearings.services): approve or reject the ticked questions (all or
 nothing), assign them to an agenda item and a department, merge a duplicate in one click, hide
 a public question with a reason, block the viewer who asked. The result shows as a message on
@@ -32,6 +32,8 @@ from hearings.models import AgendaItem, Department, Hearing, Question
 from office.access import staff_required
 
 PAGE_SIZE = 50
+# The rows that show their near-duplicates: those still waiting to be asked.
+SUGGESTED_FOR = (Question.Status.PENDING, Question.Status.APPROVED)
 FILTERS = ("category", "source", "status", "item", "flagged", "hidden")
 
 
@@ -68,8 +70,8 @@ def questions_page(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
     page = Paginator(_filtered(hearing, request.GET), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
-    pending = [q.pk for q in rows if q.status == Question.Status.PENDING and not q.dropped]
-    similar = DuplicateIndex(hearing.pk).for_each(pending) if pending else {}
+    open_rows = [q.pk for q in rows if q.status in SUGGESTED_FOR and not q.dropped]
+    similar = DuplicateIndex(hearing.pk).for_each(open_rows) if open_rows else {}
     filters = {name: request.GET.get(name, "") for name in FILTERS}
     context: dict[str, Any] = {
         "hearing": hearing,
