@@ -14,10 +14,9 @@ import django
 
 
 def main() -> None:
-    django.setup()
-    from hearings.duplicates import DuplicateIndex, _bigrams
-    from hearings.duplicates import normal_form
-    from tests.hearings.duplicate_pairs import DISTINCT, DUPLICATES
+    django.setup()  # the models need the settings first
+    from hearings.duplicates import DuplicateIndex, _bigrams, normal_form  # noqa: PLC0415
+    from tests.hearings.duplicate_pairs import DISTINCT, DUPLICATES  # noqa: PLC0415
 
     texts = [t for pair in (*DUPLICATES, *DISTINCT) for t in pair]
     index = DuplicateIndex.__new__(DuplicateIndex)
