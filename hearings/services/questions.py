@@ -438,7 +438,7 @@ def question_assign(
     if isinstance(department_id, int) and not Department.objects.filter(pk=department_id).exists():
         raise NotFound(_("没有这个部门。"))
     questions = list(
-        Question.objects.select_for_update()
+        Question.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, hearing=hearing, merged_into__isnull=True)
         .select_related("asker__person")
         .order_by("id")
