@@ -4,7 +4,7 @@ Each command has its socket action name (`question.approve`), its panel slug
 (`/hearings/<id>/control/do/question-approve/`), the live/schema.py model that validates its
 fields, the service entry it calls with keyword arguments taken from those fields, what the
 socket's ack carries, and the message the panel shows once it is done. A command PROTOCOL.md
-does not list (`question.add`) is the panel's only: its name is no socket action. Both callers
+does not list (`question.add`, `viewer.block`) is the panel's only: its name is no socket action. Both callers
 go through `execute`: the control socket (realtime/consumers.py) with the frame the protocol
 parsed, the panel (console/views.py) with the form `parse_form` parsed, so a command cannot do
 one thing on the socket and another on the panel. docs/architecture.md ("Commands") has the table.
@@ -246,6 +246,15 @@ TABLE: list[Command] = [
         message=_add_message,
         socket=False,
         by="asker",
+    ),
+    Command(
+        "viewer.block",
+        "viewer-block",
+        schema.ViewerBlock,
+        services.viewer_block,
+        args=lambda f: {"question_id": f.question, "reason": f.reason or ""},
+        message=lambda blocked: _("已屏蔽这位提问人：其以后的提问进入隐藏列表，不进审核队列。"),
+        socket=False,
     ),
     Command(
         "deputy.checkin",

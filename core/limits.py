@@ -29,6 +29,7 @@ SENSITIVE_WORDS_AT_ONCE = 1000  # words one call adds or removes
 HIDE_REASON = 200  # why an approved question was withdrawn from public view
 ANSWER_NOTE = 2000  # an answer's note (答复要点) or commitment (承诺事项), each
 MERGE_SEARCH = 100  # the control panel's search for the question a duplicate merges into
+TRIAGE_BATCH = 200  # questions one bulk action of the triage page (approve, reject, assign) takes
 
 # ------------------------------------------------------------------ voting
 

@@ -28,6 +28,13 @@ def require_agenda_editor(hearing: Hearing, by: AbstractBaseUser | None) -> None
         raise Forbidden(_("只有本场问政会的主持人或会务工作人员可以修改议程。"))
 
 
+def require_triager(hearing: Hearing, by: AbstractBaseUser | None) -> None:
+    """Moderation (approve, reject, merge, hide, assign): the hearing's moderators on the control
+    panel, office staff on the triage page (/manage/hearings/<id>/questions/)."""
+    if by is not None and not selectors.may_edit_agenda(hearing, by):
+        raise Forbidden(_("只有本场问政会的主持人或会务工作人员可以这样做。"))
+
+
 def require_office_staff(by: AbstractBaseUser | None) -> None:
     if by is not None and not selectors.is_office_staff(by):
         raise Forbidden(_("只有会务工作人员可以这样做。"))

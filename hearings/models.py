@@ -246,6 +246,8 @@ class Question(models.Model):
     hidden_reason = models.CharField(
         _("撤下理由"), max_length=limits.HIDE_REASON, blank=True, default="", db_default=""
     )
+    # The askers of the duplicates merged into it (question_merge), shown after its own asker.
+    also_asked = models.JSONField(default=list, blank=True, db_default=EMPTY_LIST)
     # Asked by a blocked viewer: kept out of the queue, on the hidden list.
     dropped = models.BooleanField(default=False, db_default=False)
     viewer = models.CharField(max_length=64, blank=True, help_text="public asker's viewer id")

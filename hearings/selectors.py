@@ -105,12 +105,31 @@ def department_refs() -> list[DepartmentRef]:
     return [DepartmentRef(id=pk, name=name) for pk, name in Department.objects.order_by("id").values_list("pk", "name")]
 
 
-def question_asker(question: Question) -> str:
+def own_asker(question: Question) -> str:
+    """Who asked this question itself: a deputy's name, the name given, else 网友 / 主持人 / 代表."""
     if question.source == Question.Source.DEPUTY and question.asker is not None:
         return display_name(question.asker)
     if question.asker_name:
         return question.asker_name
     return {"public": "网友", "collected": "网友", "moderator": "主持人", "deputy": "代表"}[question.source]
+
+
+# A kept question names up to this many askers; more are "张三、李四 等 5 人".
+ASKERS_NAMED = 3
+
+
+def question_asker(question: Question) -> str:
+    """The asker line: its own asker, then those of the duplicates merged into it
+    ("张三、李四"); the same name twice, or more than ASKERS_NAMED, read "网友 等 2 人"."""
+    own = own_asker(question)
+    also = list(question.also_asked or [])
+    if not also:
+        return own
+    names = [own, *also]
+    distinct = list(dict.fromkeys(names))
+    if len(distinct) == len(names) and len(names) <= ASKERS_NAMED:
+        return "、".join(names)
+    return f"{'、'.join(distinct[:2])} 等 {len(names)} 人"
 
 
 def question_out(question: Question, *, control: bool = False) -> QuestionOut:

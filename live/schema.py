@@ -440,6 +440,15 @@ class QuestionAdd(_Question):
     action: Literal["question.add"]
 
 
+class ViewerBlock(_Action):
+    """Block the viewer who asked a question: their further asks go to the hidden list. A
+    command of the control panel only (chamber/commands.py), not an action of the socket."""
+
+    action: Literal["viewer.block"]
+    question: PositiveId
+    reason: Annotated[str, TextRule(max_length=limits.HIDE_REASON, multiline=False, required=False)] | None = None
+
+
 class Checkin(_Action):
     action: Literal["checkin"]
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver
 
-from office.views import agenda, hearings, home, people, polls, projects, roster, seats, thresholds
+from office.views import (
+    agenda,
+    hearings,
+    home,
+    people,
+    polls,
+    projects,
+    questions,
+    roster,
+    seats,
+    sensitive_words,
+    thresholds,
+)
 
 urlpatterns: list[URLPattern | URLResolver] = [
     *home.urlpatterns,
@@ -16,4 +28,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *seats.urlpatterns,
     *thresholds.urlpatterns,
     *projects.urlpatterns,
+    *questions.urlpatterns,
+    *sensitive_words.urlpatterns,
 ]

@@ -280,14 +280,15 @@ action             anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2 
 hearing-start      login  login   403     403      403      403       ok   403   403    403
 hearing-end        login  login   403     403      403      403       ok   403   403    403
 agenda-start       login  login   403     403      403      403       ok   403   403    403
-question-approve   login  login   403     403      403      403       ok   403   403    403
-question-reject    login  login   403     403      403      403       ok   403   403    403
-question-hide      login  login   403     403      403      403       ok   403   403    403
+question-approve   login  login   403     403      403      403       ok   403   ok     ok
+question-reject    login  login   403     403      403      403       ok   403   ok     ok
+question-hide      login  login   403     403      403      403       ok   403   ok     ok
 question-edit      login  login   403     403      403      403       ok   403   403    403
-question-merge     login  login   403     403      403      403       ok   403   403    403
+question-merge     login  login   403     403      403      403       ok   403   ok     ok
 question-stage     login  login   403     403      403      403       ok   403   403    403
 question-answered  login  login   403     403      403      403       ok   403   403    403
 question-add       login  login   403     403      403      403       ok   403   403    403
+viewer-block       login  login   403     403      403      403       ok   403   ok     ok
 poll-open          login  login   403     403      403      403       ok   403   403    403
 poll-close         login  login   403     403      403      403       ok   403   403    403
 poll-publish       login  login   403     403      403      403       ok   403   403    403
@@ -329,6 +330,8 @@ def prepare(m: Matrix, action: str) -> dict[str, Any]:
         return {"question": approved().pk}
     if action == "question.hide":
         return {"question": approved().pk, "reason": "涉及个人隐私"}
+    if action == "viewer.block":
+        return {"question": services.question_submit(hearing_id=hid, text="刷屏", source="public", viewer="v-x").pk}
     if action == "question.merge":
         return {"question": approved("重复的问题").pk, "into": approved("保留的问题").pk}
     if action == "poll.close":

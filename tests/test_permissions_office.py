@@ -19,7 +19,7 @@ from django.urls.resolvers import URLResolver
 from django.utils import timezone
 
 from hearings import selectors, services
-from hearings.models import AgendaItem, Department, Hearing, Person, SeatCode
+from hearings.models import AgendaItem, BlockedViewer, Department, Hearing, Person, Question, SeatCode, SensitiveWord
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
 from voting import services as voting_services
@@ -51,6 +51,9 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/roster/template.csv             403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.xlsx            403   403     403     403      403      403       403  403   200    200
 /manage/thresholds/                     403   403     403     403      403      403       403  403   200    200
+/manage/hearings/{h}/questions/         403   403     403     403      403      403       403  403   200    200
+/manage/hearings/{x}/questions/         403   403     403     403      403      403       403  403   404    404
+/manage/sensitive-words/                403   403     403     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """
@@ -91,6 +94,14 @@ poll-close            403   403     403     403      403      403       403  403
 poll-publish          403   403     403     403      403      403       403  403   ok     ok
 threshold-add         403   403     403     403      403      403       403  403   ok     ok
 threshold-deactivate  403   403     403     403      403      403       403  403   ok     ok
+triage-approve        403   403     403     403      403      403       403  403   ok     ok
+triage-reject         403   403     403     403      403      403       403  403   ok     ok
+triage-assign         403   403     403     403      403      403       403  403   ok     ok
+triage-merge          403   403     403     403      403      403       403  403   ok     ok
+triage-hide           403   403     403     403      403      403       403  403   ok     ok
+triage-block          403   403     403     403      403      403       403  403   ok     ok
+words-add             403   403     403     403      403      403       403  403   ok     ok
+words-remove          403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -107,6 +118,9 @@ def office_state() -> dict[str, Any]:
         "agenda": list(AgendaItem.objects.order_by("pk").values_list("pk", "position", "title")),
         "seats": list(SeatCode.objects.order_by("pk").values_list("pk", "used_at", "revoked_at")),
         "thresholds": list(Threshold.objects.order_by("pk").values_list("pk", "metric", "percent", "active")),
+        "triage": list(Question.objects.order_by("pk").values_list("pk", "item", "department", "merged_into")),
+        "words": list(SensitiveWord.objects.order_by("pk").values_list("word", flat=True)),
+        "blocked": list(BlockedViewer.objects.order_by("pk").values_list("viewer", flat=True)),
         "rosters": [
             (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
             for h in Hearing.objects.order_by("pk")
@@ -210,7 +224,37 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return "/manage/thresholds/", {"metric": "dissatisfied", "percent": "30"}
     if action == "threshold-deactivate":
         return f"/manage/thresholds/{w.threshold.pk}/deactivate/", {}
+    if action.startswith(("triage-", "words-")):
+        return _triage_request(w, action)
     raise AssertionError(action)
+
+
+def _triage_request(w: World, action: str) -> tuple[str, dict[str, Any]]:
+    """The triage page's actions on the matrix's live hearing, and the sensitive-word list's."""
+    h = w.m.hearing.pk
+    Hearing.objects.filter(pk=h).update(status=Hearing.Status.LIVE)  # test_every_office_route_has_a_row ended it
+
+    def asked(text: str) -> Question:
+        return services.question_submit(hearing_id=h, text=text, source="public", viewer="matrix-viewer")
+
+    def public(text: str) -> Question:
+        return services.question_approve(hearing_id=h, question_id=asked(text).pk, by=None)
+
+    do = f"/manage/hearings/{h}/questions/do/{action[7:]}/"
+    if action in ("triage-approve", "triage-reject"):
+        return do, {"questions": [asked("待审核一").pk, asked("待审核二").pk]}
+    if action == "triage-assign":
+        return do, {"questions": [asked("待分配").pk], "item": str(w.spare.pk), "department": str(w.m.lead.pk)}
+    if action == "triage-merge":
+        return do, {"question": asked("路灯不亮").pk, "into": public("路灯坏了").pk}
+    if action == "triage-hide":
+        return do, {"question": public("要撤下的").pk, "reason": "涉及个人隐私"}
+    if action == "triage-block":
+        return do, {"question": asked("捣乱的提问").pk}
+    if action == "words-add":
+        return "/manage/sensitive-words/do/add/", {"words": "回扣\n黑幕"}
+    services.sensitive_words_add(words=["回扣"], by=None)
+    return "/manage/sensitive-words/do/remove/", {"word": "回扣"}
 
 
 def _poll_request(w: World, action: str) -> tuple[str, dict[str, Any]]:

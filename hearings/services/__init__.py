@@ -37,12 +37,15 @@ from hearings.services.questions import (
     MAX_QUESTION_LENGTH,
     question_answered,
     question_approve,
+    question_assign,
     question_edit,
     question_hide,
     question_merge,
     question_reject,
     question_stage,
     question_submit,
+    questions_approve,
+    questions_reject,
 )
 from hearings.services.roster import Roster, RosterInvalid, Summary, roster_import, roster_validate
 from hearings.services.screening import (
@@ -98,6 +101,7 @@ __all__ = [
     "person_set_password",
     "question_answered",
     "question_approve",
+    "question_assign",
     "question_collect",
     "question_edit",
     "question_hide",
@@ -105,6 +109,8 @@ __all__ = [
     "question_reject",
     "question_stage",
     "question_submit",
+    "questions_approve",
+    "questions_reject",
     "roster_import",
     "roster_validate",
     "seat_code_redeem",

@@ -5,6 +5,7 @@ on commit; `by` is the acting user (None for the system); a refusal changes noth
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -21,6 +22,7 @@ from core.errors import (
     FIELD_QUESTION,
     FIELD_REASON,
     BadRequest,
+    DomainError,
     Forbidden,
     InvalidState,
     NotFound,
@@ -30,8 +32,9 @@ from core.errors import (
 from core.text import TextError, clean_text
 from hearings import guards, selectors
 from hearings.contact import clean_contact
-from hearings.models import AgendaItem, Hearing, Like, Question
+from hearings.models import AgendaItem, Department, Hearing, Like, Question
 from hearings.screening import matched_words
+from hearings.services.agenda import UNCHANGED, _Unchanged
 from hearings.services.screening import is_blocked
 from live.publish import publish
 from live.schema import Event, QuestionData, QuestionRemovedData, QuestionStageData
@@ -177,7 +180,7 @@ def _category(hearing: Hearing, category: str | None) -> str:
 def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser | None) -> Question:
     """pending → approved: from now on the public sees it."""
     hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
+    guards.require_triager(hearing, by)
     question = _question_for_update(hearing, question_id)
     guards.require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
@@ -195,7 +198,7 @@ def question_approve(*, hearing_id: int, question_id: int, by: AbstractBaseUser 
 def question_reject(*, hearing_id: int, question_id: int, by: AbstractBaseUser | None) -> Question:
     """pending → rejected; the public never sees it."""
     hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
+    guards.require_triager(hearing, by)
     question = _question_for_update(hearing, question_id)
     guards.require_not_ended(hearing)
     if question.status != Question.Status.PENDING:
@@ -235,7 +238,7 @@ def question_hide(*, hearing_id: int, question_id: int, reason: str, by: Abstrac
     A question on stage is taken off the stage first."""
     reason = clean_or_refuse(reason, what=FIELD_REASON, max_length=limits.HIDE_REASON, multiline=False)
     hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
+    guards.require_triager(hearing, by)
     question = _question_for_update(hearing, question_id)
     if question.status == Question.Status.ON_STAGE:
         raise InvalidState(_("请先让这个问题下台，再撤下。"))
@@ -333,9 +336,10 @@ def question_answered(
 @transaction.atomic
 def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: AbstractBaseUser | None) -> Question:
     """Merge a duplicate into another question of the hearing. The duplicate leaves every
-    list; its likers count for the kept question, once each."""
+    list; its likers count for the kept question, once each; its asker (and those of the
+    questions merged into it) joins the kept question's asker line."""
     hearing = guards.hearing_for_update(hearing_id)
-    guards.require_moderator(hearing, by)
+    guards.require_triager(hearing, by)
     if question_id == into_id:
         raise BadRequest(_("问题不能合并到它自己。"))
     duplicate = _question_for_update(hearing, question_id)
@@ -354,7 +358,10 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
     Like.objects.filter(question=duplicate, viewer__in=already).delete()
     Like.objects.filter(question=duplicate).update(question=target)
     target.likes = Like.objects.filter(question=target).count()
-    target.save(update_fields=["likes"])
+    # Both askers stay on the kept question's asker line (and those merged into the duplicate).
+    target.also_asked = [*target.also_asked, selectors.own_asker(duplicate), *duplicate.also_asked]
+    target.save(update_fields=["likes", "also_asked"])
+    Question.objects.filter(merged_into=duplicate).update(merged_into=target)
     duplicate.merged_into = target
     duplicate.status = Question.Status.REJECTED
     duplicate.likes = 0
@@ -377,3 +384,98 @@ def question_merge(*, hearing_id: int, question_id: int, into_id: int, by: Abstr
     )
     publish(hearing, public=target_public, control=target_control)
     return target
+
+
+# ------------------------------------------------------------------------------- triage (many at once)
+
+
+def _batch(question_ids: Sequence[int]) -> list[int]:
+    ids = list(dict.fromkeys(question_ids))
+    if not ids:
+        raise BadRequest(_("请至少选择一个问题。"))
+    if len(ids) > limits.TRIAGE_BATCH:
+        raise BadRequest(_("一次最多处理 %(n)s 个问题。"), n=limits.TRIAGE_BATCH)
+    return ids
+
+
+def _each(
+    change: Callable[..., Question], *, hearing_id: int, question_id: int, by: AbstractBaseUser | None
+) -> Question:
+    """One question of a batch: a refusal names it (the batch as a whole is refused)."""
+    try:
+        return change(hearing_id=hearing_id, question_id=question_id, by=by)
+    except DomainError as exc:
+        raise type(exc)(_("问题 #%(id)s：%(reason)s"), id=str(question_id), reason=exc.message) from None
+
+
+@transaction.atomic
+def questions_approve(*, hearing_id: int, question_ids: Sequence[int], by: AbstractBaseUser | None) -> list[Question]:
+    """Approve several pending questions: all or nothing (one that cannot be approved refuses
+    the batch, naming it). Each is audited and published as question_approve does."""
+    ids = _batch(question_ids)
+    return [_each(question_approve, hearing_id=hearing_id, question_id=pk, by=by) for pk in ids]
+
+
+@transaction.atomic
+def questions_reject(*, hearing_id: int, question_ids: Sequence[int], by: AbstractBaseUser | None) -> list[Question]:
+    """Reject several pending questions: all or nothing, as questions_approve."""
+    ids = _batch(question_ids)
+    return [_each(question_reject, hearing_id=hearing_id, question_id=pk, by=by) for pk in ids]
+
+
+@transaction.atomic
+def question_assign(
+    *,
+    hearing_id: int,
+    question_ids: Sequence[int],
+    item_id: int | _Unchanged | None = UNCHANGED,
+    department_id: int | _Unchanged | None = UNCHANGED,
+    by: AbstractBaseUser | None,
+) -> list[Question]:
+    """Attach questions to an agenda item of the hearing and/or the department meant to answer
+    them (None takes either away; UNCHANGED keeps it). Moderators and staff; all or nothing;
+    one audit entry; each question's new state is published (to the public too when public)."""
+    ids = _batch(question_ids)
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_triager(hearing, by)
+    if item_id is UNCHANGED and department_id is UNCHANGED:
+        raise BadRequest(_("请选择要分配的议程或部门。"))
+    if isinstance(item_id, int) and not AgendaItem.objects.filter(pk=item_id, hearing=hearing).exists():
+        raise NotFound(_("本场问政会没有这项议程。"))
+    if isinstance(department_id, int) and not Department.objects.filter(pk=department_id).exists():
+        raise NotFound(_("没有这个部门。"))
+    questions = list(
+        Question.objects.select_for_update(of=("self",))
+        .filter(pk__in=ids, hearing=hearing, merged_into__isnull=True)
+        .select_related("asker__person")
+        .order_by("id")
+    )
+    missing = sorted(set(ids) - {q.pk for q in questions})
+    if missing:
+        raise NotFound(_("本场问政会没有问题 #%(id)s。"), id=str(missing[0]))
+    fields = []
+    if item_id is not UNCHANGED:
+        fields.append("item")
+    if department_id is not UNCHANGED:
+        fields.append("department")
+    for question in questions:
+        if item_id is not UNCHANGED:
+            question.item_id = item_id
+        if department_id is not UNCHANGED:
+            question.department_id = department_id
+        question.save(update_fields=fields)
+    audit.record(
+        action="question.assign",
+        actor=by,
+        subject=hearing,
+        payload={
+            "questions": [q.pk for q in questions],
+            **({"item": item_id} if item_id is not UNCHANGED else {}),
+            **({"department": department_id} if department_id is not UNCHANGED else {}),
+        },
+    )
+    for question in questions:
+        public_status = question.status in selectors.PUBLIC_QUESTION_STATUSES
+        public, control = question_events(question, was_public=public_status)
+        publish(hearing, public=public if public_status else None, control=control)
+    return questions

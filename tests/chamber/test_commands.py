@@ -41,6 +41,7 @@ PANEL_SLUGS = {
     "question-stage",
     "question-answered",
     "question-add",
+    "viewer-block",
     "poll-open",
     "poll-close",
     "poll-publish",
@@ -86,6 +87,8 @@ CASES: list[tuple[str, dict[str, Any], dict[str, str]]] = [
     ("question.answered", {"question": 12}, {"question": "12"}),
     ("question.add", {}, {"text": "主持人录入的追问", "name": "张代表", "parent": "12"}),
     ("question.add", {}, {"text": "主持人录入的问题", "item": ""}),
+    ("viewer.block", {}, {"question": "12"}),
+    ("viewer.block", {}, {"question": "12", "reason": "反复刷屏"}),
     ("poll.open", {"item": 11}, {"item": "11", "secret": "1"}),
     ("poll.open", {"item": 11, "title": "专项测评", "secret": False}, {"item": "11", "title": "专项测评"}),
     ("poll.close", {"poll": 21}, {"poll": "21"}),
@@ -172,7 +175,7 @@ def test_the_cases_cover_every_command() -> None:
 def test_the_table_is_the_sockets_control_actions_and_the_panels_slugs() -> None:
     control_only = {name for name, route in ROUTES.items() if route.roles == frozenset({CONTROL})}
     assert set(commands.SOCKET_COMMANDS) == control_only
-    assert {c.name for c in commands.TABLE if not c.socket} == {"question.add"}
+    assert {c.name for c in commands.TABLE if not c.socket} == {"question.add", "viewer.block"}
     assert (set(commands.COMMANDS) - set(commands.SOCKET_COMMANDS)).isdisjoint(schema.ACTIONS)
     assert set(commands.SLUGS) == PANEL_SLUGS
     for slug in PANEL_SLUGS:
