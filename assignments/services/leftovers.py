@@ -71,7 +71,8 @@ def leftovers_assign(
             raise BadRequest(_("请至少选择一个问题。"))
     questions = {
         q.pk: q
-        for q in Question.objects.select_for_update()
+        # Locks the questions only: PostgreSQL locks no row of an outer join's nullable side.
+        for q in Question.objects.select_for_update(of=("self",))
         .filter(pk__in=ids, hearing=hearing)
         .select_related("department", "item__department")
     }
