@@ -287,6 +287,8 @@ def test_the_batch_form_assigns_the_chosen_leftovers_and_reports_skips() -> None
         (p.leftovers[1].pk, p.own.pk, Origin.WRITTEN),
         (p.leftovers[2].pk, p.world.departments[1].pk, Origin.WRITTEN),
     ]
+    detail = client.get(f"/assignments/{made[0].pk}/").content.decode()
+    assert f'<p id="assignment-{made[0].pk}-origin">答复方式：书面答复</p>' in detail
     page = response.content.decode()
     assert "已生成 3 件交办件" in page
     assert 'id="leftovers-form"' not in page  # nothing left to assign in writing
