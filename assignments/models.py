@@ -33,6 +33,14 @@ class Status(models.TextChoices):
 OPEN_STATUSES = (Status.ASSIGNED, Status.ACCEPTED, Status.IN_PROGRESS, Status.REOPENED)
 
 
+class Origin(models.TextChoices):
+    """How the question was answered at the hearing: on site (现场答复), or not before the end and
+    so handed over for a written reply (书面答复)."""
+
+    ON_SITE = "on_site", _("现场答复")
+    WRITTEN = "written", _("书面答复")
+
+
 class Verdict(models.TextChoices):
     SATISFIED = "满意", _("满意")
     BASICALLY_SATISFIED = "基本满意", _("基本满意")
@@ -57,6 +65,9 @@ class Assignment(models.Model):
         "hearings.Department", blank=True, related_name="co_assignments", verbose_name=_("协办单位")
     )
     status = models.CharField(_("状态"), max_length=12, choices=Status.choices, default=Status.ASSIGNED)
+    origin = models.CharField(
+        _("答复方式"), max_length=8, choices=Origin.choices, default=Origin.ON_SITE, db_default=Origin.ON_SITE
+    )
     due_date = models.DateField(_("办理期限"))
     working_days = models.PositiveIntegerField(_("办理时限 (工作日)"), null=True, blank=True)
     loop = models.PositiveIntegerField(_("重新办理次数"), default=0)

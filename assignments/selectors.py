@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from assignments import notes
-from assignments.models import OPEN_STATUSES, ApiToken, Assignment, Status, TimelineEntry
+from assignments.models import OPEN_STATUSES, ApiToken, Assignment, Origin, Status, TimelineEntry
 from assignments.schema import AssignmentOut, DepartmentOut, TimelineOut
 from assignments.workflow import TRANSITIONS, Transition, Who
 from hearings import selectors as hearing_selectors
-from hearings.models import Department, Question
+from hearings.models import Department, Hearing, Question
 
 User = AbstractBaseUser | AnonymousUser
 
@@ -180,14 +182,79 @@ def public_timeline(assignment: Assignment) -> list[TimelineEntry]:
     return list(assignment.timeline.all())
 
 
-def assignable_questions(hearing_id: int) -> list[Question]:
-    """Answered questions of a hearing that no assignment holds yet (the question list)."""
-    return list(
-        Question.objects.filter(hearing_id=hearing_id, status=Question.Status.ANSWERED, merged_into__isnull=True)
-        .exclude(pk__in=Assignment.questions.through.objects.values("question"))
-        .select_related("asker__person", "item__department")
+# An approved question of an ended hearing never came up (or was on stage when it ended): it is
+# answered in writing (书面答复) and handed to its department like the answered ones.
+LEFTOVER_STATUSES = (Question.Status.APPROVED, Question.Status.ON_STAGE)
+
+
+def origin_of(question: Question, hearing: Hearing) -> Origin | None:
+    """How an assignment made from this question records it: answered on site (现场答复), a
+    leftover of an ended hearing (书面答复), or None when it cannot be assigned (pending,
+    rejected, hidden, merged, or approved while the hearing may still answer it)."""
+    if question.merged_into_id is not None:
+        return None
+    if question.status == Question.Status.ANSWERED:
+        return Origin.ON_SITE
+    if question.status in LEFTOVER_STATUSES and hearing.status == Hearing.Status.ENDED:
+        return Origin.WRITTEN
+    return None
+
+
+def question_department(question: Question) -> Department | None:
+    """The department a question goes to: the one the office set on it, else its agenda item's."""
+    if question.department is not None:
+        return question.department
+    return question.item.department if question.item is not None else None
+
+
+def _assigned_ids() -> QuerySet[Any]:
+    return Assignment.questions.through.objects.values("question")
+
+
+def leftover_questions(hearing: Hearing, *, unassigned: bool = False) -> list[Question]:
+    """An ended hearing's approved questions that were not answered on site (书面答复): not
+    hidden, not merged; with `unassigned`, only those no assignment holds yet. A hearing not
+    ended has none: its approved questions may still be answered."""
+    if hearing.status != Hearing.Status.ENDED:
+        return []
+    qs = Question.objects.filter(hearing=hearing, status__in=LEFTOVER_STATUSES, merged_into__isnull=True)
+    if unassigned:
+        qs = qs.exclude(pk__in=_assigned_ids())
+    return list(qs.select_related("asker__person", "item__department", "department").order_by("id"))
+
+
+@dataclass(frozen=True)
+class Assignable:
+    """A question the assigning page offers: how it was answered and the department it goes to."""
+
+    question: Question
+    origin: Origin
+    department: Department | None
+
+    @property
+    def written(self) -> bool:
+        return self.origin == Origin.WRITTEN
+
+
+def assignable_questions(hearing: Hearing) -> list[Assignable]:
+    """The question list still to assign: the answered questions (现场答复) and, once the hearing
+    ended, its leftovers (书面答复), none an assignment holds yet; answered first, each by id."""
+    statuses = [Question.Status.ANSWERED]
+    if hearing.status == Hearing.Status.ENDED:
+        statuses += LEFTOVER_STATUSES
+    questions = (
+        Question.objects.filter(hearing=hearing, status__in=statuses, merged_into__isnull=True)
+        .exclude(pk__in=_assigned_ids())
+        .select_related("asker__person", "item__department", "department")
         .order_by("id")
     )
+    found = []
+    for question in questions:
+        origin = origin_of(question, hearing)
+        if origin is not None:
+            found.append(Assignable(question, origin, question_department(question)))
+    found.sort(key=lambda row: row.written)
+    return found
 
 
 def assignment_out(

@@ -235,13 +235,31 @@ def assignment_act(request: HttpRequest, assignment_id: int, action: str) -> Htt
     return redirect("assignment_detail", assignment_id=assignment_id)
 
 
+def _chosen_departments(request: HttpRequest, question_ids: list[int]) -> dict[int, int]:
+    """The batch form's lead department per question (`department-<question id>`), where chosen."""
+    chosen = {}
+    for pk in question_ids:
+        value = request.POST.get(f"department-{pk}")
+        if value:
+            department = _int(value)
+            if department is None:
+                raise BadRequest(gettext_lazy("选择无效，请重新选择。"))
+            chosen[pk] = department
+    return chosen
+
+
 @login_required
 def assignment_new(request: HttpRequest) -> HttpResponse:
-    """The moderator turns answered questions into assignments: one each, or grouped as one."""
+    """The moderator turns the question list into assignments: answered questions (现场答复) and,
+    once the hearing ended, the ones it never answered (书面答复), one each or grouped as one;
+    or the leftovers in one batch, each to its own department."""
     hearing = get_object_or_404(Hearing, pk=_int(request.GET.get("hearing") or request.POST.get("hearing")) or 0)
     if not hearing_selectors.is_moderator(hearing, request.user):
         raise PermissionDenied("moderators only")
     if request.method == "POST":
+        user = request.user
+        assert user.is_authenticated
+        skipped: list[int] = []
         try:
             question_ids = _ids(request.POST.getlist("questions"))
             common: dict[str, Any] = {
@@ -252,7 +270,16 @@ def assignment_new(request: HttpRequest) -> HttpResponse:
                 "by": request.user,
                 **_due(request),
             }
-            if request.POST.get("mode") == "each":
+            if request.POST.get("mode") == "batch":
+                result = services.leftovers_assign(
+                    hearing_id=hearing.pk,
+                    question_ids=question_ids,
+                    departments=_chosen_departments(request, question_ids),
+                    by=user,
+                    **_due(request),
+                )
+                made, skipped = result.created, result.skipped
+            elif request.POST.get("mode") == "each":
                 made = services.assignments_create_each(**common)
             else:
                 made = [
@@ -266,13 +293,18 @@ def assignment_new(request: HttpRequest) -> HttpResponse:
             ids = list_separator().join(f"#{a.pk}" for a in made)
             text = ngettext("已生成 %(n)s 件交办件：%(ids)s", "已生成 %(n)s 件交办件：%(ids)s", len(made))
             messages.success(request, text % {"n": len(made), "ids": ids})
+            if skipped:
+                numbers = list_separator().join(f"#{pk}" for pk in skipped)
+                messages.info(request, _("已交办过、本次跳过的问题：%(numbers)s") % {"numbers": numbers})
             return redirect(f"{request.path}?hearing={hearing.pk}")
+    assignable = selectors.assignable_questions(hearing)
     return render(
         request,
         "assignments/new.html",
         {
             "hearing": hearing,
-            "questions": selectors.assignable_questions(hearing.pk),
+            "questions": assignable,
+            "leftovers": [row for row in assignable if row.written],
             "departments": Department.objects.all(),
             "default_days": services.DEFAULT_WORKING_DAYS,
             "default_due": add_working_days(timezone.localdate(), services.DEFAULT_WORKING_DAYS),

@@ -294,6 +294,8 @@ LOGGING = {
 
 # A report's PDF is typeset once per version of its content and kept this long (seconds).
 REPORT_PDF_CACHE_SECONDS = env_int("REPORT_PDF_CACHE_SECONDS", 24 * 3600)
+# Who issues the question list (问题清单 / 交办单) and stamps it: the last line of the document.
+QUESTION_LIST_ISSUER = env_str("QUESTION_LIST_ISSUER", "县人大常委会办公室")
 
 # Live core tunables (see live/).
 LIVE = {

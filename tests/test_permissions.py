@@ -227,6 +227,11 @@ path                                  anon     viewer   deputy   deputy2  liaiso
 /hearings/{h}/report.xlsx             200      200      200      200      200      200       200      200      200    200
 /hearings/{h}/report.pdf              200      200      200      200      200      200       200      200      200    200
 /hearings/{x}/report/                 404      404      404      404      404      404       404      404      404    404
+/hearings/{h}/list/                   200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/list.docx               200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/list.xlsx               200      200      200      200      200      200       200      200      200    200
+/hearings/{x}/list/                   404      404      404      404      404      404       404      404      404    404
+/hearings/{x}/list.docx               404      404      404      404      404      404       404      404      404    404
 /scorecards/                          200      200      200      200      200      200       200      200      200    200
 /hearings/{h}/tablet/                 login    login    200      403      403      403       403      403      403    403
 /hearings/{h}/control/                login    login    403      403      403      403       200      403      403    403
@@ -465,13 +470,14 @@ def test_assignment_actions(m: Matrix, action: str, role: str, expected: str) ->
 # ------------------------------------------------------------------------------- other forms (POST)
 
 FORMS = """
-form            anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
-assignment-new  login  login   403     403      403      403       ok   403   403    403
-notices-read    login  login   ok      ok       ok       ok        ok   ok    ok     ok
-project-report  login  login   403     403      ok       403       403  403   403    403
-milestone-done  login  login   403     403      ok       403       403  403   403    403
-set-language    ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
-logout          ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
+form              anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  admin  staff
+assignment-new    login  login   403     403      403      403       ok   403   403    403
+assignment-batch  login  login   403     403      403      403       ok   403   403    403
+notices-read      login  login   ok      ok       ok       ok        ok   ok    ok     ok
+project-report    login  login   403     403      ok       403       403  403   403    403
+milestone-done    login  login   403     403      ok       403       403  403   403    403
+set-language      ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
+logout            ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
 """
 
 
@@ -482,6 +488,14 @@ def form_request(m: Matrix, form: str) -> tuple[str, dict[str, Any], str]:
             hearing=m.hearing, item=m.items[1], text="待交办", source="public", status="answered"
         )
         data = {"hearing": m.hearing.pk, "questions": [question.pk], "lead_department": m.lead.pk, "working_days": 5}
+        return "/assignments/new/", data, f"/assignments/new/?hearing={m.hearing.pk}"
+    if form == "assignment-batch":
+        # The leftovers (书面答复) of the ended hearing, in one batch.
+        Hearing.objects.filter(pk=m.hearing.pk).update(status=Hearing.Status.ENDED)
+        leftover = Question.objects.create(
+            hearing=m.hearing, item=m.items[1], text="会上未答复", source="public", status="approved"
+        )
+        data = {"hearing": m.hearing.pk, "mode": "batch", "questions": [leftover.pk], "working_days": 5}
         return "/assignments/new/", data, f"/assignments/new/?hearing={m.hearing.pk}"
     if form == "project-report":
         return f"/projects/{m.project.pk}/report/", {"progress": "30", "text": "已开工"}, f"/projects/{m.project.pk}/"
@@ -504,7 +518,7 @@ def test_forms(m: Matrix, form: str, role: str, expected: str) -> None:
     response = client_for(m, role).post(path, data, secure=True)
     if expected == "ok":
         assert (response.status_code, response["Location"]) == (302, target)
-        if form == "assignment-new":
+        if form in ("assignment-new", "assignment-batch"):
             assert Assignment.objects.count() == len(before["assignments"]) + 1
         if form in ("project-report", "milestone-done"):
             assert ProjectUpdate.objects.count() == before["project_updates"] + 1

@@ -1,7 +1,9 @@
 """Every state change of an assignment after a hearing, by concern: the workflow's transitions
-(assignments/workflow.py is the table they read), reminders and notices, API tokens. Callers
-import them from here (`from assignments import services`)."""
+(assignments/workflow.py is the table they read), leftover questions assigned in one batch
+(书面答复), reminders and notices, API tokens. Callers import them from here
+(`from assignments import services`)."""
 
+from assignments.services.leftovers import BatchResult, leftovers_assign
 from assignments.services.reminders import REMIND_WORKING_DAYS, ReminderReport, notice_read_all, reminders_send
 from assignments.services.tokens import api_token_issue
 from assignments.services.transitions import (
@@ -40,6 +42,7 @@ __all__ = [
     "MAX_WORKING_DAYS",
     "REMIND_WORKING_DAYS",
     "REVIEW_MONTHS",
+    "BatchResult",
     "ReminderReport",
     "api_token_issue",
     "assignment_accept",
@@ -55,6 +58,7 @@ __all__ = [
     "assignment_return",
     "assignment_review",
     "assignments_create_each",
+    "leftovers_assign",
     "notice_read_all",
     "reminders_send",
 ]

@@ -166,6 +166,7 @@ def _record(
             "status": assignment.status,
             "lead_department": assignment.lead_department_id,
             "due_date": assignment.due_date,
+            "origin": assignment.origin,
             "note": worded,
         },
     )
@@ -297,7 +298,9 @@ def assignment_create(
 ) -> Assignment:
     """Turn one answered question, or several grouped as one question-list item, into an
     assignment. The hearing is live or ended; each question is answered and assigned once.
-    The due date is counted in working days (statutory holidays and 调休 included) or given."""
+    Once the hearing ended, an approved question it never answered is assigned too, recorded
+    as a written reply (书面答复); one assignment holds questions of one kind. The due date is
+    counted in working days (statutory holidays and 调休 included) or given."""
     hearing = Hearing.objects.select_for_update().filter(pk=hearing_id).first()
     if hearing is None:
         raise NotFound(_("找不到这场问政会。"))
@@ -311,9 +314,15 @@ def assignment_create(
     questions = list(Question.objects.select_for_update().filter(pk__in=ids, hearing=hearing, merged_into__isnull=True))
     if len(questions) != len(ids):
         raise NotFound(_("本场问政会没有这个问题。"))
-    for question in questions:
-        if question.status != Question.Status.ANSWERED:
-            raise InvalidState(_("只有已答复的问题可以交办。"))
+    # Answered on site (现场答复), or left over when the hearing ended (书面答复): the approved
+    # question nobody reached is answered in writing, so it is handed over like the answered ones.
+    origins = {selectors.origin_of(question, hearing) for question in questions}
+    if None in origins:
+        raise InvalidState(_("只有已答复的问题，或问政会结束时未答复的已公开问题，可以交办。"))
+    if len(origins) > 1:
+        raise BadRequest(_("现场答复和书面答复的问题请分别交办。"))
+    origin = origins.pop()
+    assert origin is not None
     if Assignment.questions.through.objects.filter(question_id__in=ids).exists():
         raise InvalidState(_("所选问题中有已经交办的。"))
     lead, co = _departments(lead_department_id, co_department_ids)
@@ -330,6 +339,7 @@ def assignment_create(
         due_date=due,
         working_days=working_days,
         commitment=cleaned_commitment,
+        origin=origin,
         created_by_id=by.pk if isinstance(by, AbstractBaseUser) else None,
     )
     assignment.questions.set(questions)
