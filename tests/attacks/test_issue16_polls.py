@@ -138,3 +138,42 @@ def test_a_choice_that_looks_like_a_formula_is_text_in_the_xlsx_header():
         for cells in sheet.iter_rows():
             for cell in cells:
                 assert cell.data_type != "f", (sheet.title, cell.coordinate, cell.value)
+
+
+# ------------------------------------------------------------------ thresholds on the 5-level scale
+
+
+def test_a_department_rated_very_dissatisfied_on_the_five_level_scale_is_flagged():
+    """The office's 5-level scale ends in 非常不满意: those ballots are dissatisfied too, so a
+    department every deputy rated 非常不满意 breaks "不满意率高于 30%"."""
+    from reports.report import hearing_report as report_of
+    from voting import thresholds
+
+    world = live_world()
+    staff = staff_user()
+    thresholds.threshold_add(metric="dissatisfied", percent=30, by=staff)
+    five = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    department = world.departments[0]
+    poll = services.poll_open(
+        hearing_id=world.hearing.pk,
+        item_id=world.items[1].pk,
+        by=world.moderator,
+        kind="sheet",
+        rows=[services.OptionSpec(department.name, department.pk)],
+        choices=five,
+    )
+    row = str(selectors.option_ids(poll)[0])
+    for deputy in world.deputies:
+        services.ballot_cast(
+            hearing_id=world.hearing.pk,
+            poll_id=poll.pk,
+            deputy=deputy,
+            choices={row: "非常不满意"},
+            ballot_id=uuid.uuid4(),
+        )
+    services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
+    services.poll_publish(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
+    report = report_of(Hearing.objects.get(pk=world.hearing.pk))
+    (result,) = [d for d in report.departments if d.name == department.name]
+    assert result.dissatisfied_share == 1
+    assert [b.text for b in result.breaches] == ["不满意率高于 30%：实际 100%"]
