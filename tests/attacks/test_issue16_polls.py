@@ -177,3 +177,34 @@ def test_a_department_rated_very_dissatisfied_on_the_five_level_scale_is_flagged
     (result,) = [d for d in report.departments if d.name == department.name]
     assert result.dissatisfied_share == 1
     assert [b.text for b in result.breaches] == ["不满意率高于 30%：实际 100%"]
+
+
+# ------------------------------------------------------------------ what a select poll chooses
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="design question: `chosen` is the first `choose` of the ranking, so a candidate nobody "
+    "picked (or every candidate of a poll nobody voted in) is chosen and becomes a 民生实事 project",
+)
+def test_a_candidate_nobody_picked_is_not_chosen_and_becomes_no_project():
+    from projects.models import Project
+
+    world = live_world()
+    poll = services.poll_open(
+        hearing_id=world.hearing.pk,
+        item_id=world.items[1].pk,
+        by=world.moderator,
+        kind="select",
+        candidates=[services.OptionSpec(f"项目{n}") for n in range(1, 5)],
+        min_picks=1,
+        max_picks=2,
+    )
+    first = selectors.option_ids(poll)[0]
+    services.ballot_cast(
+        hearing_id=world.hearing.pk, poll_id=poll.pk, deputy=world.deputies[0], picks=[first], ballot_id=uuid.uuid4()
+    )
+    services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
+    published = chamber_services.poll_publish(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
+    assert selectors.poll_out(published).chosen == [first]
+    assert list(Project.objects.values_list("candidate_id", flat=True)) == [first]
