@@ -27,7 +27,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -172,6 +172,20 @@ def _clean_percent(metric: str, raw: object) -> int:
     return value
 
 
+# PostgreSQL advisory lock space of threshold adds ("rule").
+_ADD_LOCK_SPACE = 0x72756C65
+
+
+def _serialise_adds() -> None:
+    """One add at a time until it commits, so two staff members adding the same rule at once
+    store it once: a lock of its own, as there may be no rule row yet to lock (PostgreSQL;
+    SQLite runs one write transaction at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s::int4, 0)", [_ADD_LOCK_SPACE])
+
+
 @transaction.atomic
 def threshold_add(*, metric: object, percent: object, by: AbstractBaseUser | None) -> Threshold:
     """A new active rule: `metric` dissatisfied | satisfaction, `percent` a whole number in
@@ -190,8 +204,7 @@ def threshold_add(*, metric: object, percent: object, by: AbstractBaseUser | Non
     if errors:
         raise FieldErrors(errors)
     assert clean_metric is not None
-    # Serialise adds, so two staff members adding the same rule at once store it once.
-    list(Threshold.objects.select_for_update().filter(active=True).values_list("pk", flat=True))
+    _serialise_adds()
     if Threshold.objects.filter(active=True, metric=clean_metric, percent=clean_percent).exists():
         raise BadRequest(gettext_lazy("已有相同的预警线。"))
     rule = Threshold.objects.create(metric=clean_metric, percent=clean_percent, active=True)

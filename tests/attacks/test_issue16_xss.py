@@ -39,7 +39,7 @@ def test_markup_typed_into_polls_and_projects_is_text_on_every_page() -> None:
     liaison = make_user()
     department.liaisons.add(liaison)
     now = timezone.now()
-    window = {"opens_at": now - timedelta(minutes=1), "closes_at": now + timedelta(days=1)}
+    opens_at, closes_at = now - timedelta(minutes=1), now + timedelta(days=1)
     sheet = services.poll_prepare(
         hearing_id=world.hearing.pk,
         by=staff,
@@ -47,7 +47,8 @@ def test_markup_typed_into_polls_and_projects_is_text_on_every_page() -> None:
         title=f"测评{EVIL}",
         rows=[services.OptionSpec(f"{department.name}{EVIL}", department.pk)],
         choices=[f"满意{EVIL}", "不满意"],
-        **window,
+        opens_at=opens_at,
+        closes_at=closes_at,
     )
     select = services.poll_prepare(
         hearing_id=world.hearing.pk,
@@ -55,7 +56,8 @@ def test_markup_typed_into_polls_and_projects_is_text_on_every_page() -> None:
         kind="select",
         title=f"票选{EVIL}",
         candidates=[services.OptionSpec(f"项目{EVIL}", department.pk, Decimal("10"), f"说明{EVIL}")],
-        **window,
+        opens_at=opens_at,
+        closes_at=closes_at,
     )
     for deputy in world.deputies:
         services.ballot_cast(
