@@ -19,12 +19,14 @@ from voting.models import Poll
 
 @transaction.atomic
 def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
-    """End the hearing (hearings.services.hearing_end); a poll still open closes first, in the
-    same transaction, so no ballot counts after the end."""
+    """End the hearing (hearings.services.hearing_end); a live poll still open closes first, in
+    the same transaction, so no ballot counts after the end. A window poll (scheduled before the
+    hearing went live, e.g. the 事后测评 from tomorrow) keeps its own times."""
     hearing = guards.hearing_for_update(hearing_id)
     guards.require_moderator(hearing, by)
     guards.require_live(hearing)
-    for poll_id in Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN).values_list("pk", flat=True):
+    live_polls = Poll.objects.filter(hearing=hearing, status=Poll.Status.OPEN, closes_at__isnull=True)
+    for poll_id in live_polls.values_list("pk", flat=True):
         voting_services.poll_close(hearing_id=hearing.pk, poll_id=poll_id, by=None)
     return hearing_services.hearing_end(hearing_id=hearing_id, by=by)
 

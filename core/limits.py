@@ -41,6 +41,7 @@ POLL_CANDIDATES = 100  # candidates of one select poll (e.g. 民生实事 projec
 POLL_OPTION_LABEL = 200  # a sheet row's or a candidate's label
 POLL_OPTION_NOTE = 500  # a candidate's description (a 民生实事 project's what and where)
 POLL_OPTION_BUDGET = 10_000_000  # 万元: a candidate's budget is below this
+POLL_WEIGHT = 1_000_000_000  # a choice's weight (分值) is a number strictly between ± this
 POLL_WINDOW_DAYS = 90  # the longest a window poll (事后 / annual 评议) takes ballots
 
 # ------------------------------------------------------------------ assignments

@@ -627,6 +627,7 @@ class PollOptionIn(BaseModel):
 
 
 Picks = Annotated[int, Field(ge=1, le=limits.POLL_CANDIDATES)]
+Weight = Annotated[float, Field(gt=-limits.POLL_WEIGHT, lt=limits.POLL_WEIGHT, allow_inf_nan=False)]
 
 
 class PollOpen(_Action):
@@ -648,7 +649,7 @@ class PollOpen(_Action):
     max: Picks | None = None
     choose: Picks | None = None
     satisfied: Annotated[list[Choice], Field(max_length=limits.POLL_CHOICES)] | None = None
-    weights: Annotated[dict[str, float], Field(max_length=limits.POLL_CHOICES)] | None = None
+    weights: Annotated[dict[str, Weight], Field(max_length=limits.POLL_CHOICES)] | None = None
 
     @model_validator(mode="after")
     def _item_or_draft(self) -> PollOpen:

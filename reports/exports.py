@@ -136,7 +136,7 @@ def _no_fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
 
 def _sheet(book: Workbook, title: str, header: Sequence[str], rows: list[list[object]], widths: Sequence[int]) -> None:
     sheet = book.create_sheet(title=title[:31])
-    sheet.append(list(header))
+    sheet.append([_safe(value) for value in header])  # a custom scale's choices head columns
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:

@@ -65,7 +65,7 @@ class PollScore:
     satisfied: int  # ballots for the poll's `satisfied` choices
     valid: int  # ballots for any of its choices
     rate: float | None  # 满意率 = satisfied / valid; None when nobody voted
-    dissatisfied: int = 0  # ballots for 不满意, or the scale's worst choice (voting/thresholds.py)
+    dissatisfied: int = 0  # ballots for 不满意 (and 非常不满意), or the scale's worst choice (voting/thresholds.py)
     row_id: int | None = None  # a sheet's row
     label: str = ""  # the row's label
 
@@ -167,7 +167,7 @@ class DepartmentScorecard:
     verdicts: tuple[VerdictCount, ...]  # every verdict, in Verdict order, zeros included
     reviews: ReviewOutcomes
     hearing_ids: frozenset[int]  # hearings its polls and assignments come from
-    dissatisfied: int = 0  # pooled ballots for 不满意 (or each scale's worst choice)
+    dissatisfied: int = 0  # pooled ballots for 不满意 and 非常不满意 (or each scale's worst choice)
     aspects: tuple[AspectScore, ...] = ()  # its sheet rows per aspect, in order of first appearance
     breaches: tuple[Breach, ...] = ()  # the active threshold rules it breaks
 

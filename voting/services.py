@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -206,6 +207,16 @@ class _Spec:
     choose: int | None
 
 
+def _is_weight(value: object) -> bool:
+    """A choice's weight: a finite number (not a bool) under POLL_WEIGHT either way."""
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and abs(value) < limits.POLL_WEIGHT
+    )
+
+
 def _clean_choices(choices: Sequence[str] | None) -> list[str]:
     cleaned = [c.strip() for c in (choices if choices is not None else DEFAULT_CHOICES) if c.strip()]
     if len(cleaned) < 2 or len(set(cleaned)) != len(cleaned):
@@ -284,8 +295,12 @@ def _clean_spec(
         )
         if not set(satisfied_choices) <= set(cleaned_choices):
             raise BadRequest(_("计入满意率的选项须是测评的选项。"))
+        if len(set(satisfied_choices)) != len(satisfied_choices):  # one counted twice: 满意率 over 100 %
+            raise BadRequest(_("计入满意率的选项不能重复。"))
         if weights is not None and not set(weights) <= set(cleaned_choices):
             raise BadRequest(_("分值只能给测评的选项。"))
+        if weights is not None and not all(_is_weight(value) for value in weights.values()):
+            raise BadRequest(_("分值须是绝对值小于 %(most)s 的数。"), most=limits.POLL_WEIGHT)
     options: list[_CleanOption] = []
     if kind == Poll.Kind.SHEET:
         options = _clean_options(

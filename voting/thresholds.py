@@ -3,7 +3,8 @@ the hearing report and the scorecards, with the rule beside the flag.
 
 Two metrics (voting.models.Threshold.Metric):
 - `dissatisfied`: the 不满意 share is HIGHER than the percent. The 不满意 share is the ballots
-  for 不满意 over the valid ballots; on a scale without 不满意 (a custom one), the ballots for
+  for 不满意 (and a 5-level scale's 非常不满意) over the valid ballots; on a scale without them
+  (a custom one), the ballots for
   its last choice, the worst by convention, unless that choice counts towards 满意率 (then the
   scale has no dissatisfied choice and adds nothing).
 - `satisfaction`: 满意率 is LOWER than the percent.
@@ -26,7 +27,7 @@ from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from fractions import Fraction
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -37,7 +38,9 @@ from hearings import guards
 from hearings.services import FieldErrors
 from voting.models import Threshold
 
-DISSATISFIED = "不满意"
+# The choices whose ballots make the 不满意 share, where a scale offers them: the 3-level scale's
+# 不满意, and a 5-level scale's 不满意 and 非常不满意 (both below 基本满意).
+DISSATISFIED_NAMES = ("不满意", "非常不满意")
 
 # The limits a rule may set: one that could never flag anybody (不满意 over 100 %, 满意率 under
 # 0 %) is refused.
@@ -47,14 +50,16 @@ PERCENT_RANGE: dict[str, tuple[int, int]] = {
 }
 
 
-def dissatisfied_choice(choices: Sequence[str], satisfied: Sequence[str]) -> str | None:
-    """The choice whose ballots make the 不满意 share: 不满意 when offered, else the scale's
-    last (worst) choice unless it counts towards 满意率; None when there is none."""
-    if DISSATISFIED in choices:
-        return DISSATISFIED
+def dissatisfied_choices(choices: Sequence[str], satisfied: Sequence[str]) -> list[str]:
+    """The choices whose ballots make the 不满意 share: those of DISSATISFIED_NAMES offered (a
+    5-level scale's 不满意 and 非常不满意), else the scale's last (worst) choice unless it counts
+    towards 满意率; none when there is none."""
+    named = [choice for choice in choices if choice in DISSATISFIED_NAMES and choice not in satisfied]
+    if named:
+        return named
     if choices and choices[-1] not in satisfied:
-        return choices[-1]
-    return None
+        return [choices[-1]]
+    return []
 
 
 @dataclass(frozen=True)
@@ -83,11 +88,10 @@ class Figures:
 
 def figures(choices: Sequence[str], satisfied: Sequence[str], counts: Mapping[str, int]) -> Figures:
     """One poll's (or sheet row's) figures from its counts per choice."""
-    worst = dissatisfied_choice(choices, satisfied)
     return Figures(
         valid=sum(counts.get(choice, 0) for choice in choices),
         satisfied=sum(counts.get(choice, 0) for choice in satisfied if choice in choices),
-        dissatisfied=counts.get(worst, 0) if worst is not None else 0,
+        dissatisfied=sum(counts.get(choice, 0) for choice in dissatisfied_choices(choices, satisfied)),
     )
 
 
@@ -168,6 +172,20 @@ def _clean_percent(metric: str, raw: object) -> int:
     return value
 
 
+# PostgreSQL advisory lock space of threshold adds ("rule").
+_ADD_LOCK_SPACE = 0x72756C65
+
+
+def _serialise_adds() -> None:
+    """One add at a time until it commits, so two staff members adding the same rule at once
+    store it once: a lock of its own, as there may be no rule row yet to lock (PostgreSQL;
+    SQLite runs one write transaction at a time anyway)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s::int4, 0)", [_ADD_LOCK_SPACE])
+
+
 @transaction.atomic
 def threshold_add(*, metric: object, percent: object, by: AbstractBaseUser | None) -> Threshold:
     """A new active rule: `metric` dissatisfied | satisfaction, `percent` a whole number in
@@ -186,8 +204,7 @@ def threshold_add(*, metric: object, percent: object, by: AbstractBaseUser | Non
     if errors:
         raise FieldErrors(errors)
     assert clean_metric is not None
-    # Serialise adds, so two staff members adding the same rule at once store it once.
-    list(Threshold.objects.select_for_update().filter(active=True).values_list("pk", flat=True))
+    _serialise_adds()
     if Threshold.objects.filter(active=True, metric=clean_metric, percent=clean_percent).exists():
         raise BadRequest(gettext_lazy("已有相同的预警线。"))
     rule = Threshold.objects.create(metric=clean_metric, percent=clean_percent, active=True)

@@ -176,7 +176,7 @@ def _weights(text: str, choices: list[str]) -> dict[str, float] | None:
         values = [float(part) for part in numbers]
     except ValueError:
         raise BadRequest(_("分值须是数字。")) from None
-    if len(values) != len(choices) or not all(abs(v) < 1e9 for v in values):
+    if len(values) != len(choices) or not all(abs(v) < limits.POLL_WEIGHT for v in values):
         raise BadRequest(_("分值须是 %(n)s 个数，每个选项一个。"), n=len(choices))
     return dict(zip(choices, values, strict=True))
 

@@ -142,8 +142,11 @@ function draftAnswer(poll, draft) {
   return { picks: draft.picks.filter((id) => ids.has(id)) };
 }
 
+// The chamber's live poll first: a window poll the office scheduled before the hearing went
+// live (voted on the deputies' own devices, /polls/) may still be open beside it.
 function openPoll() {
-  return state?.polls.find((p) => p.status === "open") ?? null;
+  const open = state?.polls.filter((p) => p.status === "open") ?? [];
+  return open.find((p) => !p.closes_at) ?? open[0] ?? null;
 }
 
 // `answer` is {choice}, {choices: {"<row id>": choice}} or {picks: [candidate id]}.

@@ -16,7 +16,7 @@ from tests.factories import make_user
 from tests.hearings.people_helpers import make_person, make_staff
 from voting import thresholds
 from voting.models import Threshold
-from voting.thresholds import Figures, breaches, dissatisfied_choice, figures
+from voting.thresholds import Figures, breaches, dissatisfied_choices, figures
 
 THREE = ["满意", "基本满意", "不满意"]
 
@@ -28,15 +28,18 @@ def rule(metric: str, percent: int, *, active: bool = True, pk: int = 1) -> Thre
 # ------------------------------------------------------------------------------- what is counted
 
 
-def test_the_dissatisfied_choice_is_buzhiyi_else_the_worst_of_a_custom_scale() -> None:
-    assert dissatisfied_choice(THREE, ["满意", "基本满意"]) == "不满意"
+def test_the_dissatisfied_choices_are_buzhiyi_else_the_worst_of_a_custom_scale() -> None:
+    assert dissatisfied_choices(THREE, ["满意", "基本满意"]) == ["不满意"]
     # 不满意 wherever it stands on the scale
-    assert dissatisfied_choice(["不满意", "满意"], ["满意"]) == "不满意"
+    assert dissatisfied_choices(["不满意", "满意"], ["满意"]) == ["不满意"]
+    # a 5-level scale: 不满意 and 非常不满意 both
+    five = ["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
+    assert dissatisfied_choices(five, ["非常满意", "满意", "基本满意"]) == ["不满意", "非常不满意"]
     # a custom scale without 不满意: its last choice
-    assert dissatisfied_choice(["很好", "好", "一般", "差"], ["很好", "好"]) == "差"
+    assert dissatisfied_choices(["很好", "好", "一般", "差"], ["很好", "好"]) == ["差"]
     # unless that counts towards 满意率: then nothing is dissatisfied
-    assert dissatisfied_choice(["差", "好"], ["好"]) is None
-    assert dissatisfied_choice([], []) is None
+    assert dissatisfied_choices(["差", "好"], ["好"]) == []
+    assert dissatisfied_choices([], []) == []
 
 
 def test_figures_of_one_poll() -> None:
