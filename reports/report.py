@@ -390,8 +390,9 @@ def select_poll(poll: Poll, options: list[PollOption], tallies: OptionTallies) -
     published = poll.status == Poll.Status.PUBLISHED
     picks = {option.pk: tallies.picked(poll.pk, option.pk) if published else 0 for option in options}
     order = [option.pk for option in options]
-    ranked = voting_selectors.ranking(order, {str(pk): n for pk, n in picks.items()}) if published else order
-    chosen = set(ranked[: poll.choose or len(ranked)]) if published else set()
+    counts = {str(pk): n for pk, n in picks.items()}
+    ranked = voting_selectors.ranking(order, counts) if published else order
+    chosen = set(voting_selectors.chosen(ranked, counts, poll.choose)) if published else set()
     by_id = {option.pk: option for option in options}
     ballots = poll.cast or 0
     return SelectPoll(

@@ -223,6 +223,13 @@ def ranking(candidates: list[int], results: dict[str, int]) -> list[int]:
     return sorted(candidates, key=lambda pk: (-results.get(str(pk), 0), order[pk]))
 
 
+def chosen(ranked: list[int], results: dict[str, int], choose: int | None) -> list[int]:
+    """What a select poll chooses: the first `choose` of the ranking, leaving out any candidate
+    nobody picked (a poll nobody voted in chooses nothing). A tie at the cut is settled by the
+    candidates' order, as the ranking is."""
+    return [pk for pk in ranked[: choose or len(ranked)] if results.get(str(pk), 0) > 0]
+
+
 def _roll(poll: Poll) -> list[RollOut]:
     """Who chose what in a named poll, by name."""
     ballots = Ballot.objects.filter(poll=poll, deputy__isnull=False).select_related("deputy__person")
@@ -294,7 +301,7 @@ def poll_out(poll: Poll, *, eligible_now: int | None = None) -> PollOut:
             rate = None
             if results is not None:
                 ranked = ranking([o.pk for o in options], results)
-                extra |= {"ranking": ranked, "chosen": ranked[: poll.choose or len(ranked)]}
+                extra |= {"ranking": ranked, "chosen": chosen(ranked, results, poll.choose)}
     if published and not poll.secret:
         extra["roll"] = _roll(poll)
     if poll.opens_at is not None and poll.closes_at is not None:

@@ -182,11 +182,6 @@ def test_a_department_rated_very_dissatisfied_on_the_five_level_scale_is_flagged
 # ------------------------------------------------------------------ what a select poll chooses
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="design question: `chosen` is the first `choose` of the ranking, so a candidate nobody "
-    "picked (or every candidate of a poll nobody voted in) is chosen and becomes a 民生实事 project",
-)
 def test_a_candidate_nobody_picked_is_not_chosen_and_becomes_no_project():
     from projects.models import Project
 

@@ -100,6 +100,7 @@ def test_adoption_is_refused_for_an_unpublished_or_other_poll(world: World) -> N
 
 def test_adoption_is_for_the_hearing_s_moderators_and_the_office(world: World, who: People) -> None:
     poll, _ = select_poll(world)
+    vote(world, poll, PICKS)
     voting_services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=None)
     voting_services.poll_publish(hearing_id=world.hearing.pk, poll_id=poll.pk, by=None)
     before = state()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from uuid import uuid4
 
 import pytest
 from django.test import Client
@@ -268,6 +269,10 @@ def test_the_office_publishing_a_window_select_poll_adopts(who: People, world: W
         choose=1,
         opens_at=now - timedelta(minutes=1),
         closes_at=now + timedelta(days=1),
+    )
+    candidate = poll.options.get().pk
+    voting_services.ballot_cast(
+        hearing_id=world.hearing.pk, poll_id=poll.pk, deputy=world.deputies[0], picks=[candidate], ballot_id=uuid4()
     )
     client = client_of(who.staff)
     for name in ("close", "publish"):
