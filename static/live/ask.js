@@ -19,7 +19,8 @@ export const ASK_ERRORS = {
 };
 
 // Wires the page's ask form to `live` (live.js). `errors` adds to ASK_ERRORS; `fields()` gives
-// what the page sends besides the text (a name, the question followed up); `sent(ack)` does the
+// what the page sends besides the text (a name, the question followed up) and the category
+// chosen in #ask-category (when the hearing has categories) goes with it; `sent(ack)` does the
 // page's part once the server took the question and returns the line to show. With `marked`,
 // #ask-state also carries the class "ok" or "error" of the outcome.
 export function askBox({ live, errors = {}, fields = () => ({}), sent, marked = false }) {
@@ -53,7 +54,8 @@ export function askBox({ live, errors = {}, fields = () => ({}), sent, marked = 
     }
     submit.disabled = true;
     show(null, live.connected ? gettext("正在提交…") : gettext("网络中断，恢复后自动提交…"));
-    live.send("ask", { text: value, ...fields() }).then(
+    const category = $("ask-category")?.value;
+    live.send("ask", { text: value, ...(category ? { category } : {}), ...fields() }).then(
       (ack) => {
         submit.disabled = false;
         text.value = "";

@@ -226,3 +226,15 @@ def test_only_moderators_and_staff_block(live_world: World):
     assert BlockedViewer.objects.count() == 0
     services.viewer_block(hearing_id=w.hearing.pk, question_id=q.pk, by=staff())
     assert BlockedViewer.objects.count() == 1
+
+
+def test_the_live_page_and_the_tablet_offer_the_hearings_categories(client: Any, live_world: World):
+    w = live_world
+    page = client.get(f"/hearings/{w.hearing.pk}/", secure=True).content.decode()
+    assert 'id="ask-category"' not in page  # no categories: no choice
+    Hearing.objects.filter(pk=w.hearing.pk).update(categories=["教育", "医疗卫生"])
+    page = client.get(f"/hearings/{w.hearing.pk}/", secure=True).content.decode()
+    assert 'id="ask-category"' in page and '<option value="医疗卫生">医疗卫生</option>' in page
+    client.force_login(w.deputies[0])
+    tablet = client.get(f"/hearings/{w.hearing.pk}/tablet/", secure=True).content.decode()
+    assert '<option value="教育">教育</option>' in tablet
