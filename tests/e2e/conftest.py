@@ -150,6 +150,27 @@ def browser(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 
 
 @pytest.fixture
+def pages(browser: Any) -> Iterator[Callable[[dict[str, int]], Any]]:
+    """`pages(viewport)` opens a page in its own context (zh-CN); no JavaScript error may occur
+    on any of them. (A test module may define its own `pages`.)"""
+    contexts: list[Any] = []
+    errors: list[str] = []
+
+    def new(viewport: dict[str, int]) -> Any:
+        context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1)
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        return page
+
+    yield new
+    for context in contexts:
+        context.close()
+    assert not errors, f"JavaScript errors on the pages: {errors}"
+
+
+@pytest.fixture
 def screenshot() -> Callable[..., Path]:
     """Save a screenshot as artifacts/screenshots/<name>.png: the whole page, or with
     full_page=False what the viewport shows (a phone's screen, the big screen)."""

@@ -31,26 +31,6 @@ def world(transactional_db: None) -> World:
     return make_world(deputies=3)
 
 
-@pytest.fixture
-def pages(browser: Any) -> Any:
-    """New pages in their own contexts; no JavaScript error on any of them."""
-    contexts: list[Any] = []
-    errors: list[str] = []
-
-    def new(viewport: dict[str, int]) -> Any:
-        context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield new
-    for context in contexts:
-        context.close()
-    assert not errors, f"JavaScript errors on the pages: {errors}"
-
-
 def tablet_checked_in(new: Callable[[dict[str, int]], Any], asgi_server: str, world: World) -> Any:
     tablet = new(TABLET)
     login(tablet, asgi_server, world.deputies[0], f"/hearings/{world.hearing.pk}/tablet/")

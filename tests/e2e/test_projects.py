@@ -5,7 +5,7 @@ on the public projects page; the department's liaison reports progress and the p
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -35,26 +35,6 @@ PROJECTS = [
 @pytest.fixture
 def world(transactional_db: None) -> World:
     return make_world(deputies=3)
-
-
-@pytest.fixture
-def pages(browser: Any) -> Iterator[Callable[[dict[str, int]], Any]]:
-    """New pages in their own contexts; no JavaScript error on any of them."""
-    contexts: list[Any] = []
-    errors: list[str] = []
-
-    def new(viewport: dict[str, int]) -> Any:
-        context = browser.new_context(viewport=viewport, locale="zh-CN", device_scale_factor=1)
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return page
-
-    yield new
-    for context in contexts:
-        context.close()
-    assert not errors, f"JavaScript errors on the pages: {errors}"
 
 
 def test_a_select_poll_chooses_projects_that_the_public_then_follows(
