@@ -135,7 +135,7 @@ async def test_the_socket_error_frame_says_the_refusal_in_the_sockets_language(
     sock = await open_socket(control_path(world.hearing.pk), user=world.moderator, cookies=cookies)
     reply = await sock.action("question.approve", question=question.pk)
     assert reply == {"type": "error", "id": reply["id"], "code": "invalid_state", "message": NOT_PENDING[language]}
-    monkeypatch.setattr(guards, "require_moderator", refuse_too_long)
+    monkeypatch.setattr(guards, "require_triager", refuse_too_long)
     reply = await sock.action("question.approve", question=question.pk)
     assert reply == {"type": "error", "id": reply["id"], "code": "bad_request", "message": TOO_LONG[language]}
     await sock.close()
@@ -171,7 +171,7 @@ def test_the_panel_shows_the_codes_title_and_the_refusal_in_the_moderators_langu
     assert f'<span class="text">{TITLE_INVALID_STATE[language]}</span>' in html
     assert f'<span class="detail">{NOT_PENDING[language]}</span>' in html
 
-    monkeypatch.setattr(guards, "require_moderator", refuse_too_long)
+    monkeypatch.setattr(guards, "require_triager", refuse_too_long)
     response = client.post(url, {"question": question.pk}, HTTP_HX_REQUEST="true")
     html = response.content.decode()
     assert response.status_code == 400 and 'data-code="bad_request"' in html

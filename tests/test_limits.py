@@ -173,6 +173,7 @@ def test_the_control_panel_forms_carry_the_limits(client: Client, world: World) 
         f"followup-name-{approved.pk}": limits.ASKER_NAME,
         f"followup-text-{approved.pk}": limits.QUESTION_TEXT,
         f"hide-reason-{approved.pk}": limits.HIDE_REASON,  # withdraw it from public view
+        f"block-reason-{approved.pk}": limits.HIDE_REASON,  # block its asker (a viewer)
         "agenda-add-title": limits.AGENDA_TITLE,  # the agenda's tools
         **{f"agenda-title-{item.pk}": limits.AGENDA_TITLE for item in world.items},
     }
