@@ -89,6 +89,15 @@ class Assignment(models.Model):
     review_outcome = models.CharField(_("回头看结果"), max_length=10, choices=ReviewOutcome.choices, blank=True)
     review_note = models.TextField(_("回头看情况"), blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # 回头看 this many months after closing; set per assignment (None: no 回头看).
+    review_months = models.PositiveSmallIntegerField(
+        _("回头看间隔 (月)"), null=True, blank=True, default=6, db_default=6
+    )
+    # 双向评议: the lead department rates the question or suggestion when it replies (1 to 5).
+    department_science = models.PositiveSmallIntegerField(_("科学性"), null=True, blank=True)
+    department_feasibility = models.PositiveSmallIntegerField(_("可行性"), null=True, blank=True)
+    department_comment = models.TextField(_("承办单位意见"), blank=True, default="", db_default="")
+    department_rated_at = models.DateTimeField(null=True, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -223,6 +232,7 @@ class Reminder(models.Model):
     class Kind(models.TextChoices):
         DUE_SOON = "due_soon", _("即将到期")
         OVERDUE = "overdue", _("已超期")
+        REVIEW_DUE = "review_due", _("回头看到期")
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -256,3 +266,62 @@ class Notice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.code}"
+
+
+class Follower(models.Model):
+    """A member of the public following an assignment by e-mail, no account needed: confirmed by
+    the link e-mailed to the address (double opt-in), stopped by the one-click unsubscribe link.
+    The token is random and only ever e-mailed to that address."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="followers")
+    email = models.EmailField(_("电子邮箱"))
+    token = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("关注者")
+        verbose_name_plural = _("关注者")
+        constraints = [models.UniqueConstraint(fields=["assignment", "email"], name="follower_once_per_assignment")]
+
+    def __str__(self) -> str:
+        return f"{self.assignment_id} {self.email}"
+
+
+class Preference(models.Model):
+    """How one person wants one kind of notice: in the app, by e-mail, both or neither. No row:
+    the kind's default (assignments/notify.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notice_preferences")
+    kind = models.CharField(max_length=32)
+    in_app = models.BooleanField(default=True)
+    email = models.BooleanField(default=True)
+
+    class Meta:
+        verbose_name = _("提醒设置")
+        verbose_name_plural = _("提醒设置")
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="preference_once_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}"
+
+
+class WorkdayOverride(models.Model):
+    """A holiday or make-up working day (调休上班) staff add over the calendar library's
+    (`manage.py workdays`), e.g. for a year the library does not know yet."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("放假")
+        WORKDAY = "workday", _("调休上班")
+
+    day = models.DateField(_("日期"), unique=True)
+    kind = models.CharField(_("类别"), max_length=8, choices=Kind.choices)
+
+    class Meta:
+        ordering = ["day"]
+        verbose_name = _("节假日调整")
+        verbose_name_plural = _("节假日调整")
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.kind}"

@@ -118,9 +118,15 @@ INSTALLED_APPS = [
     "audit",
     "reports",
     "office",
+    "outbound",
     "axes",
     # Serves the API docs' Swagger UI from our static files (django-ninja's pinned copy), not a CDN.
     "ninja",
+    # Django's Tasks API (the backport of what Django 6 ships) and its database backend: webhooks,
+    # e-mail and reminders leave the process through `manage.py db_worker`. After our apps, so
+    # chamber's db_worker (the worker plus the periodic schedule) is the one manage.py runs.
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -272,6 +278,14 @@ EMAIL_BACKEND = env_str(
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "wenzheng@localhost")
+
+# Everything that leaves the process (webhooks, e-mail, reminders) is a task in the database,
+# run by `python manage.py db_worker`.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The first wait before a failed e-mail or webhook delivery is tried again; it doubles each time.
+OUTBOUND_RETRY_SECONDS = env_int("OUTBOUND_RETRY_SECONDS", 30)
+# Hosts (host or host:port) webhooks may be aimed at; empty: any (check --deploy warns).
+WEBHOOK_ALLOWED_HOSTS = env_list("WEBHOOK_ALLOWED_HOSTS", [])
 
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))  # collectstatic target; nginx serves it

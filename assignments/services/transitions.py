@@ -41,6 +41,7 @@ from assignments.models import (
     Verdict,
 )
 from assignments.notes import Note, typed
+from assignments.services.announce import announce
 from assignments.workdays import add_months, add_working_days
 from assignments.workflow import Notify, Who
 from core import limits
@@ -276,6 +277,7 @@ def _finish(action: str, assignment: Assignment, by: By, change: _Change) -> Ass
     if step.notify:
         params = {"title": assignment.title, "due": notes.day(assignment.due_date), **change.notice}
         notify(_recipients(assignment, step.notify), assignment, written, params)
+    announce(assignment, action)
     return assignment
 
 
@@ -353,6 +355,7 @@ def assignment_create(
     )
     params = {"title": assignment.title, "due": notes.day(due)}
     notify(_recipients(assignment, workflow.CREATED_NOTIFY), assignment, Action.CREATED, params)
+    announce(assignment, "create")
     return assignment
 
 
