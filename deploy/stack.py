@@ -3,7 +3,8 @@
 PostgreSQL and Redis are the running ones (a dedicated database, a dedicated key prefix);
 N app processes (uvicorn, or daphne) serve config.asgi:application on their own ports; nginx,
 rendered from deploy/nginx.conf.template, proxies HTTP and WebSockets to them and serves the
-collected static files. Everything runs as the current user from one directory (STACK_DIR):
+collected static files; one task worker (`manage.py db_worker`) delivers webhooks, e-mail and
+reminders and runs the periodic jobs. Everything runs as the current user from one directory (STACK_DIR):
 configuration, pid files, logs, static files, nginx's temp files. See docs/deploy.md.
 
 Configuration comes from the environment on the first `up`; it is then kept in
@@ -60,7 +61,12 @@ PASS_THROUGH = (
     "EMAIL_HOST",
     "EMAIL_PORT",
     "DEFAULT_FROM_EMAIL",
+    "WEBHOOK_ALLOWED_HOSTS",
+    "OUTBOUND_RETRY_SECONDS",
+    "REMINDERS_AT",
+    "DUTY_RECORD_PUBLIC",
 )
+WORKER_MARKER = "db_worker"
 SYSTEM_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
@@ -158,6 +164,14 @@ class Config:
 
     def app_log(self, n: int) -> Path:
         return self.logs / f"app-{n}.log"
+
+    @property
+    def worker_pidfile(self) -> Path:
+        return self.run / "worker.pid"
+
+    @property
+    def worker_log(self) -> Path:
+        return self.logs / "worker.log"
 
     # ------------------------------------------------------------------ app processes
 
@@ -282,6 +296,11 @@ def app_pid(config: Config, n: int) -> int | None:
     return pid if _alive(pid, "config.asgi:application") else None
 
 
+def worker_pid(config: Config) -> int | None:
+    pid = _read_pid(config.worker_pidfile)
+    return pid if _alive(pid, WORKER_MARKER) else None
+
+
 def nginx_pid(config: Config) -> int | None:
     pid = _read_pid(config.run / "nginx.pid")
     return pid if _alive(pid, "nginx") else None
@@ -343,6 +362,23 @@ def start_app(config: Config, n: int) -> int:
     )
     log.close()
     config.app_pidfile(n).write_text(str(proc.pid))
+    return proc.pid
+
+
+def start_worker(config: Config) -> int:
+    """The task worker: webhooks, e-mail, reminders and the periodic jobs (docs/deploy.md)."""
+    log = config.worker_log.open("ab")
+    proc = subprocess.Popen(
+        [str(VENV_BIN / "python"), "manage.py", WORKER_MARKER, "--no-reload", "--interval", "1"],
+        cwd=ROOT,
+        env=config.app_env(),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    log.close()
+    config.worker_pidfile.write_text(str(proc.pid))
     return proc.pid
 
 
@@ -519,6 +555,11 @@ def up(config: Config) -> list[str]:
             config.app_log(n),
         )
 
+    if worker_pid(config) is None:
+        start_worker(config)
+        out.append("started the task worker")
+    _wait("the task worker", lambda: worker_pid(config) is not None, 10, config.worker_log)
+
     config.nginx_conf.write_text(render_nginx(config))
     _run_nginx(config, "-t", "-q")
     if nginx_pid(config) is None:
@@ -541,12 +582,14 @@ def status_lines(config: Config) -> list[str]:
         lines.append(f"  app {n}: port {port}  pid {pid or 'down'}  /healthz {health}  log {config.app_log(n)}")
     ready = _http_ok(f"{config.url}/readyz")[1] if nginx_pid(config) else "-"
     lines.append(f"  nginx: port {config.port}  pid {nginx_pid(config) or 'down'}  /readyz {ready}")
+    lines.append(f"  worker: pid {worker_pid(config) or 'down'}  log {config.worker_log}")
     return lines
 
 
 def healthy(config: Config) -> bool:
     apps = all(app_pid(config, n) is not None for n in range(len(config.app_ports)))
-    return apps and nginx_pid(config) is not None and _http_ok(f"{config.url}/readyz")[0]
+    worker = worker_pid(config) is not None
+    return apps and worker and nginx_pid(config) is not None and _http_ok(f"{config.url}/readyz")[0]
 
 
 def down(config: Config) -> list[str]:
@@ -561,6 +604,11 @@ def down(config: Config) -> list[str]:
             _stop(pid, "config.asgi:application", signal.SIGTERM, 10)
             out.append(f"stopped app {n} ({pid})")
         config.app_pidfile(n).unlink(missing_ok=True)
+    pid = worker_pid(config)
+    if pid is not None:
+        _stop(pid, WORKER_MARKER, signal.SIGTERM, 30)  # lets the running task finish
+        out.append(f"stopped the task worker ({pid})")
+    config.worker_pidfile.unlink(missing_ok=True)
     out.append(f"logs kept in {config.logs}")
     return out
 
@@ -574,7 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "up":
             running = saved is not None and (
-                nginx_pid(saved) is not None or any(app_pid(saved, n) for n in range(len(saved.app_ports)))
+                nginx_pid(saved) is not None
+                or worker_pid(saved) is not None
+                or any(app_pid(saved, n) for n in range(len(saved.app_ports)))
             )
             # A running stack keeps its configuration; a stopped one takes the environment's.
             config = saved if running and saved is not None else Config.from_env(directory)
