@@ -29,6 +29,7 @@ from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.db import connection
 from django.test import Client
 
+from deploy import stack as stack_module
 from hearings import services
 from hearings.models import Hearing, Like, Question
 from realtime.presence import STALE_AFTER
@@ -204,6 +205,10 @@ async def test_stack_serves_pages_static_files_and_sockets_through_nginx(
     evil = LiveClient(viewer.url, {"Origin": "http://evil.example"})
     with pytest.raises(Exception, match="403"):
         await evil.open()
+    # Beside the app processes, the task worker runs: `status` reports it and needs it.
+    assert stack_module.worker_pid(stack.cfg) is not None
+    status_text = stack.command("status")
+    assert "worker: pid " in status_text and "worker: pid down" not in status_text
 
 
 async def test_login_and_secure_cookies_over_tls_with_the_proxy_header(
