@@ -74,7 +74,7 @@ def deputy_record(request: HttpRequest, deputy_id: int) -> HttpResponse:
     return render(
         request,
         "reports/duty_record.html",
-        {"record": record, "years": duty.record_years(record.year), "own": request.user.pk == deputy_id},
+        {"record": record, "years": duty.record_years(record.year)},
     )
 
 
