@@ -339,3 +339,31 @@ def test_a_deputy_finds_their_record_from_their_polls_page(seed: Seed) -> None:
 def test_staff_nav_links_the_list(seed: Seed) -> None:
     body = _client(seed.staff).get("/manage/thresholds/").content.decode()
     assert 'href="/manage/deputies/"' in body
+
+
+def test_the_staff_table_reads_a_fixed_number_of_queries(seed: Seed) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.hearings.people_helpers import make_person
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            duty.duty_table(YEAR)
+        return len(captured)
+
+    before = queries()
+    extra = [make_person(name=f"新代表{n}") for n in range(5)]
+    seed.hearings["h1"].deputies.add(*extra)
+    assert queries() == before
+
+
+def test_the_record_xlsx_holds_the_counts_and_points(seed: Seed) -> None:
+    response = _client(seed.a).get(f"/deputies/{seed.a.pk}/record.xlsx", {"year": YEAR})
+    assert response["Content-Disposition"] == f'attachment; filename="deputy-{seed.a.pk}-{YEAR}.xlsx"'
+    summary = load_workbook(io.BytesIO(response.content)).worksheets[0]
+    rows = {row[0]: row[1:] for row in summary.iter_rows(min_row=2, values_only=True)}
+    for m in duty.MEASURES:
+        assert rows[str(m.label)][0] == A_2025[m.key]
+    assert rows[str(DutyKind.QUESTION.label)][1:] == (3, 12)
+    assert rows["积分合计"][2] == duty.duty_record(seed.a, YEAR, full=True).total
