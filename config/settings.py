@@ -310,6 +310,9 @@ LOGGING = {
 REPORT_PDF_CACHE_SECONDS = env_int("REPORT_PDF_CACHE_SECONDS", 24 * 3600)
 # Who issues the question list (问题清单 / 交办单) and stamps it: the last line of the document.
 QUESTION_LIST_ISSUER = env_str("QUESTION_LIST_ISSUER", "县人大常委会办公室")
+# A deputy's duty record (/deputies/<id>/) is seen by the deputy and office staff; with this on,
+# anyone else sees its public version too (counts, points, public questions and their outcomes).
+DUTY_RECORD_PUBLIC = env_bool("DUTY_RECORD_PUBLIC", False)
 
 # Live core tunables (see live/).
 LIVE = {

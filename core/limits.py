@@ -64,6 +64,7 @@ PROJECT_BUDGET = 10**10  # a budget in 万元: from 0 to under this (12 digits, 
 PROJECT_YEAR_MIN = 2000  # a project's year (年度): from this …
 PROJECT_YEAR_MAX = 2100  # … to this
 PROJECT_PROGRESS = 100  # progress is a whole percent from 0 to this
+DUTY_POINTS = 100  # a duty-record rule (履职积分) gives 0 to this many points a time
 
 # ------------------------------------------------------------------ the office (people, agenda, seats)
 
@@ -122,6 +123,7 @@ LIMITS: dict[str, int] = {
     "PROJECT_YEAR_MIN": PROJECT_YEAR_MIN,
     "PROJECT_YEAR_MAX": PROJECT_YEAR_MAX,
     "PROJECT_PROGRESS": PROJECT_PROGRESS,
+    "DUTY_POINTS": DUTY_POINTS,
 }
 
 

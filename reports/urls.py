@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from reports import question_list_views, scorecard_views, views
+from reports import duty_views, question_list_views, scorecard_views, views
 
 urlpatterns = [
     path("hearings/<int:hearing_id>/report/", views.report, name="hearing_report"),
@@ -16,4 +16,6 @@ urlpatterns = [
         name="hearing_question_list_file",
     ),
     path("scorecards/", scorecard_views.scorecards, name="scorecards"),
+    # The duty records (代表履职档案) and their office pages under /manage/.
+    *duty_views.urlpatterns,
 ]

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from hearings import selectors, services
 from hearings.models import AgendaItem, BlockedViewer, Department, Hearing, Person, Question, SeatCode, SensitiveWord
+from reports.models import DEFAULT_POINTS, DutyRule
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
 from voting import services as voting_services
@@ -51,9 +52,14 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/roster/template.csv             403   403     403     403      403      403       403  403   200    200
 /manage/roster/template.xlsx            403   403     403     403      403      403       403  403   200    200
 /manage/thresholds/                     403   403     403     403      403      403       403  403   200    200
+/manage/deputies/                       403   403     403     403      403      403       403  403   200    200
+/manage/deputies.xlsx                   403   403     403     403      403      403       403  403   200    200
+/manage/duty-rules/                     403   403     403     403      403      403       403  403   200    200
 /manage/hearings/{h}/questions/         403   403     403     403      403      403       403  403   200    200
 /manage/hearings/{x}/questions/         403   403     403     403      403      403       403  403   404    404
 /manage/sensitive-words/                403   403     403     403      403      403       403  403   200    200
+/deputies/{u}/                          403   403     200     403      403      403       403  403   200    200
+/deputies/{u}/record.xlsx               403   403     200     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """
@@ -102,6 +108,7 @@ triage-hide           403   403     403     403      403      403       403  403
 triage-block          403   403     403     403      403      403       403  403   ok     ok
 words-add             403   403     403     403      403      403       403  403   ok     ok
 words-remove          403   403     403     403      403      403       403  403   ok     ok
+duty-rules            403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -121,6 +128,7 @@ def office_state() -> dict[str, Any]:
         "triage": list(Question.objects.order_by("pk").values_list("pk", "item", "department", "merged_into")),
         "words": list(SensitiveWord.objects.order_by("pk").values_list("word", flat=True)),
         "blocked": list(BlockedViewer.objects.order_by("pk").values_list("viewer", flat=True)),
+        "duty_rules": list(DutyRule.objects.order_by("pk").values_list("kind", "points", "active")),
         "rosters": [
             (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
             for h in Hearing.objects.order_by("pk")
@@ -224,6 +232,9 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return "/manage/thresholds/", {"metric": "dissatisfied", "percent": "30"}
     if action == "threshold-deactivate":
         return f"/manage/thresholds/{w.threshold.pk}/deactivate/", {}
+    if action == "duty-rules":
+        form = {f"points_{kind}": str(points) for kind, points in DEFAULT_POINTS.items()}
+        return "/manage/duty-rules/", form | {"points_question": "5", "active_question": "on"}
     if action.startswith(("triage-", "words-")):
         return _triage_request(w, action)
     raise AssertionError(action)
