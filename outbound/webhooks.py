@@ -89,6 +89,11 @@ def host_allowed(url: str) -> bool:
     return bool(host) and any(host == allowed and (only is None or only == port) for allowed, only in allowlist)
 
 
+def allowed_hosts_text() -> str:
+    """The allowlist as staff read it ("" when unset: any host)."""
+    return ", ".join(entry.strip() for entry in settings.WEBHOOK_ALLOWED_HOSTS if entry.strip())
+
+
 # ------------------------------------------------------------------ registering
 
 
