@@ -103,6 +103,7 @@ def test_a_non_2xx_answer_is_retried_with_backoff_and_lands(
     work()
     delivery = fresh(delivery)
     assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.next_at is not None
     assert before + retry.delay(1) - timedelta(seconds=5) <= delivery.next_at <= timezone.now() + retry.delay(1)
     (waiting,) = queued("deliver")
     assert waiting.run_after == delivery.next_at  # deferred by the backoff, not run again at once
@@ -156,6 +157,7 @@ def test_the_backoff_doubles_and_the_delivery_fails_after_the_last_attempt(
         delivery = fresh(delivery)
         if attempt < retry.ATTEMPTS:
             last = DeliveryAttempt.objects.filter(delivery=delivery).latest("at")
+            assert delivery.next_at is not None
             waits.append(round((delivery.next_at - last.at).total_seconds() / 30))
     assert waits == [1, 2, 4, 8, 16, 32, 64][: retry.ATTEMPTS - 1]  # 30 s, doubled each time
     assert (delivery.status, delivery.attempts, delivery.next_at) == ("failed", retry.ATTEMPTS, None)
