@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from hearings import selectors, services
 from hearings.models import AgendaItem, BlockedViewer, Department, Hearing, Person, Question, SeatCode, SensitiveWord
+from outbound.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
 from voting import services as voting_services
@@ -54,6 +55,8 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/hearings/{h}/questions/         403   403     403     403      403      403       403  403   200    200
 /manage/hearings/{x}/questions/         403   403     403     403      403      403       403  403   404    404
 /manage/sensitive-words/                403   403     403     403      403      403       403  403   200    200
+/manage/webhooks/                       403   403     403     403      403      403       403  403   200    200
+/manage/webhooks/deliveries/            403   403     403     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """
@@ -102,6 +105,9 @@ triage-hide           403   403     403     403      403      403       403  403
 triage-block          403   403     403     403      403      403       403  403   ok     ok
 words-add             403   403     403     403      403      403       403  403   ok     ok
 words-remove          403   403     403     403      403      403       403  403   ok     ok
+webhook-add           403   403     403     403      403      403       403  403   ok     ok
+webhook-deactivate    403   403     403     403      403      403       403  403   ok     ok
+webhook-retry         403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -121,6 +127,8 @@ def office_state() -> dict[str, Any]:
         "triage": list(Question.objects.order_by("pk").values_list("pk", "item", "department", "merged_into")),
         "words": list(SensitiveWord.objects.order_by("pk").values_list("word", flat=True)),
         "blocked": list(BlockedViewer.objects.order_by("pk").values_list("viewer", flat=True)),
+        "webhooks": list(WebhookEndpoint.objects.order_by("pk").values_list("pk", "url", "active")),
+        "deliveries": list(WebhookDelivery.objects.order_by("pk").values_list("pk", "status", "next_at")),
         "rosters": [
             (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
             for h in Hearing.objects.order_by("pk")
@@ -226,7 +234,19 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return f"/manage/thresholds/{w.threshold.pk}/deactivate/", {}
     if action.startswith(("triage-", "words-")):
         return _triage_request(w, action)
+    if action.startswith("webhook-"):
+        return _webhook_request(action)
     raise AssertionError(action)
+
+
+def _webhook_request(action: str) -> tuple[str, dict[str, Any]]:
+    if action == "webhook-add":
+        return "/manage/webhooks/", {"url": "https://platform.example.gov.cn/hook", "secret": "s" * 16}
+    endpoint = WebhookEndpoint.objects.create(url="https://platform.example.gov.cn/hook", secret="s" * 16)
+    if action == "webhook-deactivate":
+        return f"/manage/webhooks/{endpoint.pk}/deactivate/", {}
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event="assignment.accept", body="{}", status="failed")
+    return f"/manage/webhooks/deliveries/{delivery.pk}/retry/", {}
 
 
 def _triage_request(w: World, action: str) -> tuple[str, dict[str, Any]]:
