@@ -12,7 +12,9 @@ from django.db import transaction
 from hearings import guards
 from hearings import services as hearing_services
 from hearings.models import Hearing
+from outbound import webhooks
 from projects import services as project_services
+from voting import selectors as voting_selectors
 from voting import services as voting_services
 from voting.models import Poll
 
@@ -34,8 +36,14 @@ def hearing_end(*, hearing_id: int, by: AbstractBaseUser | None) -> Hearing:
 @transaction.atomic
 def poll_publish(*, hearing_id: int, poll_id: int, by: AbstractBaseUser | None) -> Poll:
     """Publish the results (voting.services.poll_publish); a select poll's chosen candidates
-    become 民生实事 projects in the same transaction (projects.services.adopt_chosen)."""
+    become 民生实事 projects in the same transaction (projects.services.adopt_chosen), and the
+    webhook endpoints for all events are sent `poll.published` with the POLL as published (once:
+    publishing again changes nothing and sends nothing)."""
+    guards.hearing_for_update(hearing_id)  # first, so two publishers cannot both see it unpublished
+    was = Poll.objects.filter(pk=poll_id, hearing_id=hearing_id).values_list("status", flat=True).first()
     poll = voting_services.poll_publish(hearing_id=hearing_id, poll_id=poll_id, by=by)
     if poll.kind == Poll.Kind.SELECT:
         project_services.adopt_chosen(poll=poll, by=by)
+    if was != Poll.Status.PUBLISHED and webhooks.listening():
+        webhooks.emit(webhooks.POLL_PUBLISHED, voting_selectors.poll_out(poll).model_dump(mode="json"))
     return poll

@@ -85,6 +85,12 @@ DEPARTMENT_SHORT_NAME = 30  # its short name (简称), which the roster's `depar
 USERNAME = 150  # a login name (用户名): Django's User.username
 PEOPLE_SEARCH = 100  # the people list's search text
 
+# ------------------------------------------------------------------ outbound webhooks
+
+WEBHOOK_URL = 500  # a webhook endpoint's URL (http or https)
+WEBHOOK_SECRET_MIN = 16  # its signing secret: at least this many characters …
+WEBHOOK_SECRET = 200  # … and at most this many
+
 # ------------------------------------------------------------------ the live protocol
 
 FRAME_BYTES = 16 * 1024  # a client's WebSocket frame (UTF-8); a larger one is `too_large`
@@ -124,6 +130,9 @@ LIMITS: dict[str, int] = {
     "PROJECT_YEAR_MAX": PROJECT_YEAR_MAX,
     "PROJECT_PROGRESS": PROJECT_PROGRESS,
     "DUTY_POINTS": DUTY_POINTS,
+    "WEBHOOK_URL": WEBHOOK_URL,
+    "WEBHOOK_SECRET_MIN": WEBHOOK_SECRET_MIN,
+    "WEBHOOK_SECRET": WEBHOOK_SECRET,
 }
 
 

@@ -16,6 +16,7 @@ from office.views import (
     seats,
     sensitive_words,
     thresholds,
+    webhooks,
 )
 
 urlpatterns: list[URLPattern | URLResolver] = [
@@ -30,4 +31,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *projects.urlpatterns,
     *questions.urlpatterns,
     *sensitive_words.urlpatterns,
+    *webhooks.urlpatterns,
 ]

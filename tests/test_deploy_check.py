@@ -46,6 +46,7 @@ def production_env(**overrides: str) -> dict[str, str]:
         "HTTPS": "1",
         "DATABASE_URL": "postgres://wenzheng@127.0.0.1:5432/wenzheng",
         "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "WEBHOOK_ALLOWED_HOSTS": "platform.example.gov.cn,127.0.0.1:9000",
         **overrides,
     }
 
@@ -82,12 +83,17 @@ def test_the_stacks_own_settings(tmp_path: Path, tls: bool) -> None:
     env = config.app_env()
     assert env["DEBUG"] == "0" and len(env["SECRET_KEY"]) >= 50
     _code, ids, output = check_deploy(env)
-    assert ids == (set() if tls else PLAIN_HTTP_WARNINGS), output
+    # The stack sets no webhook allowlist: anyone running it for real sets WEBHOOK_ALLOWED_HOSTS.
+    assert ids == (set() if tls else PLAIN_HTTP_WARNINGS) | {"outbound.W001"}, output
 
 
 @pytest.mark.parametrize(
     ("override", "flagged"),
-    [({"DEBUG": "1"}, "security.W018"), ({"SECRET_KEY": "short"}, "security.W009")],
+    [
+        ({"DEBUG": "1"}, "security.W018"),
+        ({"SECRET_KEY": "short"}, "security.W009"),
+        ({"WEBHOOK_ALLOWED_HOSTS": ""}, "outbound.W001"),
+    ],
 )
 def test_the_check_does_flag_a_bad_setting(override: dict[str, str], flagged: str) -> None:
     code, ids, output = check_deploy(production_env(**override))

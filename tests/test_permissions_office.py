@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from hearings import selectors, services
 from hearings.models import AgendaItem, BlockedViewer, Department, Hearing, Person, Question, SeatCode, SensitiveWord
+from outbound.models import WebhookDelivery, WebhookEndpoint
 from reports.models import DEFAULT_POINTS, DutyRule
 from tests.factories import make_user
 from tests.test_permissions import ROLES, Matrix, cells, client_for, fingerprint, make_matrix, table
@@ -60,6 +61,8 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/sensitive-words/                403   403     403     403      403      403       403  403   200    200
 /deputies/{u}/                          403   403     200     403      403      403       403  403   200    200
 /deputies/{u}/record.xlsx               403   403     200     403      403      403       403  403   200    200
+/manage/webhooks/                       403   403     403     403      403      403       403  403   200    200
+/manage/webhooks/deliveries/            403   403     403     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """
@@ -109,6 +112,9 @@ triage-block          403   403     403     403      403      403       403  403
 words-add             403   403     403     403      403      403       403  403   ok     ok
 words-remove          403   403     403     403      403      403       403  403   ok     ok
 duty-rules            403   403     403     403      403      403       403  403   ok     ok
+webhook-add           403   403     403     403      403      403       403  403   ok     ok
+webhook-deactivate    403   403     403     403      403      403       403  403   ok     ok
+webhook-retry         403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -129,6 +135,8 @@ def office_state() -> dict[str, Any]:
         "words": list(SensitiveWord.objects.order_by("pk").values_list("word", flat=True)),
         "blocked": list(BlockedViewer.objects.order_by("pk").values_list("viewer", flat=True)),
         "duty_rules": list(DutyRule.objects.order_by("pk").values_list("kind", "points", "active")),
+        "webhooks": list(WebhookEndpoint.objects.order_by("pk").values_list("pk", "url", "active")),
+        "deliveries": list(WebhookDelivery.objects.order_by("pk").values_list("pk", "status", "next_at")),
         "rosters": [
             (sorted(h.deputies.values_list("pk", flat=True)), sorted(h.moderators.values_list("pk", flat=True)))
             for h in Hearing.objects.order_by("pk")
@@ -237,7 +245,19 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return "/manage/duty-rules/", form | {"points_question": "5", "active_question": "on"}
     if action.startswith(("triage-", "words-")):
         return _triage_request(w, action)
+    if action.startswith("webhook-"):
+        return _webhook_request(action)
     raise AssertionError(action)
+
+
+def _webhook_request(action: str) -> tuple[str, dict[str, Any]]:
+    if action == "webhook-add":
+        return "/manage/webhooks/", {"url": "https://platform.example.gov.cn/hook", "secret": "s" * 16}
+    endpoint = WebhookEndpoint.objects.create(url="https://platform.example.gov.cn/hook", secret="s" * 16)
+    if action == "webhook-deactivate":
+        return f"/manage/webhooks/{endpoint.pk}/deactivate/", {}
+    delivery = WebhookDelivery.objects.create(endpoint=endpoint, event="assignment.accept", body="{}", status="failed")
+    return f"/manage/webhooks/deliveries/{delivery.pk}/retry/", {}
 
 
 def _triage_request(w: World, action: str) -> tuple[str, dict[str, Any]]:
