@@ -14,6 +14,7 @@ from django.utils import translation
 from assignments import notes, notify, services
 from assignments.models import Assignment, Notice, Preference, Reminder, TimelineEntry
 from assignments.notify import Choice
+from core.errors import InvalidState
 from tests.assignments.helpers import Case, advance, create
 from tests.delivery import deliver
 from tests.factories import make_user
@@ -121,7 +122,7 @@ def test_a_refused_action_notifies_no_one(case: Case) -> None:
     a = create(case)
     fresh_outbox()
     before = Notice.objects.count()
-    with pytest.raises(Exception):
+    with pytest.raises(InvalidState):
         services.assignment_reply(assignment_id=a.pk, by=case.liaison, text="x")  # not accepted yet
     deliver()
     assert Notice.objects.count() == before and mail.outbox == []
