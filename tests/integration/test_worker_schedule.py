@@ -65,7 +65,7 @@ def test_two_workers_run_the_daily_reminders_once_and_stop_on_sigterm() -> None:
     finally:
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
-        codes = []
+        codes: list[int | None] = []
         for proc in procs:
             try:
                 codes.append(proc.wait(timeout=15))
