@@ -253,3 +253,18 @@ def test_a_rate_limited_request_is_refused_before_anything(assignment: Assignmen
         services.follow_request(assignment_id=assignment.pk, email=f"q{n}@example.com", address="198.51.100.1")
     with pytest.raises(RateLimited):
         services.follow_request(assignment_id=assignment.pk, email="r@example.com", address="198.51.100.1")
+
+
+def test_asking_again_before_confirming_sends_a_fresh_link_and_the_old_one_dies(
+    client: Client, assignment: Assignment
+) -> None:
+    follow(client, assignment)
+    deliver()
+    old = link(mail.outbox[-1], "confirm")
+    follow(client, assignment)
+    deliver()
+    new = link(mail.outbox[-1], "confirm")
+    assert old != new
+    assert client.post(old).status_code == 404
+    assert client.post(new).status_code == 200
+    assert Follower.objects.get(assignment=assignment).confirmed_at is not None
