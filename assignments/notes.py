@@ -105,6 +105,7 @@ def entry_note(entry: TimelineEntry) -> str:
 LEGACY = "legacy"
 OVERDUE = "overdue"
 DUE_SOON = "due_soon"
+REVIEW_DUE = "review_due"  # 回头看 due (services/reminders.py)
 # Notices after an action carry the code of the timeline entry it wrote (TimelineEntry.Action).
 Action = TimelineEntry.Action
 
@@ -130,6 +131,7 @@ NOTICES: dict[str, Callable[[Params], str]] = {
     Action.EVALUATED: lambda p: _("代表评价「%(verdict)s」：%(title)s") % {**p, "verdict": label(p["verdict"])},
     OVERDUE: lambda p: _("交办件已超期（期限 %(due)s）：%(title)s") % p,
     DUE_SOON: _due_soon,
+    REVIEW_DUE: lambda p: _("回头看于 %(due)s 到期，请安排：%(title)s") % p,
     LEGACY: lambda p: str(p["text"]),
 }
 

@@ -1,6 +1,7 @@
 from django.urls import path, re_path
 
-from assignments import views
+from assignments import following_views, views
+from assignments.services.following import TOKEN
 
 urlpatterns = [
     path("assignments/", views.assignment_list, name="assignment_list"),
@@ -20,4 +21,10 @@ urlpatterns = [
     ),
     path("inbox/", views.inbox, name="assignment_inbox"),
     path("inbox/notices/read/", views.notices_read, name="assignment_notices_read"),
+    path("inbox/notices/settings/", following_views.notice_preferences, name="notice_preferences"),
+    path("assignments/<int:assignment_id>/follow/", following_views.assignment_follow, name="assignment_follow"),
+    re_path(rf"^follow/(?P<token>{TOKEN})/confirm/$", following_views.follower_confirm, name="follower_confirm"),
+    re_path(
+        rf"^follow/(?P<token>{TOKEN})/unsubscribe/$", following_views.follower_unsubscribe, name="follower_unsubscribe"
+    ),
 ]

@@ -39,7 +39,8 @@ WHO_TEXT = {
 
 
 class Notify(StrEnum):
-    """Who gets an in-app notice (站内提醒) after an action."""
+    """Who is told after an action: a notice in the app and/or by e-mail, as each person chose
+    for its kind (assignments/notify.py)."""
 
     LIAISONS = "liaisons"  # of the lead department (after the action: a reassignment's new one)
     MODERATORS = "moderators"  # of the hearing
@@ -103,11 +104,18 @@ TRANSITIONS: dict[str, Transition] = {
             None,
             Who.LEAD,
             (Action.EXTENSION_REQUESTED,),
-            (Notify.MODERATORS,),
+            (Notify.MODERATORS, Notify.ASKERS),
             NO_PENDING_EXTENSION,
             api=True,
         ),
-        Transition("evaluate", (S.REPLIED,), S.EVALUATED, Who.EVALUATOR, (Action.EVALUATED,), (Notify.MODERATORS,)),
+        Transition(
+            "evaluate",
+            (S.REPLIED,),
+            S.EVALUATED,
+            Who.EVALUATOR,
+            (Action.EVALUATED,),
+            (Notify.MODERATORS, Notify.LIAISONS),
+        ),
         Transition(
             "decide_extension",
             (*HANDLING, S.REOPENED),

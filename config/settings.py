@@ -278,6 +278,10 @@ EMAIL_BACKEND = env_str(
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "wenzheng@localhost")
+# The site's address as mail links it ("https://wz.example.cn"); unset: the first ALLOWED_HOSTS.
+SITE_URL = env_str("SITE_URL", "")
+# The daily reminders (due soon, overdue, 回头看): the worker's schedule runs them at this local time.
+REMINDERS_AT = env_str("REMINDERS_AT", "08:30")
 
 # Everything that leaves the process (webhooks, e-mail, reminders) is a task in the database,
 # run by `python manage.py db_worker`.

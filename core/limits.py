@@ -52,6 +52,9 @@ ASSIGNMENT_REPLY = 10000  # a reply (答复内容) or the commitment an assignme
 WORKING_DAYS = 250  # an assignment's time limit: 1 to this many working days
 ATTACHMENTS = 5  # files per reply
 ATTACHMENT_BYTES = 10 * 1024 * 1024  # per file
+EMAIL = 254  # an e-mail address (following an assignment): RFC 5321's longest path
+FOLLOW_PER_HOUR = 10  # follow requests one client address may send an hour
+FOLLOW_MAILS_PER_DAY = 3  # confirmation mails one e-mail address may be sent a day
 
 # ------------------------------------------------------------------ projects (民生实事)
 
@@ -112,6 +115,7 @@ LIMITS: dict[str, int] = {
     "ASSIGNMENT_REPLY": ASSIGNMENT_REPLY,
     "WORKING_DAYS": WORKING_DAYS,
     "ATTACHMENTS": ATTACHMENTS,
+    "EMAIL": EMAIL,
     "PERSON_NAME": PERSON_NAME,
     "PERSON_FIELD": PERSON_FIELD,
     "AGENDA_TITLE": AGENDA_TITLE,

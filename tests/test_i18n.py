@@ -87,6 +87,7 @@ PAGES: list[Page] = [
     Page("/inbox/", "liaison"),
     Page("/inbox/", "deputy"),
     Page("/inbox/", "moderator"),
+    Page("/inbox/notices/settings/", "liaison"),
     Page("/accounts/login/"),
     Page("/hearings/{hearing}/report/"),
     Page("/hearings/{hearing}/report/", "moderator"),

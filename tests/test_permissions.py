@@ -244,6 +244,10 @@ path                                  anon     viewer   deputy   deputy2  liaiso
 /assignments/{b}/attachments/{f}/     200      200      200      200      200      200       200      200      200    200
 /assignments/new/?hearing={h}         login    login    403      403      403      403       200      403      403    403
 /inbox/                               login    login    200      403      200      200       200      403      403    403
+/inbox/notices/settings/              login    login    200      200      200      200       200      200      200    200
+/assignments/{a}/follow/              405      405      405      405      405      405       405      405      405    405
+/follow/AAAAAAAAAAAAAAAAAAAAAAAA/confirm/     404  404  404  404  404  404  404  404  404  404
+/follow/AAAAAAAAAAAAAAAAAAAAAAAA/unsubscribe/ 404  404  404  404  404  404  404  404  404  404
 /projects/                            200      200      200      200      200      200       200      200      200    200
 /projects/{j}/                        200      200      200      200      200      200       200      200      200    200
 /projects/{x}/                        404      404      404      404      404      404       404      404      404    404
@@ -474,6 +478,7 @@ form              anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  
 assignment-new    login  login   403     403      403      403       ok   403   403    403
 assignment-batch  login  login   403     403      403      403       ok   403   403    403
 notices-read      login  login   ok      ok       ok       ok        ok   ok    ok     ok
+notice-settings   login  login   ok      ok       ok       ok        ok   ok    ok     ok
 project-report    login  login   403     403      ok       403       403  403   403    403
 milestone-done    login  login   403     403      ok       403       403  403   403    403
 set-language      ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
@@ -504,6 +509,8 @@ def form_request(m: Matrix, form: str) -> tuple[str, dict[str, Any], str]:
         return path, {}, f"/projects/{m.project.pk}/"
     if form == "notices-read":
         return "/inbox/notices/read/", {}, "/inbox/"
+    if form == "notice-settings":
+        return "/inbox/notices/settings/", {"assigned.in_app": "on"}, "/inbox/notices/settings/"
     if form == "set-language":
         return "/i18n/setlang/", {"language": "en", "next": "/"}, "/"
     if form == "logout":

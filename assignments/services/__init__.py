@@ -3,7 +3,9 @@
 (书面答复), reminders and notices, API tokens. Callers import them from here
 (`from assignments import services`)."""
 
+from assignments.services.following import follow_request, follower_confirm, follower_get, follower_unsubscribe
 from assignments.services.leftovers import BatchResult, leftovers_assign
+from assignments.services.preferences import preferences_set
 from assignments.services.reminders import REMIND_WORKING_DAYS, ReminderReport, notice_read_all, reminders_send
 from assignments.services.tokens import api_token_issue
 from assignments.services.transitions import (
@@ -58,7 +60,12 @@ __all__ = [
     "assignment_return",
     "assignment_review",
     "assignments_create_each",
+    "follow_request",
+    "follower_confirm",
+    "follower_get",
+    "follower_unsubscribe",
     "leftovers_assign",
     "notice_read_all",
+    "preferences_set",
     "reminders_send",
 ]

@@ -1,27 +1,23 @@
 """Notices and reminders: the daily run that reminds departments of due and overdue
-assignments (in-app notices and e-mail), and marking one's notices read."""
+assignments and of a 回头看 coming due (in-app notices and e-mail, as each person chose), and
+marking one's notices read."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.mail import send_mail
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from assignments import notes
-from assignments.models import OPEN_STATUSES, Assignment, Notice, Reminder
+from assignments.models import OPEN_STATUSES, Assignment, Notice, Reminder, Status
 from assignments.services.transitions import liaisons, local_today, moderators, notify
 from assignments.workdays import add_working_days, working_days_between
 
-log = logging.getLogger(__name__)
-
-# "Due soon" this many working days (or fewer) before the due date.
+# "Due soon" this many working days (or fewer) before the due date; a 回头看 as well.
 REMIND_WORKING_DAYS = 3
 
 
@@ -29,18 +25,21 @@ REMIND_WORKING_DAYS = 3
 class ReminderReport:
     due_soon: int
     overdue: int
-    emails: int
+    emails: int  # queued (outbound.mail: the worker sends them, retrying)
+    review_due: int = 0
 
 
 def reminders_send(*, today: date | None = None) -> ReminderReport:
-    """The daily run: remind the lead department's liaisons of an assignment due within
-    REMIND_WORKING_DAYS working days, and, once it is overdue, them and the hearing's
-    moderators. Each reminder goes once per due date (a new due date, after an extension or a
-    reopen, reminds again): an in-app notice, and an email to those with an address."""
+    """The daily run (the worker's schedule, chamber/schedule.py; or `manage.py send_reminders`):
+    remind the lead department's liaisons of an assignment due within REMIND_WORKING_DAYS
+    working days, and, once it is overdue, them and the hearing's moderators; remind them both
+    of a closed assignment's 回头看 due within as many working days (or past) and not yet
+    recorded. Each reminder goes once per due date (a new due date, after an extension or a
+    reopen, reminds again): an in-app notice and an e-mail, as each person chose for its kind."""
     today = today or local_today()
     horizon = add_working_days(today, REMIND_WORKING_DAYS)
-    counts = {Reminder.Kind.DUE_SOON: 0, Reminder.Kind.OVERDUE: 0}
-    outbox: list[tuple[str, str, str, list[str]]] = []
+    counts = {kind: 0 for kind in Reminder.Kind}
+    emails = 0
     candidates = (
         Assignment.objects.filter(status__in=OPEN_STATUSES, due_date__lte=horizon)
         .select_related("lead_department", "hearing")
@@ -60,26 +59,30 @@ def reminders_send(*, today: date | None = None) -> ReminderReport:
             else:
                 params["left"] = working_days_between(today, assignment.due_date)
                 code = notes.DUE_SOON
-            notify(people, assignment, code, params)
+            emails += notify(people, assignment, code, params)
             counts[kind] += 1
-            addresses = sorted({address for user in people if (address := getattr(user, "email", ""))})
-            if addresses:
-                # Mail is worded in the site's language (a notice, in each reader's when shown).
-                with translation.override(settings.LANGUAGE_CODE):
-                    text = notes.render_notice(code, params)
-                outbox.append((f"【问政 Live】{text}"[:150], f"{text}\n\n{_detail_path(assignment)}", "", addresses))
-    sent = 0
-    for subject, body, _sender, addresses in outbox:
-        try:
-            sent += send_mail(subject, body, None, addresses)
-        except Exception:
-            # The in-app notice is there; mail is best effort and must not stop the run.
-            log.exception("reminder email to %s failed", addresses)
-    return ReminderReport(due_soon=counts[Reminder.Kind.DUE_SOON], overdue=counts[Reminder.Kind.OVERDUE], emails=sent)
-
-
-def _detail_path(assignment: Assignment) -> str:
-    return f"/assignments/{assignment.pk}/"
+    reviews = (
+        Assignment.objects.filter(status=Status.CLOSED, review_due__lte=horizon, reviewed_at__isnull=True)
+        .select_related("lead_department", "hearing")
+        .order_by("review_due", "id")
+    )
+    for assignment in reviews:
+        assert assignment.review_due is not None
+        with transaction.atomic():
+            _, created = Reminder.objects.get_or_create(
+                assignment=assignment, kind=Reminder.Kind.REVIEW_DUE, due_date=assignment.review_due
+            )
+            if not created:
+                continue
+            params = {"title": assignment.title, "due": notes.day(assignment.review_due)}
+            emails += notify(liaisons(assignment) + moderators(assignment), assignment, notes.REVIEW_DUE, params)
+            counts[Reminder.Kind.REVIEW_DUE] += 1
+    return ReminderReport(
+        due_soon=counts[Reminder.Kind.DUE_SOON],
+        overdue=counts[Reminder.Kind.OVERDUE],
+        emails=emails,
+        review_due=counts[Reminder.Kind.REVIEW_DUE],
+    )
 
 
 def notice_read_all(*, user: AbstractBaseUser) -> int:

@@ -31,6 +31,7 @@ from django.utils.translation import gettext_lazy as _
 
 import audit
 from assignments import notes, selectors, workflow
+from assignments import notify as notice_kinds
 from assignments.models import (
     Assignment,
     Attachment,
@@ -48,6 +49,7 @@ from core import limits
 from core.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Hearing, Question
+from outbound.mail import mail, site_url
 
 log = logging.getLogger(__name__)
 
@@ -185,14 +187,30 @@ def _record(
     )
 
 
-def notify(users: Iterable[AbstractBaseUser], assignment: Assignment, code: str, params: dict[str, Any]) -> None:
-    """A notice (code and parameters: assignments/notes.py) to each of the users, once."""
+def notify(users: Iterable[AbstractBaseUser], assignment: Assignment, code: str, params: dict[str, Any]) -> int:
+    """A notice (code and parameters: assignments/notes.py) to each of the users, once, as each
+    wants its kind (assignments/notify.py): in the app, and by e-mail (queued, outbound.mail) to
+    those with an address, worded in the site's language. Returns the e-mails queued."""
+    people = list({u.pk: u for u in users}.values())
+    wants = notice_kinds.choices_for(people, code)
     Notice.objects.bulk_create(
         [
             Notice(user_id=user.pk, assignment=assignment, code=code, params=params)
-            for user in {u.pk: u for u in users}.values()
+            for user in people
+            if wants[user.pk].in_app
         ]
     )
+    addresses = sorted({address for user in people if wants[user.pk].email and (address := getattr(user, "email", ""))})
+    if not addresses:
+        return 0
+    # In-app notices are worded in each reader's language when shown; mail, in the site's.
+    with translation.override(settings.LANGUAGE_CODE):
+        text = notes.render_notice(code, params)
+        subject = _("【问政 Live】%(notice)s") % {"notice": text}
+    body = f"{text}\n\n{site_url(f'/assignments/{assignment.pk}/')}\n"
+    for address in addresses:  # one message each: no one sees the others' addresses
+        mail(str(subject), body, [address])
+    return len(addresses)
 
 
 def liaisons(assignment: Assignment) -> list[AbstractBaseUser]:

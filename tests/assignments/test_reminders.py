@@ -1,4 +1,5 @@
-"""`manage.py send_reminders`: before the due date and on overdue, by email and in-app, once per due date."""
+"""`manage.py send_reminders`: before the due date, on overdue and before a 回头看, by email (queued)
+and in-app, once per due date."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from django.utils import translation
 from assignments import notes, services
 from assignments.models import Assignment, Notice, Reminder
 from tests.assignments.helpers import Case, advance, create
+from tests.delivery import deliver
+from tests.tasks import queued
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +23,7 @@ pytestmark = pytest.mark.django_db
 def run(today: date) -> str:
     out = StringIO()
     call_command("send_reminders", "--today", today.isoformat(), stdout=out)
+    deliver()  # the e-mails are queued: the worker sends them
     return out.getvalue()
 
 
@@ -29,6 +33,8 @@ def set_due(assignment: Assignment, due: date) -> None:
 
 def test_due_soon_reminds_the_liaisons_once(case: Case) -> None:
     a = create(case)
+    deliver()
+    mail.outbox.clear()  # the new assignment's notice
     set_due(a, date(2026, 3, 12))  # Thursday
     assert "due soon: 0" in run(date(2026, 3, 6))  # 4 working days before: not yet
     assert "due soon: 1" in run(date(2026, 3, 9))  # 3 working days before
@@ -81,8 +87,10 @@ def test_a_failing_mail_server_does_not_stop_the_notices(case: Case, settings: o
     settings.EMAIL_PORT = 1  # type: ignore[attr-defined]
     a = create(case)
     set_due(a, date(2026, 3, 2))
-    assert "overdue: 1, emails sent: 0" in run(date(2026, 3, 3))
+    assert "overdue: 1, review due: 0, emails queued: 1" in run(date(2026, 3, 3))
     assert Notice.objects.filter(user=case.liaison, code="overdue").exists()
+    # The delivery failed and is tried again later (outbound.retry), not lost.
+    assert queued("send_email")
 
 
 def test_default_today_and_bad_date(case: Case) -> None:
