@@ -436,7 +436,7 @@ def prepare_assignment(m: Matrix, action: str) -> dict[str, Any]:
         "accept": ((), {}),
         "return": ((), {"reason": "应由其他部门办理"}),
         "progress": (("accepted",), {"note": "已现场核查"}),
-        "reply": (("accepted",), {"text": "已完成整改"}),
+        "reply": (("accepted",), {"text": "已完成整改", "science": "4", "feasibility": "4"}),
         "request_extension": (("accepted",), {"due_date": later, "reason": "需要招标"}),
         "decide_extension": (("accepted", "extension"), {"approve": "1"}),
         "reassign": (("returned",), {"lead_department": m.other.pk}),

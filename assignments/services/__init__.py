@@ -13,6 +13,7 @@ from assignments.services.transitions import (
     MAX_ATTACHMENTS,
     MAX_NOTE,
     MAX_REPLY,
+    MAX_REVIEW_MONTHS,
     MAX_TITLE,
     MAX_WORKING_DAYS,
     REVIEW_MONTHS,
@@ -28,6 +29,7 @@ from assignments.services.transitions import (
     assignment_request_extension,
     assignment_return,
     assignment_review,
+    assignment_set_review,
     assignments_create_each,
 )
 
@@ -38,6 +40,7 @@ __all__ = [
     "MAX_ATTACHMENT_BYTES",
     "MAX_NOTE",
     "MAX_REPLY",
+    "MAX_REVIEW_MONTHS",
     "MAX_TITLE",
     "MAX_WORKING_DAYS",
     "REMIND_WORKING_DAYS",
@@ -57,6 +60,7 @@ __all__ = [
     "assignment_request_extension",
     "assignment_return",
     "assignment_review",
+    "assignment_set_review",
     "assignments_create_each",
     "leftovers_assign",
     "notice_read_all",
