@@ -243,6 +243,7 @@ path                                  anon     viewer   deputy   deputy2  liaiso
 /assignments/{a}/                     200      200      200      200      200      200       200      200      200    200
 /assignments/{b}/attachments/{f}/     200      200      200      200      200      200       200      200      200    200
 /assignments/new/?hearing={h}         login    login    403      403      403      403       200      403      403    403
+/assignments/reviews/                 login    login    403      403      403      403       200      200      200    200
 /inbox/                               login    login    200      403      200      200       200      403      403    403
 /projects/                            200      200      200      200      200      200       200      200      200    200
 /projects/{j}/                        200      200      200      200      200      200       200      200      200    200
@@ -474,6 +475,7 @@ form              anon   viewer  deputy  deputy2  liaison  liaison2  mod  mod2  
 assignment-new    login  login   403     403      403      403       ok   403   403    403
 assignment-batch  login  login   403     403      403      403       ok   403   403    403
 notices-read      login  login   ok      ok       ok       ok        ok   ok    ok     ok
+review-plan       login  login   403     403      403      403       ok   403   403    403
 project-report    login  login   403     403      ok       403       403  403   403    403
 milestone-done    login  login   403     403      ok       403       403  403   403    403
 set-language      ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
@@ -502,6 +504,12 @@ def form_request(m: Matrix, form: str) -> tuple[str, dict[str, Any], str]:
     if form == "milestone-done":
         path = f"/projects/{m.project.pk}/milestones/{m.milestone.pk}/done/"
         return path, {}, f"/projects/{m.project.pk}/"
+    if form == "review-plan":
+        return (
+            f"/assignments/{m.assignment.pk}/review-plan/",
+            {"review_months": "3"},
+            f"/assignments/{m.assignment.pk}/",
+        )
     if form == "notices-read":
         return "/inbox/notices/read/", {}, "/inbox/"
     if form == "set-language":
