@@ -235,6 +235,7 @@ def test_the_reviews_page_is_for_moderators_and_office_staff(client: Client, cas
     client.force_login(staff)
     body = client.get("/assignments/reviews/").content.decode()
     assert f'id="review-{a.pk}"' in body and "/do/review/" not in body  # sees it; the moderator records it
+    assert 'href="/assignments/reviews/"' in client.get("/manage/hearings/").content.decode()  # the office's nav
     client.force_login(case.world.other_moderator)
     assert f'id="review-{a.pk}"' not in client.get("/assignments/reviews/").content.decode()
 
