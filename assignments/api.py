@@ -171,6 +171,8 @@ def read_assignment(request: HttpRequest, path: Path[AssignmentPath]) -> Assignm
 def transition(request: HttpRequest, path: Path[AssignmentPath], body: TransitionIn) -> AssignmentOut:
     department: Department = request.auth  # type: ignore[attr-defined]
     assignment_id = path.id
+    if body.action != "reply" and (body.science is not None or body.feasibility is not None or body.comment):
+        raise BadRequest(_("科学性、可行性和意见只随答复（reply）提交。"))
     if body.action == "accept":
         services.assignment_accept(assignment_id=assignment_id, by=department, note=body.note)
     elif body.action == "return":
@@ -178,7 +180,14 @@ def transition(request: HttpRequest, path: Path[AssignmentPath], body: Transitio
     elif body.action == "progress":
         services.assignment_progress(assignment_id=assignment_id, by=department, note=body.note)
     elif body.action == "reply":
-        services.assignment_reply(assignment_id=assignment_id, by=department, text=body.note)
+        services.assignment_reply(
+            assignment_id=assignment_id,
+            by=department,
+            text=body.note,
+            science=body.science,
+            feasibility=body.feasibility,
+            comment=body.comment,
+        )
     else:
         services.assignment_request_extension(
             assignment_id=assignment_id, by=department, due_date=body.due_date, reason=body.reason or body.note

@@ -52,6 +52,17 @@ class ReviewOutcome(models.TextChoices):
     RELAPSED = "relapsed", _("问题出现反弹")
 
 
+class Rating(models.IntegerChoices):
+    """双向评议: the lead department's rating of a question or suggestion, for its 科学性
+    (science) and 可行性 (feasibility): 5 (很高) to 1 (很低)."""
+
+    VERY_HIGH = 5, _("很高")
+    HIGH = 4, _("较高")
+    FAIR = 3, _("一般")
+    LOW = 2, _("较低")
+    VERY_LOW = 1, _("很低")
+
+
 class Assignment(models.Model):
     hearing = models.ForeignKey(
         "hearings.Hearing", on_delete=models.PROTECT, related_name="assignments", verbose_name=_("问政会")

@@ -56,6 +56,7 @@ EXTENSION_REQUESTED = "extension_requested"
 EXTENSION_APPROVED = "extension_approved"
 EXTENSION_REFUSED = "extension_refused"
 REASSIGNED = "reassigned"
+RELAPSE_REOPENED = "relapse_reopened"
 
 
 def _closed(p: Params, text: str) -> str:
@@ -82,6 +83,7 @@ NOTES: dict[str, Callable[[Params, str], str]] = {
     EXTENSION_APPROVED: lambda p, t: _("同意延期至%(due)s") % p,
     EXTENSION_REFUSED: lambda p, t: _("不同意延期"),
     REASSIGNED: lambda p, t: _("重新交办%(department)s办理，期限%(due)s") % p,
+    RELAPSE_REOPENED: lambda p, t: _("回头看发现问题反弹，第%(loop)s次重新办理，期限%(due)s") % p,
 }
 
 

@@ -19,6 +19,7 @@ MAX_ID = 2**63 - 1
 # text refused, trimmed): a refusal is a 400 bad_request, like any invalid body.
 NoteText = Annotated[str, TextRule(max_length=limits.ASSIGNMENT_REPLY, required=False)]
 ReasonText = Annotated[str, TextRule(max_length=limits.ASSIGNMENT_NOTE, required=False)]
+Score = Annotated[int, Field(strict=True, ge=1, le=5)]
 
 
 class DepartmentOut(Schema):
@@ -68,6 +69,11 @@ class TransitionIn(Schema):
     note: NoteText = ""
     reason: ReasonText = Field(default="", description="why it is misrouted (return)")
     due_date: date | None = Field(default=None, description="the requested due date (request_extension)")
+    # 双向评议 (reply only; optional, so the protocol's body stays valid): the department rates the
+    # question or suggestion, both scores or none. Not part of the public ASSIGNMENT.
+    science: Score | None = Field(default=None, description="reply: 科学性 of the question, 1 (很低) to 5 (很高)")
+    feasibility: Score | None = Field(default=None, description="reply: 可行性 of the question, 1 (很低) to 5 (很高)")
+    comment: ReasonText = Field(default="", description="reply: the department's comment on the question")
 
 
 # The codes the REST API answers with (PROTOCOL.md); core.errors.CODES gives each its status.

@@ -80,6 +80,15 @@ def roles(assignment: Assignment, user: User | None) -> set[str]:
     return found
 
 
+def may_see_rating(assignment: Assignment, user: User | None, user_roles: set[str] | None = None) -> bool:
+    """双向评议: the lead department's rating of the question is shown to its liaisons, the
+    hearing's moderators, the deputies who asked and office staff; not to the public."""
+    if user is None or not user.is_authenticated:
+        return False
+    found = roles(assignment, user) if user_roles is None else user_roles
+    return bool(found) or is_asker(assignment, user) or hearing_selectors.is_office_staff(user)
+
+
 def may_act(assignment: Assignment, by: User | Department | None, who: Who) -> bool:
     """Whether `by` is `who` to this assignment (workflow.Who): a user, a Department (its API
     token) or None (the system, which may do anything)."""
@@ -176,6 +185,21 @@ def moderated_by(user: User) -> QuerySet[Assignment]:
     if not user.is_authenticated:
         return Assignment.objects.none()
     return with_details(Assignment.objects.filter(hearing__moderators__id=user.pk).distinct().order_by("-id"))
+
+
+# The 回头看 list shows what is due within this many working days, overdue ones first.
+REVIEW_SOON_WORKING_DAYS = 5
+
+
+def reviews_due(*, horizon: date, hearing_ids: list[int] | None = None) -> QuerySet[Assignment]:
+    """Closed assignments whose 回头看 is due by `horizon` and not yet recorded, the earliest
+    (the overdue) first; only those of `hearing_ids` when given."""
+    qs = Assignment.objects.filter(
+        status=Status.CLOSED, review_due__isnull=False, review_due__lte=horizon, reviewed_at__isnull=True
+    )
+    if hearing_ids is not None:
+        qs = qs.filter(hearing_id__in=hearing_ids)
+    return qs.select_related("lead_department", "hearing").order_by("review_due", "id")
 
 
 def public_timeline(assignment: Assignment) -> list[TimelineEntry]:

@@ -8,7 +8,9 @@ urlpatterns = [
     path("assignments/new/", views.assignment_new, name="assignment_new"),
     re_path(r"^assignments/export\.(?P<fmt>csv|xlsx)$", views.export_assignments, name="assignment_export"),
     path("assignments/<int:assignment_id>/", views.assignment_detail, name="assignment_detail"),
+    path("assignments/reviews/", views.assignment_reviews, name="assignment_reviews"),
     path("assignments/<int:assignment_id>/do/<str:action>/", views.assignment_act, name="assignment_act"),
+    path("assignments/<int:assignment_id>/review-plan/", views.assignment_review_plan, name="assignment_review_plan"),
     path(
         "assignments/<int:assignment_id>/attachments/<int:attachment_id>/",
         views.attachment_download,

@@ -21,7 +21,8 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from assignments import exports, selectors, services
-from assignments.models import Assignment, Attachment, Notice, ReviewOutcome, Status, Verdict
+from assignments.models import Assignment, Attachment, Notice, Rating, ReviewOutcome, Status, Verdict
+from assignments.services.transitions import FROM_ASSIGNMENT
 from assignments.workdays import add_working_days
 from core.errors import BadRequest, DomainError
 from hearings import selectors as hearing_selectors
@@ -79,6 +80,11 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = get_object_or_404(selectors.with_details(Assignment.objects.all()), pk=assignment_id)
     user_roles = selectors.roles(assignment, request.user)
     context = {
+        # 双向评议: the department's rating of the question is not public (docs/assignments.md).
+        "show_rating": selectors.may_see_rating(assignment, request.user, user_roles),
+        "may_plan_review": "moderator" in user_roles,
+        "ratings": Rating.choices,
+        "review_months_max": services.MAX_REVIEW_MONTHS,
         "assignment": assignment,
         "overdue": selectors.is_overdue(assignment),
         "questions": assignment.questions.select_related("asker__person").order_by("id"),
@@ -87,6 +93,7 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
         "actions": selectors.available_actions(assignment, request.user),
         "show_internal": bool(user_roles & {"liaison", "moderator"}),
         "verdicts": Verdict.choices,
+        "default_days": services.DEFAULT_WORKING_DAYS,
         "outcomes": ReviewOutcome.choices,
         "departments": Department.objects.all(),
     }
@@ -166,6 +173,19 @@ def _ids(values: list[str]) -> list[int]:
     return [i for i in ids if i is not None]
 
 
+def _review_months(value: str | None, *, keep: bool = False) -> Any:
+    """A form's 回头看 interval: a number of months, "none" (no 回头看); empty: none, or with
+    `keep` the assignment's own."""
+    value = (value or "").strip()
+    if not value:
+        return FROM_ASSIGNMENT if keep else None
+    if value == "none":
+        return None
+    if not value.isdigit() or len(value) > 3:
+        raise BadRequest(gettext_lazy("回头看间隔须为整数（月）。"))
+    return int(value)
+
+
 Act = Callable[[HttpRequest, int, Any], object]
 
 ACTIONS: dict[str, Act] = {
@@ -176,12 +196,17 @@ ACTIONS: dict[str, Act] = {
     "progress": lambda r, pk, by: services.assignment_progress(
         assignment_id=pk, by=by, note=r.POST.get("note", ""), internal_note=r.POST.get("internal_note", "")
     ),
+    # The page asks for the department's rating (双向评议); the REST API leaves it optional.
     "reply": lambda r, pk, by: services.assignment_reply(
         assignment_id=pk,
         by=by,
         text=r.POST.get("text", ""),
         files=r.FILES.getlist("files"),
         internal_note=r.POST.get("internal_note", ""),
+        science=r.POST.get("science", ""),
+        feasibility=r.POST.get("feasibility", ""),
+        comment=r.POST.get("comment", ""),
+        rating_required=True,
     ),
     "request_extension": lambda r, pk, by: services.assignment_request_extension(
         assignment_id=pk, by=by, due_date=_date(r.POST.get("due_date")), reason=r.POST.get("reason", "")
@@ -205,9 +230,10 @@ ACTIONS: dict[str, Act] = {
         by=by,
         resolved={"1": True, "0": False}.get(r.POST.get("resolved", "")),
         note=r.POST.get("note", ""),
+        review_months=_review_months(r.POST.get("review_months"), keep=True),
     ),
     "review": lambda r, pk, by: services.assignment_review(
-        assignment_id=pk, by=by, outcome=r.POST.get("outcome", ""), note=r.POST.get("note", "")
+        assignment_id=pk, by=by, outcome=r.POST.get("outcome", ""), note=r.POST.get("note", ""), **_due(r)
     ),
     "evaluate": lambda r, pk, by: services.assignment_evaluate(
         assignment_id=pk, by=by, verdict=r.POST.get("verdict", ""), comment=r.POST.get("comment", "")
@@ -222,17 +248,72 @@ def assignment_act(request: HttpRequest, assignment_id: int, action: str) -> Htt
     act = ACTIONS.get(action)
     if act is None:
         raise Http404("no such action")
+    return _done(request, assignment_id, lambda: act(request, assignment_id, request.user))
+
+
+def _done(request: HttpRequest, assignment_id: int, change: Callable[[], object]) -> HttpResponse:
+    """Make the change; back to the assignment, or to the 回头看 list the form came from."""
+    back = (
+        redirect("assignment_reviews")
+        if request.POST.get("next") == "reviews"
+        else redirect("assignment_detail", assignment_id=assignment_id)
+    )
     try:
-        act(request, assignment_id, request.user)
+        change()
     except DomainError as exc:
         if exc.code == "not_found":
             raise Http404(exc.message) from None
         if exc.code == "forbidden":
             raise PermissionDenied(exc.message) from None
         messages.error(request, _("未能完成：%(reason)s") % {"reason": exc.message})
-        return redirect("assignment_detail", assignment_id=assignment_id)
+        return back
     messages.success(request, _("已保存。"))
-    return redirect("assignment_detail", assignment_id=assignment_id)
+    return back
+
+
+@login_required
+@require_POST
+def assignment_review_plan(request: HttpRequest, assignment_id: int) -> HttpResponse:
+    """A moderator sets the 回头看: the interval after closing, or the date of a due one."""
+    user = request.user
+    assert user.is_authenticated
+    return _done(
+        request,
+        assignment_id,
+        lambda: services.assignment_set_review(
+            assignment_id=assignment_id,
+            by=user,
+            months=_review_months(request.POST.get("review_months")),
+            due_date=_date(request.POST.get("review_due")),
+        ),
+    )
+
+
+@login_required
+def assignment_reviews(request: HttpRequest) -> HttpResponse:
+    """回头看 due: the moderator's hearings' closed assignments whose review falls within a few
+    working days, overdue first, each with the form to record it (office staff see all)."""
+    user = request.user
+    assert user.is_authenticated
+    moderated = list(Hearing.objects.filter(moderators__id=user.pk).values_list("pk", flat=True))
+    staff = hearing_selectors.is_office_staff(user)
+    if not (moderated or staff):
+        raise PermissionDenied("moderators and office staff only")
+    today = timezone.localdate()
+    horizon = add_working_days(today, selectors.REVIEW_SOON_WORKING_DAYS)
+    due = selectors.reviews_due(horizon=horizon, hearing_ids=None if staff else moderated)
+    rows = [(a, a.review_due is not None and a.review_due < today, a.hearing_id in moderated) for a in due]
+    return render(
+        request,
+        "assignments/reviews.html",
+        {
+            "rows": rows,
+            "horizon": horizon,
+            "soon": selectors.REVIEW_SOON_WORKING_DAYS,
+            "outcomes": ReviewOutcome.choices,
+            "default_days": services.DEFAULT_WORKING_DAYS,
+        },
+    )
 
 
 def _chosen_departments(request: HttpRequest, question_ids: list[int]) -> dict[int, int]:

@@ -1,22 +1,48 @@
 """Working days (工作日) in mainland China: weekends, statutory holidays and 调休 make-up workdays.
 
 chinese_calendar knows the State Council's holiday notices year by year. For a year it does
-not know yet (the notice comes out each November) we fall back to Monday to Friday.
+not know yet (the notice comes out each November) we fall back to Monday to Friday. Staff may
+override single days (`manage.py workdays`, WorkdayOverride): an override wins over both.
+
+Overrides are read once per call (one small query over the days the call can reach), never
+once per day: a due date counts day by day, and a process never caches them across calls, so
+a change made by the command in another process counts at once.
 """
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 import chinese_calendar  # type: ignore[import-untyped]
 
+from assignments.models import WorkdayOverride
 
-def is_workday(day: date) -> bool:
+Overrides = Mapping[date, bool]  # day → is a working day
+
+
+def _library_workday(day: date) -> bool:
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
         return day.weekday() < 5
+
+
+def overrides_between(first: date, last: date | None = None) -> dict[date, bool]:
+    """The staff's overrides from `first` (to `last`, inclusive, when given): day → workday."""
+    qs = WorkdayOverride.objects.filter(day__gte=first)
+    if last is not None:
+        qs = qs.filter(day__lte=last)
+    return {day: kind == WorkdayOverride.Kind.WORKDAY for day, kind in qs.values_list("day", "kind")}
+
+
+def is_workday(day: date, overrides: Overrides | None = None) -> bool:
+    """A working day: the staff's override if there is one, else the calendar library's."""
+    if overrides is None:
+        overrides = overrides_between(day, day)
+    found = overrides.get(day)
+    return _library_workday(day) if found is None else found
 
 
 def add_working_days(start: date, days: int) -> date:
@@ -24,11 +50,12 @@ def add_working_days(start: date, days: int) -> date:
     task given on `start` with `days` working days to do it."""
     if days < 1:
         raise ValueError("days must be at least 1")
+    overrides = overrides_between(start + timedelta(days=1))
     day = start
     left = days
     while left:
         day += timedelta(days=1)
-        if is_workday(day):
+        if is_workday(day, overrides):
             left -= 1
     return day
 
@@ -37,7 +64,8 @@ def working_days_between(start: date, end: date) -> int:
     """Working days after `start` up to and including `end` (negative when end is earlier)."""
     if end < start:
         return -working_days_between(end, start)
-    return sum(1 for n in range(1, (end - start).days + 1) if is_workday(start + timedelta(days=n)))
+    overrides = overrides_between(start + timedelta(days=1), end)
+    return sum(1 for n in range(1, (end - start).days + 1) if is_workday(start + timedelta(days=n), overrides))
 
 
 def add_months(day: date, months: int) -> date:

@@ -64,6 +64,18 @@ REVIEW_DUE = Condition(
 
 
 @dataclass(frozen=True)
+class Then:
+    """What an action leads to when `when` holds (the service decides it from the action's
+    input): the status becomes `target`, a second timeline entry `entry` is written after the
+    action's own, and `notify` are told (with that entry's code)."""
+
+    when: str
+    target: Status
+    entry: str
+    notify: tuple[Notify, ...] = ()
+
+
+@dataclass(frozen=True)
 class Transition:
     name: str  # the action: the pages' /assignments/<id>/do/<name>/, the REST API's "action"
     sources: tuple[Status, ...]  # the statuses it may start from
@@ -73,6 +85,7 @@ class Transition:
     notify: tuple[Notify, ...] = ()
     condition: Condition | None = None
     api: bool = False  # offered by the REST API (the lead department's token)
+    then: Then | None = None
 
     @property
     def entry(self) -> str:
@@ -130,7 +143,16 @@ TRANSITIONS: dict[str, Transition] = {
             "reopen", (S.EVALUATED,), S.REOPENED, Who.MODERATOR, (Action.REOPENED,), (Notify.LIAISONS,), UNSATISFIED
         ),
         Transition("close", (S.EVALUATED,), S.CLOSED, Who.MODERATOR, (Action.CLOSED,)),
-        Transition("review", (S.CLOSED,), None, Who.MODERATOR, (Action.REVIEWED,), condition=REVIEW_DUE),
+        # 回头看: a relapse (问题出现反弹) reopens the assignment, like an unsatisfied verdict.
+        Transition(
+            "review",
+            (S.CLOSED,),
+            None,
+            Who.MODERATOR,
+            (Action.REVIEWED,),
+            condition=REVIEW_DUE,
+            then=Then("the outcome is relapsed", S.REOPENED, Action.REOPENED, (Notify.LIAISONS,)),
+        ),
     )
 }
 
@@ -149,17 +171,25 @@ def as_markdown() -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for t in TRANSITIONS.values():
+        target = t.target.value if t.target else "(unchanged)"
+        entries = " / ".join(f"`{e}`" for e in t.entries)
+        notify = ", ".join(n.value for n in t.notify)
+        if t.then is not None:
+            when = f"when {t.then.when}"
+            target += f"; {t.then.target.value} {when}"
+            entries += f", then `{t.then.entry}` {when}"
+            notify = "; ".join(filter(None, [notify, f"{', '.join(n.value for n in t.then.notify)} {when}"]))
         lines.append(
             "| "
             + " | ".join(
                 [
                     f"`{t.name}`",
                     ", ".join(s.value for s in t.sources),
-                    t.target.value if t.target else "(unchanged)",
+                    target,
                     WHO_TEXT[t.who],
                     t.condition.text if t.condition else "",
-                    " / ".join(f"`{e}`" for e in t.entries),
-                    ", ".join(n.value for n in t.notify),
+                    entries,
+                    notify,
                     "yes" if t.api else "",
                 ]
             )

@@ -209,6 +209,8 @@ class Config:
                 "REDIS_PREFIX": self.redis_prefix,
                 "STATIC_ROOT": str(self.static_root),
                 "MEDIA_ROOT": str(self.path / "media"),
+                # Links in e-mail (reminders, followers' confirmations) point at the stack.
+                "SITE_URL": self.url,
             }
         )
         env.update(self.extra_env)

@@ -1,5 +1,6 @@
 """The department scorecard page (部门考评): public and read-only; the reads are in
-reports/scorecards.py, the charts in reports/charts.py."""
+reports/scorecards.py, the charts in reports/charts.py. How each department rated the questions
+it answered (双向评议) is shown to office staff and moderators only."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from hearings import selectors as hearing_selectors
+from hearings.models import Hearing
 from reports import charts
 from reports.scorecards import (
     MAX_YEAR,
@@ -34,6 +37,13 @@ def parse_year(raw: str | None) -> int | None:
     return year
 
 
+def _staff(request: HttpRequest) -> bool:
+    user = request.user
+    if not user.is_authenticated:
+        return False
+    return hearing_selectors.is_office_staff(user) or Hearing.objects.filter(moderators__id=user.pk).exists()
+
+
 @require_GET
 def scorecards(request: HttpRequest) -> HttpResponse:
     try:
@@ -54,5 +64,6 @@ def scorecards(request: HttpRequest) -> HttpResponse:
             "rate_chart": charts.satisfaction_chart(cards),
             "outcomes_chart": charts.outcomes_chart(cards),
             "rules": rules,
+            "show_ratings": _staff(request),
         },
     )

@@ -13,7 +13,9 @@ per aspect as well. A department breaking an active threshold rule (voting/thres
 is flagged with the rule.
 
 Only what is public counts: a poll's results count once it is published. An assignment
-counts against its lead department (主办单位) only, never against its co-departments.
+counts against its lead department (主办单位) only, never against its co-departments. The one
+exception is 双向评议, how the department rated the questions it answered (QuestionRatings):
+computed for every card, shown by the page to staff only (docs/assignments.md).
 """
 
 from __future__ import annotations
@@ -154,6 +156,24 @@ class ReviewOutcomes:
 
 
 @dataclass(frozen=True)
+class QuestionRatings:
+    """双向评议, the other direction: how the department rated the questions (suggestions) it
+    answered, 1 to 5 for 科学性 and 可行性, over the assignments it rated."""
+
+    rated: int = 0
+    science_total: int = 0
+    feasibility_total: int = 0
+
+    @property
+    def science(self) -> float | None:
+        return self.science_total / self.rated if self.rated else None
+
+    @property
+    def feasibility(self) -> float | None:
+        return self.feasibility_total / self.rated if self.rated else None
+
+
+@dataclass(frozen=True)
 class DepartmentScorecard:
     department_id: int
     name: str
@@ -170,6 +190,7 @@ class DepartmentScorecard:
     dissatisfied: int = 0  # pooled ballots for 不满意 and 非常不满意 (or each scale's worst choice)
     aspects: tuple[AspectScore, ...] = ()  # its sheet rows per aspect, in order of first appearance
     breaches: tuple[Breach, ...] = ()  # the active threshold rules it breaks
+    ratings: QuestionRatings = QuestionRatings()  # how it rated the questions (双向评议; staff only)
 
     @property
     def figures(self) -> Figures:
@@ -262,6 +283,8 @@ def _assignments(year: int | None) -> list[Assignment]:
             "review_due",
             "review_outcome",
             "reviewed_at",
+            "department_science",
+            "department_feasibility",
             "lead_department",
             "lead_department__id",
             "lead_department__name",
@@ -371,6 +394,7 @@ def _card(
     satisfied = pooled.satisfied
     valid = pooled.valid
     extra = [c.choice for p in polls for c in p.counts if c.choice not in DEFAULT_CHOICES]
+    rated = [a for a in assignments if a.department_science is not None and a.department_feasibility is not None]
     return DepartmentScorecard(
         department_id=department.pk,
         name=department.name,
@@ -398,6 +422,11 @@ def _card(
         dissatisfied=pooled.dissatisfied,
         aspects=_aspects(polls),
         breaches=tuple(thresholds.breaches(pooled, rules)),
+        ratings=QuestionRatings(
+            rated=len(rated),
+            science_total=sum(a.department_science or 0 for a in rated),
+            feasibility_total=sum(a.department_feasibility or 0 for a in rated),
+        ),
     )
 
 

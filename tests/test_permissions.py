@@ -243,6 +243,7 @@ path                                  anon     viewer   deputy   deputy2  liaiso
 /assignments/{a}/                     200      200      200      200      200      200       200      200      200    200
 /assignments/{b}/attachments/{f}/     200      200      200      200      200      200       200      200      200    200
 /assignments/new/?hearing={h}         login    login    403      403      403      403       200      403      403    403
+/assignments/reviews/                 login    login    403      403      403      403       200      200      200    200
 /inbox/                               login    login    200      403      200      200       200      403      403    403
 /inbox/notices/settings/              login    login    200      200      200      200       200      200      200    200
 /assignments/{a}/follow/              405      405      405      405      405      405       405      405      405    405
@@ -440,7 +441,7 @@ def prepare_assignment(m: Matrix, action: str) -> dict[str, Any]:
         "accept": ((), {}),
         "return": ((), {"reason": "应由其他部门办理"}),
         "progress": (("accepted",), {"note": "已现场核查"}),
-        "reply": (("accepted",), {"text": "已完成整改"}),
+        "reply": (("accepted",), {"text": "已完成整改", "science": "4", "feasibility": "4"}),
         "request_extension": (("accepted",), {"due_date": later, "reason": "需要招标"}),
         "decide_extension": (("accepted", "extension"), {"approve": "1"}),
         "reassign": (("returned",), {"lead_department": m.other.pk}),
@@ -479,6 +480,7 @@ assignment-new    login  login   403     403      403      403       ok   403   
 assignment-batch  login  login   403     403      403      403       ok   403   403    403
 notices-read      login  login   ok      ok       ok       ok        ok   ok    ok     ok
 notice-settings   login  login   ok      ok       ok       ok        ok   ok    ok     ok
+review-plan       login  login   403     403      403      403       ok   403   403    403
 project-report    login  login   403     403      ok       403       403  403   403    403
 milestone-done    login  login   403     403      ok       403       403  403   403    403
 set-language      ok     ok      ok      ok       ok       ok        ok   ok    ok     ok
@@ -507,6 +509,12 @@ def form_request(m: Matrix, form: str) -> tuple[str, dict[str, Any], str]:
     if form == "milestone-done":
         path = f"/projects/{m.project.pk}/milestones/{m.milestone.pk}/done/"
         return path, {}, f"/projects/{m.project.pk}/"
+    if form == "review-plan":
+        return (
+            f"/assignments/{m.assignment.pk}/review-plan/",
+            {"review_months": "3"},
+            f"/assignments/{m.assignment.pk}/",
+        )
     if form == "notices-read":
         return "/inbox/notices/read/", {}, "/inbox/"
     if form == "notice-settings":

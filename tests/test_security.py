@@ -108,6 +108,7 @@ def _csrf_cases() -> list[Any]:
         pytest.param("set-language", "anon", id="set-language"),
         pytest.param("assignment-new", "mod", id="assignment-new"),
         pytest.param("notices-read", "liaison", id="notices-read"),
+        pytest.param("review-plan", "mod", id="review-plan"),
     ]
     cases += [
         pytest.param(f"control:{action}", "mod", id=f"control-{action}") for action, _, _ in table(CONTROL_ACTIONS)

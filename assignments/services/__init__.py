@@ -15,6 +15,7 @@ from assignments.services.transitions import (
     MAX_ATTACHMENTS,
     MAX_NOTE,
     MAX_REPLY,
+    MAX_REVIEW_MONTHS,
     MAX_TITLE,
     MAX_WORKING_DAYS,
     REVIEW_MONTHS,
@@ -30,6 +31,7 @@ from assignments.services.transitions import (
     assignment_request_extension,
     assignment_return,
     assignment_review,
+    assignment_set_review,
     assignments_create_each,
 )
 
@@ -40,6 +42,7 @@ __all__ = [
     "MAX_ATTACHMENT_BYTES",
     "MAX_NOTE",
     "MAX_REPLY",
+    "MAX_REVIEW_MONTHS",
     "MAX_TITLE",
     "MAX_WORKING_DAYS",
     "REMIND_WORKING_DAYS",
@@ -59,6 +62,7 @@ __all__ = [
     "assignment_request_extension",
     "assignment_return",
     "assignment_review",
+    "assignment_set_review",
     "assignments_create_each",
     "follow_request",
     "follower_confirm",

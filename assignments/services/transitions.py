@@ -3,6 +3,7 @@
     assigned → accepted → in_progress → replied → evaluated → closed
     assigned/accepted → returned (misrouted) → assigned again (reassigned by a moderator)
     evaluated (不满意) → reopened (new due date, loop + 1) → accepted → …
+    closed → 回头看 (review): held, or relapsed → reopened (new due date, loop + 1) → accepted → …
 
 Each function is one rule-checked change in one transaction that appends one timeline entry.
 Which action goes from which status to which, who may take it, the entry it writes and who is
@@ -19,6 +20,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from enum import Enum
 from pathlib import PurePath
 from typing import Any
 
@@ -27,6 +29,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone, translation
+from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 import audit
@@ -36,6 +39,7 @@ from assignments.models import (
     Assignment,
     Attachment,
     Notice,
+    Rating,
     ReviewOutcome,
     Status,
     TimelineEntry,
@@ -65,8 +69,17 @@ MAX_ATTACHMENTS = limits.ATTACHMENTS
 MAX_ATTACHMENT_BYTES = limits.ATTACHMENT_BYTES
 ATTACHMENT_SUFFIXES = {".pdf", ".ofd", ".doc", ".docx", ".xls", ".xlsx", ".jpg", ".jpeg", ".png", ".zip", ".txt"}
 DEFAULT_WORKING_DAYS = 20
-# 回头看: months after closing.
+# 回头看: months after closing, unless the assignment says otherwise (Assignment.review_months).
 REVIEW_MONTHS = 6
+MAX_REVIEW_MONTHS = 36
+
+
+class _Default(Enum):
+    ASSIGNMENT = "assignment"
+
+
+# assignment_close's review_months when not given: the assignment's own.
+FROM_ASSIGNMENT = _Default.ASSIGNMENT
 _NO_NOTE = Note()
 
 
@@ -252,10 +265,20 @@ _REQUIRE = {Who.LEAD: _require_lead, Who.MODERATOR: _require_moderator, Who.EVAL
 
 
 @dataclass
+class _Then:
+    """The table's second step (workflow.Then), when the action's input leads to it: the fields
+    it writes besides the status and the second entry's note."""
+
+    fields: dict[str, Any] = field(default_factory=dict)
+    note: Note = _NO_NOTE
+
+
+@dataclass
 class _Change:
     """What one action writes besides the status the table gives: fields of the assignment, the
     public and internal note, the timeline entry when the table offers a choice, the notice's
-    parameters besides the title and due date, and what to do with the new entry."""
+    parameters besides the title and due date, what to do with the new entry, and the table's
+    second step when it is taken."""
 
     fields: dict[str, Any] = field(default_factory=dict)
     note: Note = _NO_NOTE
@@ -263,6 +286,7 @@ class _Change:
     entry: str | None = None
     notice: dict[str, Any] = field(default_factory=dict)
     after: Callable[[TimelineEntry], object] | None = None
+    then: _Then | None = None
 
 
 def _begin(action: str, assignment_id: int, by: By) -> Assignment:
@@ -278,7 +302,8 @@ def _begin(action: str, assignment_id: int, by: By) -> Assignment:
 
 def _finish(action: str, assignment: Assignment, by: By, change: _Change) -> Assignment:
     """Every transition ends here: the table's status and the change written, one timeline
-    entry (and its audit record), the table's notices."""
+    entry (and its audit record), the table's notices; then, when the change takes the table's
+    second step (workflow.Then), its status and fields, its entry and its notices."""
     step = workflow.TRANSITIONS[action]
     fields = dict(change.fields)
     if step.target is not None:
@@ -295,6 +320,17 @@ def _finish(action: str, assignment: Assignment, by: By, change: _Change) -> Ass
     if step.notify:
         params = {"title": assignment.title, "due": notes.day(assignment.due_date), **change.notice}
         notify(_recipients(assignment, step.notify), assignment, written, params)
+    if change.then is not None:
+        if step.then is None:
+            raise ValueError(f"{action} has no second step")
+        then_fields = {**change.then.fields, "status": step.then.target}
+        for name, value in then_fields.items():
+            setattr(assignment, name, value)
+        assignment.save(update_fields=[*then_fields, "updated_at"])
+        _record(assignment, step.then.entry, by, note=change.then.note)
+        if step.then.notify:
+            params = {"title": assignment.title, "due": notes.day(assignment.due_date)}
+            notify(_recipients(assignment, step.then.notify), assignment, step.then.entry, params)
     announce(assignment, action)
     return assignment
 
@@ -450,14 +486,57 @@ def _check_files(files: Sequence[UploadedFile[Any]]) -> None:
             raise BadRequest(_("每个附件最大 10 MB。"))
 
 
+def _score(value: object, *, what: str | Promise) -> int | None:
+    """A 双向评议 score: 1 to 5 (an int, or its digits from a form); None or "" when not given."""
+    if value is None or value == "":
+        return None
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 1:
+        number = int(value.strip())
+    if number is None or number not in Rating.values:
+        raise BadRequest(_("%(what)s须为 1 到 5 的整数。"), what=what)
+    return number
+
+
+def _rating(science: object, feasibility: object, comment: str, *, required: bool) -> dict[str, Any]:
+    """The department's rating (双向评议) as fields of the assignment: both scores or none (then
+    no comment either); `required`: both scores must be there."""
+    scores = (_score(science, what=_("科学性")), _score(feasibility, what=_("可行性")))
+    cleaned = _text(comment, what="comment")
+    if None in scores and (required or scores != (None, None) or cleaned):
+        raise BadRequest(_("请为问题的科学性和可行性各打 1 到 5 分。"))
+    rated = scores[0] is not None
+    return {
+        "department_science": scores[0],
+        "department_feasibility": scores[1],
+        "department_comment": cleaned,
+        "department_rated_at": timezone.now() if rated else None,
+    }
+
+
 @transaction.atomic
 def assignment_reply(
-    *, assignment_id: int, by: By, text: str, files: Sequence[UploadedFile[Any]] = (), internal_note: str = ""
+    *,
+    assignment_id: int,
+    by: By,
+    text: str,
+    files: Sequence[UploadedFile[Any]] = (),
+    internal_note: str = "",
+    science: int | str | None = None,
+    feasibility: int | str | None = None,
+    comment: str = "",
+    rating_required: bool = False,
 ) -> Assignment:
     """accepted or in_progress → replied (答复), with optional attachments. A pending extension
-    request lapses."""
+    request lapses. 双向评议: the department rates the question or suggestion it answers,
+    `science` (科学性) and `feasibility` (可行性) 1 to 5 and a `comment`, both scores or none
+    (`rating_required`: the page asks for them; the REST API's old clients send none). The
+    rating is this reply's: a reply without one clears an earlier loop's. It is not public."""
     assignment = _begin("reply", assignment_id, by)
     cleaned = _text(text, what="reply", limit=MAX_REPLY, required=True)
+    rating = _rating(science, feasibility, comment, required=rating_required)
     _check_files(files)
 
     def attach(entry: TimelineEntry) -> None:
@@ -471,7 +550,13 @@ def assignment_reply(
             )
 
     change = _Change(
-        fields={"reply": cleaned, "replied_at": timezone.now(), "extension_due_date": None, "extension_reason": ""},
+        fields={
+            "reply": cleaned,
+            "replied_at": timezone.now(),
+            "extension_due_date": None,
+            "extension_reason": "",
+            **rating,
+        },
         # The reply is also the entry's public note: a reopened assignment's earlier replies stay on record.
         note=typed(cleaned),
         internal_note=_text(internal_note, what="internal note"),
@@ -585,6 +670,15 @@ def assignment_reopen(
     return _finish("reopen", assignment, by, change)
 
 
+def _review_months(value: object) -> int | None:
+    """1 to MAX_REVIEW_MONTHS months, or None (no 回头看); anything else is refused."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_REVIEW_MONTHS:
+        raise BadRequest(_("回头看安排在办结后 1 到 %(limit)s 个月。"), limit=MAX_REVIEW_MONTHS)
+    return value
+
+
 @transaction.atomic
 def assignment_close(
     *,
@@ -592,30 +686,51 @@ def assignment_close(
     by: By,
     resolved: bool | None = None,
     note: str = "",
-    review_months: int | None = REVIEW_MONTHS,
+    review_months: int | _Default | None = FROM_ASSIGNMENT,
 ) -> Assignment:
     """evaluated → closed (办结), resolved or closed but unresolved (by default: resolved unless
-    the deputy was unsatisfied). Schedules the 回头看 `review_months` after today (None: none)."""
+    the deputy was unsatisfied). Schedules the 回头看 `review_months` after today (None: none;
+    not given: the assignment's own interval, Assignment.review_months); a given interval
+    becomes the assignment's. An earlier 回头看 (one that found a relapse) stays in the
+    timeline; the new one starts unrecorded."""
     assignment = _begin("close", assignment_id, by)
-    if review_months is not None and not 1 <= review_months <= 36:
-        raise BadRequest(_("回头看安排在办结后 1 到 %(limit)s 个月。"), limit=36)
+    months = _review_months(assignment.review_months if review_months is FROM_ASSIGNMENT else review_months)
     cleaned = _text(note, what="note")
     is_resolved = assignment.verdict != Verdict.UNSATISFIED if resolved is None else resolved
-    review_due = add_months(local_today(), review_months) if review_months else None
+    review_due = add_months(local_today(), months) if months else None
     default = Note(
         code=notes.CLOSED,
         params={"resolved": is_resolved, "review_due": notes.day(review_due) if review_due else None},
     )
     change = _Change(
-        fields={"resolved": is_resolved, "closed_at": timezone.now(), "review_due": review_due},
+        fields={
+            "resolved": is_resolved,
+            "closed_at": timezone.now(),
+            "review_months": months,
+            "review_due": review_due,
+            "review_outcome": "",
+            "review_note": "",
+            "reviewed_at": None,
+        },
         note=typed(cleaned) if cleaned else default,
     )
     return _finish("close", assignment, by, change)
 
 
 @transaction.atomic
-def assignment_review(*, assignment_id: int, by: By, outcome: str, note: str) -> Assignment:
-    """Record the 回头看 of a closed assignment: did the fix hold? Once."""
+def assignment_review(
+    *,
+    assignment_id: int,
+    by: By,
+    outcome: str,
+    note: str,
+    working_days: int | None = None,
+    due_date: date | None = None,
+) -> Assignment:
+    """Record the 回头看 of a closed assignment: did the fix hold? Once per closing. A relapse
+    (问题出现反弹) reopens it, as an unsatisfied verdict does: handled again with a new due
+    date (`working_days` or `due_date`; by default DEFAULT_WORKING_DAYS), the loop count up,
+    the liaisons told. The timeline keeps the review, then the reopening."""
     assignment = _begin("review", assignment_id, by)
     if assignment.review_due is None:
         raise InvalidState(_("这件交办件没有安排回头看。"))
@@ -624,11 +739,78 @@ def assignment_review(*, assignment_id: int, by: By, outcome: str, note: str) ->
     if outcome not in ReviewOutcome.values:
         raise BadRequest(_("请选择回头看结果。"))
     cleaned = _text(note, what="note", required=True)
+    then = None
+    if outcome == ReviewOutcome.RELAPSED:
+        if working_days is None and due_date is None:
+            working_days = DEFAULT_WORKING_DAYS
+        due = _due_date(working_days=working_days, due_date=due_date)
+        loop = assignment.loop + 1
+        then = _Then(
+            fields={
+                "due_date": due,
+                "working_days": working_days,
+                "loop": loop,
+                "resolved": None,
+                "closed_at": None,
+                "reply": "",
+                "replied_at": None,
+                "verdict": "",
+                "verdict_comment": "",
+                "evaluated_at": None,
+                "extension_due_date": None,
+                "extension_reason": "",
+            },
+            note=Note(code=notes.RELAPSE_REOPENED, params={"loop": loop, "due": notes.day(due)}),
+        )
     change = _Change(
         fields={"review_outcome": outcome, "review_note": cleaned, "reviewed_at": timezone.now()},
         note=Note(text=cleaned, code=notes.REVIEWED, params={"outcome": outcome}),
+        then=then,
     )
     return _finish("review", assignment, by, change)
+
+
+@transaction.atomic
+def assignment_set_review(
+    *, assignment_id: int, by: By, months: int | None, due_date: date | None = None
+) -> Assignment:
+    """Set an assignment's 回头看 (a moderator of its hearing): the interval after closing
+    (`months`; None: no 回头看) and, once closed and not yet reviewed, its date (`due_date`, or
+    `months` after the closing day). Before closing only the interval is kept, for the close.
+    Not a workflow step: the status does not change; the audit log records it."""
+    assignment = _assignment_for_update(assignment_id)
+    _require_moderator(assignment, by)
+    cleaned_months = _review_months(months)
+    fields: dict[str, Any] = {"review_months": cleaned_months}
+    if assignment.status == Status.CLOSED:
+        if assignment.reviewed_at is not None:
+            raise InvalidState(_("回头看已经记录。"))
+        if cleaned_months is None:
+            if due_date is not None:
+                raise BadRequest(_("不安排回头看时不能指定回头看日期。"))
+            fields["review_due"] = None
+        elif due_date is not None:
+            today = local_today()
+            if due_date < today:
+                raise BadRequest(_("回头看日期不能早于今天。"))
+            if due_date > today + timedelta(days=31 * MAX_REVIEW_MONTHS):
+                raise BadRequest(_("回头看日期不能晚于 %(limit)s 个月后。"), limit=MAX_REVIEW_MONTHS)
+            fields["review_due"] = due_date
+        else:
+            closed = timezone.localdate(assignment.closed_at) if assignment.closed_at else local_today()
+            fields["review_due"] = add_months(closed, cleaned_months)
+    elif due_date is not None:
+        raise InvalidState(_("办结后才能指定回头看日期。"))
+    for name, value in fields.items():
+        setattr(assignment, name, value)
+    assignment.save(update_fields=[*fields, "updated_at"])
+    audit.record(
+        action="assignment.set_review",
+        actor=by,
+        subject=assignment,
+        payload={"review_months": cleaned_months, "review_due": assignment.review_due},
+    )
+    return assignment
 
 
 # ------------------------------------------------------------------------------- deputy

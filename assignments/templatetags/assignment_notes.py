@@ -6,7 +6,7 @@ from __future__ import annotations
 from django import template
 
 from assignments import notes
-from assignments.models import Notice, TimelineEntry
+from assignments.models import Notice, Rating, TimelineEntry
 
 register = template.Library()
 
@@ -19,3 +19,9 @@ def note(entry: TimelineEntry) -> str:
 @register.filter
 def notice_text(notice: Notice) -> str:
     return notes.notice_text(notice)
+
+
+@register.filter
+def rating_label(value: int | None) -> str:
+    """双向评议: a score's words (5 很高 … 1 很低)."""
+    return str(Rating(value).label) if value in Rating.values else ""

@@ -39,7 +39,8 @@ FORMS: list[tuple[str | None, str, str, dict[str, Any], str]] = [
     (None, "liaison", "return", {}, "reason"),
     ("accepted", "liaison", "progress", {"note": "进展"}, "internal_note"),
     ("accepted", "liaison", "progress", {}, "note"),
-    ("accepted", "liaison", "reply", {}, "text"),
+    ("accepted", "liaison", "reply", {"science": "4", "feasibility": "3"}, "text"),
+    ("accepted", "liaison", "reply", {"text": "答复", "science": "4", "feasibility": "3"}, "comment"),
     ("accepted", "liaison", "request_extension", {"due_date": "LATER"}, "reason"),
     ("replied", "deputy", "evaluate", {"verdict": "不满意"}, "comment"),
     ("evaluated", "moderator", "close", {}, "note"),
@@ -88,7 +89,9 @@ def test_good_text_on_the_forms_is_stored_and_bidi_controls_removed(client: Clie
     assert (a.title, a.commitment) == (WITH_BIDI[1], GOOD)
     client.force_login(case.liaison)
     client.post(f"/assignments/{a.pk}/do/accept/", {"note": "收到"})
-    client.post(f"/assignments/{a.pk}/do/reply/", {"text": f"{GOOD}\r\n{WITH_BIDI[0]}"})
+    client.post(
+        f"/assignments/{a.pk}/do/reply/", {"text": f"{GOOD}\r\n{WITH_BIDI[0]}", "science": "4", "feasibility": "3"}
+    )
     a.refresh_from_db()
     assert (a.status, a.reply) == ("replied", f"{GOOD}\n{WITH_BIDI[1]}")
 

@@ -91,7 +91,9 @@ def test_liaison_accepts_and_replies_with_an_attachment_through_the_forms(client
     login(client, case.liaison)
     assert client.post(f"/assignments/{a.pk}/do/accept/", {"note": "收到"}).status_code == 302
     upload = SimpleUploadedFile("回复函.pdf", b"%PDF reply", content_type="application/pdf")
-    client.post(f"/assignments/{a.pk}/do/reply/", {"text": "已答复", "files": [upload]})
+    client.post(
+        f"/assignments/{a.pk}/do/reply/", {"text": "已答复", "files": [upload], "science": "5", "feasibility": "4"}
+    )
     a.refresh_from_db()
     assert a.status == Status.REPLIED
     attachment = a.attachments.get()

@@ -8,6 +8,9 @@ import pytest
 
 from assignments.workdays import add_months, add_working_days, is_workday, working_days_between
 
+# The staff's overrides (WorkdayOverride) are read from the database on every call.
+pytestmark = pytest.mark.django_db
+
 
 @pytest.mark.parametrize(
     ("day", "workday"),

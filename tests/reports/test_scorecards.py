@@ -521,8 +521,34 @@ def test_verdicts_and_reviews(clock: Clock, client: Client) -> None:
     assert reviews == (1, 1, 2)
 
     shown = page_card(page(client), dept)
-    assert shown["verdict"] == ["3", "1", "1"]
+    # The relapse reopened made[1]: its verdict is cleared until the deputy evaluates again.
+    assert Assignment.objects.get(pk=made[1].pk).status == "reopened"
+    assert shown["verdict"] == ["2", "1", "1"]
     assert (shown["held"], shown["relapsed"], shown["review_due"]) == (["1"], ["1"], ["2"])
+
+
+def test_how_the_department_rated_the_questions_is_shown_to_staff(clock: Clock, client: Client) -> None:
+    """双向评议: the card carries the mean 科学性 and 可行性 the department gave the questions it
+    answered, and how many it rated; the page shows it to moderators and office staff only."""
+    dept = make_department()
+    s = stage([dept])
+    made = [assign(s, dept, due=date(2026, 3, 31)) for _ in range(3)]
+    clock.set(2026, 3, 20)
+    by = liaison(dept)
+    for a, (science, feasibility) in zip(made, [(5, 2), (4, 3), (None, None)], strict=True):
+        assignment_services.assignment_accept(assignment_id=a.pk, by=by)
+        assignment_services.assignment_reply(
+            assignment_id=a.pk, by=by, text="已办理", science=science, feasibility=feasibility
+        )
+    rows = Assignment.objects.filter(lead_department=dept, department_science__isnull=False)
+    card = card_for(department_scorecards(), dept)
+    assert card.ratings.rated == rows.count() == 2
+    assert card.ratings.science == sum(r.department_science or 0 for r in rows) / 2 == 4.5
+    assert card.ratings.feasibility == 2.5
+    assert "science" not in page_card(page(client), dept)  # the public page does not show it
+    client.force_login(s.moderator)
+    shown = page_card(page(client), dept)
+    assert (shown["science"], shown["feasibility"], shown["rated"]) == (["4.5"], ["2.5"], ["2"])
 
 
 def test_co_departments_are_not_counted(clock: Clock, client: Client) -> None:
