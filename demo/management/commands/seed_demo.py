@@ -363,6 +363,10 @@ def _choices(votes: tuple[int, int, int], voters: int) -> list[str]:
     return ["满意"] * satisfied + ["基本满意"] * basically + ["不满意"] * (voters - satisfied - basically)
 
 
+# What a department says of a question when it rates it (双向评议).
+RATING_COMMENTS = ("问题反映准确，建议具体可行", "问题属实，涉及多部门，需统筹推进", "")
+
+
 def _local(day: date, at: time) -> datetime:
     return timezone.make_aware(datetime.combine(day, at))
 
@@ -573,10 +577,14 @@ class PastHearing:
             elif step == "progress":
                 services.assignment_progress(assignment_id=pk, by=liaison, note="已走访相关企业，正在制定方案")
             elif step == "reply":
+                # 双向评议: the department rates the question as it replies.
                 services.assignment_reply(
                     assignment_id=pk,
                     by=liaison,
                     text=f"关于“{question.text[:20]}…”的办理情况：{question.commitment}，已落实。",
+                    science=5 - n % 3,
+                    feasibility=4 - n % 2,
+                    comment=RATING_COMMENTS[n % len(RATING_COMMENTS)],
                 )
             elif step in EVALUATION_COMMENTS:
                 services.assignment_evaluate(
