@@ -88,6 +88,11 @@ class Hearing(models.Model):
     starts_at = models.DateTimeField(_("开始时间"))
     ends_at = models.DateTimeField(_("计划结束时间"), null=True, blank=True)
     stream_url = models.URLField(_("直播地址 (HLS)"), blank=True)
+    # Replay: the recording staff set once the hearing ended (HLS or MP4), and the moment its
+    # position 0 shows (default: when the hearing started), so a question's chapter is
+    # staged_at − vod_started_at into the video.
+    vod_url = models.URLField(_("回放地址"), blank=True, default="", db_default="")
+    vod_started_at = models.DateTimeField(_("回放起点时间"), null=True, blank=True)
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.DRAFT)
     started_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
