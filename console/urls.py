@@ -2,7 +2,7 @@ from django.urls import path
 from django.views.decorators.cache import cache_control
 from django.views.i18n import JavaScriptCatalog
 
-from console import ballots, collect, seat, views
+from console import ballots, collect, overlay, seat, views
 
 urlpatterns = [
     path("", views.hearing_list, name="hearing_list"),
@@ -24,6 +24,8 @@ urlpatterns = [
     path("hearings/<int:hearing_id>/control/do/<slug:action>/", views.control_action, name="control_action"),
     # Question collection before the session (console/collect.py).
     *collect.urlpatterns,
+    # The video mixer's overlay, a browser source for OBS / vMix (console/overlay.py).
+    *overlay.urlpatterns,
     # Window polls on a deputy's own device (console/ballots.py).
     *ballots.urlpatterns,
     # A tablet's login by its seat card: the code typed, or the card's QR (console/seat.py).
