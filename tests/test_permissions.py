@@ -222,6 +222,8 @@ path                                  anon     viewer   deputy   deputy2  liaiso
 /hearings/{h}/                        200      200      200      200      200      200       200      200      200    200
 /hearings/{x}/                        404      404      404      404      404      404       404      404      404    404
 /hearings/{h}/screen/                 200      200      200      200      200      200       200      200      200    200
+/hearings/{h}/overlay/                200      200      200      200      200      200       200      200      200    200
+/hearings/{x}/overlay/                404      404      404      404      404      404       404      404      404    404
 /hearings/{h}/questions.csv           200      200      200      200      200      200       200      200      200    200
 /hearings/{h}/report/                 200      200      200      200      200      200       200      200      200    200
 /hearings/{h}/report.xlsx             200      200      200      200      200      200       200      200      200    200

@@ -9,13 +9,14 @@ import re
 import pytest
 from django.http import QueryDict
 from django.test import Client
+from django.urls import reverse
 
 from console.overlay import OverlayOptions, overlay_options
 from core.errors import BadRequest
 from hearings import services
-from hearings.models import Hearing
+from hearings.models import Hearing, Person
 from live.viewer import COOKIE
-from tests.factories import World, make_world
+from tests.factories import World, make_user, make_world
 
 pytestmark = pytest.mark.django_db
 
@@ -168,3 +169,12 @@ def test_a_pending_question_is_not_in_the_page(client: Client, world: World) -> 
     services.hearing_start(hearing_id=world.hearing.pk, by=None)
     services.question_submit(hearing_id=world.hearing.pk, text="还在审核的问题", source="public")
     assert "还在审核的问题" not in client.get(url(world), secure=True).content.decode()
+
+
+def test_the_offices_hearing_page_links_the_overlay_for_the_broadcast_team(client: Client, world: World) -> None:
+    staff = make_user()
+    Person.objects.create(user=staff, name="会务", role=Person.Role.STAFF)
+    client.force_login(staff)
+    html = client.get(reverse("manage_hearing", args=[world.hearing.pk]), secure=True).content.decode()
+    assert 'id="hearing-overlay-link"' in html
+    assert f'href="/hearings/{world.hearing.pk}/overlay/"' in html
