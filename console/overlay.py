@@ -63,7 +63,7 @@ def overlay_options(query: QueryDict) -> OverlayOptions:
     """The options of the query string; BadRequest for a value of one it does not know. Other
     parameters are ignored (a mixer's cache-buster, `?v=2`). The messages name the option and
     what it allows, never what was sent."""
-    parts = PARTS
+    parts: tuple[str, ...] = PARTS
     raw_parts = _one(query, "parts")
     if raw_parts is not None:
         named = [p.strip() for p in raw_parts.split(",") if p.strip()]
