@@ -35,6 +35,8 @@ new MutationObserver((records) => {
     for (const n of r.addedNodes) window.__seen.push(n.textContent);
   }
 }).observe(document, { subtree: true, childList: true, characterData: true });
+window.__violations = [];
+document.addEventListener("securitypolicyviolation", (e) => window.__violations.push(e.violatedDirective));
 """
 SHADOW = 40  # px: the panels' drop shadow reaches this far
 
@@ -102,6 +104,7 @@ def test_the_background_is_transparent_outside_the_lower_third(pages: Any, asgi_
     expect(third.locator(".ov-dept")).to_have_text(f"应询部门：{world.departments[0].name}")
     expect(page.locator("#ov-agenda")).to_contain_text(item.title)
     expect(page.locator("#ov-result")).to_be_hidden()
+    assert page.evaluate("window.__violations") == [], "the site's Content-Security-Policy refuses nothing"
     page.evaluate("() => document.getAnimations().forEach((a) => a.finish())")
 
     png = page.screenshot(omit_background=True)
