@@ -68,11 +68,11 @@ def _allowlist() -> list[tuple[str, int | None]]:
         host, port = entry, None
         if entry.startswith("["):
             host, _sep, rest = entry[1:].partition("]")
-            if rest.startswith(":") and rest[1:].isdigit():
+            if rest.startswith(":") and rest[1:].isascii() and rest[1:].isdigit():
                 port = int(rest[1:])
         elif entry.count(":") == 1:
             name, _sep, number = entry.partition(":")
-            if number.isdigit():
+            if number.isascii() and number.isdigit():
                 host, port = name, int(number)
         entries.append((host.rstrip("."), port))
     return entries
