@@ -54,6 +54,10 @@ def rated(case: Case) -> Assignment:
     return Assignment.objects.get(pk=a.pk)
 
 
+def body_of(response: Any) -> bytes:
+    return b"".join(response.streaming_content) if response.streaming else bytes(response.content)
+
+
 def text_of_xlsx(content: bytes) -> str:
     with zipfile.ZipFile(io.BytesIO(content)) as z:
         return "".join(z.read(n).decode("utf-8", "replace") for n in z.namelist() if n.endswith(".xml"))
@@ -80,14 +84,13 @@ def test_the_departments_rating_leaks_through_no_public_door(case: Case) -> None
         for page in pages:
             response = client.get(page)
             assert response.status_code == 200, page
-            text = b"".join(response.streaming_content).decode() if response.streaming else response.content.decode()
+            text = body_of(response).decode()
             assert COMMENT not in text, page
             assert 'data-figure="science"' not in text and "科学性" not in text, page
         for page in ("/assignments/export.xlsx", f"/hearings/{case.hearing.pk}/report.xlsx"):
             response = client.get(page)
             assert response.status_code == 200, page
-            content = b"".join(response.streaming_content) if response.streaming else response.content
-            text = text_of_xlsx(content)
+            text = text_of_xlsx(body_of(response))
             assert COMMENT not in text and "科学性" not in text, page
     api = json.loads(Client().get(f"/api/v1/assignments/{a.pk}/").content)
     assert not {"science", "feasibility", "comment", "department_science", "rating"} & set(api)
