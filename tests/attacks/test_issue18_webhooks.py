@@ -338,3 +338,39 @@ def test_the_staff_page_wants_the_csrf_token_and_staff() -> None:
     assert other.get("/manage/webhooks/deliveries/").status_code in (302, 403)
     assert Client().get("/manage/webhooks/").status_code in (302, 403)
     assert list(WebhookEndpoint.objects.values_list("url", "active")) == [("https://hooks.example.cn/kept", True)]
+
+
+# ------------------------------------------------------------------ poll.published and the secret ballot
+
+
+@pytest.mark.parametrize("secret", [True, False])
+def test_a_secret_polls_webhook_names_no_voter_and_a_named_one_carries_its_roll(
+    secret: bool, django_capture_on_commit_callbacks: Any
+) -> None:
+    from chamber import services as chamber_services
+    from hearings.models import Hearing
+    from tests.factories import make_world
+    from tests.voting.helpers import cast
+    from voting import services as voting_services
+
+    world = make_world(deputies=3, status=Hearing.Status.LIVE)
+    for deputy in world.deputies:
+        voting_services.checkin(hearing_id=world.hearing.pk, deputy=deputy)
+    poll = voting_services.poll_open(
+        hearing_id=world.hearing.pk, item_id=world.items[1].pk, by=world.moderator, secret=secret
+    )
+    for deputy, choice in zip(world.deputies, ["满意", "满意", "不满意"], strict=True):
+        cast(world, poll, deputy, choice)
+    voting_services.poll_close(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
+    webhooks.register("https://hooks.example.cn/h", SECRET)
+    with django_capture_on_commit_callbacks(execute=True):
+        chamber_services.poll_publish(hearing_id=world.hearing.pk, poll_id=poll.pk, by=world.moderator)
+    (delivery,) = WebhookDelivery.objects.all()
+    data = json.loads(delivery.body)["data"]
+    assert data["secret"] is secret
+    if secret:
+        assert "roll" not in data
+        for deputy in world.deputies:
+            assert deputy.get_username() not in delivery.body
+    else:
+        assert len(data["roll"]) == 3
