@@ -266,14 +266,20 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     TIMEOUT_SECONDS bounds each wait on the socket and, by a watchdog that shuts the socket,
     the whole attempt: a receiver that drips its answer a byte at a time cannot hold the worker."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port
+    # The port always given: without one, http.client parses the host for it, and reads an IPv6
+    # literal ("::1") as host ":" and port 1, or refuses it ("fe80::abcd": a non-numeric port).
+    host = parts.hostname or ""
+    port = parts.port if parts.port is not None else DEFAULT_PORTS.get(parts.scheme, 80)
     connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(
-            host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
+    try:
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+            )
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
+    except (OSError, ValueError) as exc:  # a host http.client refuses: a failed attempt like any other
+        return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     expired = threading.Event()
 
@@ -291,7 +297,7 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         response.read(64 * 1024)
-    except (OSError, http.client.HTTPException) as exc:
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # http.client.InvalidURL is a ValueError
         if not expired.is_set():
             return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     finally:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import socket
 import threading
@@ -374,3 +375,41 @@ def test_a_secret_polls_webhook_names_no_voter_and_a_named_one_carries_its_roll(
             assert deputy.get_username() not in delivery.body
     else:
         assert len(data["roll"]) == 3
+
+
+# ------------------------------------------------------------------ IPv6 literals without a port
+
+
+@pytest.mark.parametrize(
+    ("url", "address"), [("http://[::1]/h", ("::1", 80)), ("https://[fe80::abcd]/h", ("fe80::abcd", 443))]
+)
+def test_an_ipv6_literal_without_a_port_is_dialled_on_the_default_port(
+    monkeypatch: Any, url: str, address: tuple[str, int]
+) -> None:
+    """http.client reads a bare "::1" as host ":" and port 1, and "fe80::abcd" as a bad port."""
+    dialled: list[tuple[str, int]] = []
+
+    def create_connection(where: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        dialled.append(where)
+        raise ConnectionRefusedError("refused in the test")
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    answer = webhooks._post(url, b"{}", {})
+    assert dialled == [address]
+    assert answer.status_code is None and "refused" in answer.error
+
+
+def test_a_url_http_client_refuses_is_a_logged_attempt_not_a_stuck_delivery(
+    monkeypatch: Any, work: Work, django_capture_on_commit_callbacks: Any
+) -> None:
+    webhooks.register("http://[fe80::abcd]/h", SECRET)
+    monkeypatch.setattr(
+        http.client.HTTPConnection, "_get_hostport", lambda self, h, p: (_ for _ in ()).throw(ValueError("x"))
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        (delivery,) = webhooks.emit("assignment.accept", {"id": 1})
+    work()
+    delivery = WebhookDelivery.objects.get(pk=delivery.pk)
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.next_at is not None  # retried later, like any failed attempt
+    assert DeliveryAttempt.objects.filter(delivery=delivery, status_code=None).count() == 1
