@@ -294,6 +294,9 @@ def _post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
     watchdog.daemon = True
     watchdog.start()
     try:
+        connection.connect()
+        if expired.is_set():  # the deadline passed while connecting, before there was a socket to shut
+            raise TimeoutError
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         response.read(64 * 1024)

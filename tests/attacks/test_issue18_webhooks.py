@@ -413,3 +413,32 @@ def test_a_url_http_client_refuses_is_a_logged_attempt_not_a_stuck_delivery(
     assert (delivery.status, delivery.attempts) == ("pending", 1)
     assert delivery.next_at is not None  # retried later, like any failed attempt
     assert DeliveryAttempt.objects.filter(delivery=delivery, status_code=None).count() == 1
+
+
+def test_a_deadline_that_passes_while_connecting_still_ends_the_attempt(
+    monkeypatch: Any, work: Work, django_capture_on_commit_callbacks: Any
+) -> None:
+    """The watchdog finds no socket to shut while the connection is being made: the attempt
+    must still end at the deadline, not drip on."""
+    monkeypatch.setattr(webhooks, "TIMEOUT_SECONDS", 1)
+    real = socket.create_connection
+
+    def slow_connect(*args: Any, **kwargs: Any) -> socket.socket:
+        time.sleep(1.3)
+        return real(*args, **kwargs)
+
+    def drip(conn: socket.socket) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        deadline = time.monotonic() + 8
+        while time.monotonic() < deadline:
+            conn.sendall(b"X-Slow: a\r\n")
+            time.sleep(0.3)
+
+    server = Hostile(drip)
+    monkeypatch.setattr(socket, "create_connection", slow_connect)
+    try:
+        took, attempt = _attempt(server.port, django_capture_on_commit_callbacks, work)
+    finally:
+        server.stop()
+    assert took < 4, f"the attempt took {took:.1f} s for a 1 s timeout"
+    assert attempt.status_code is None and "timed out" in attempt.error
