@@ -61,7 +61,6 @@ def assignment_follow(request: HttpRequest, assignment_id: int) -> HttpResponse:
             assignment_id=assignment.pk,
             email=str(request.POST.get("email", "")),
             address=request_address(request),
-            base=request.build_absolute_uri("/"),
         )
     except DomainError as error:
         return _page(request, "refused", status=error.status, assignment=assignment, error=error)

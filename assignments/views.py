@@ -181,7 +181,7 @@ def _review_months(value: str | None, *, keep: bool = False) -> Any:
         return FROM_ASSIGNMENT if keep else None
     if value == "none":
         return None
-    if not value.isdigit() or len(value) > 3:
+    if not (value.isascii() and value.isdigit()) or len(value) > 3:  # "²".isdigit(), yet int() refuses it
         raise BadRequest(gettext_lazy("回头看间隔须为整数（月）。"))
     return int(value)
 

@@ -9,12 +9,15 @@ anywhere. `check --deploy` warns while the allowlist is empty (outbound/checks.p
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
 import json
 import logging
+import socket
 import ssl
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -65,11 +68,11 @@ def _allowlist() -> list[tuple[str, int | None]]:
         host, port = entry, None
         if entry.startswith("["):
             host, _sep, rest = entry[1:].partition("]")
-            if rest.startswith(":") and rest[1:].isdigit():
+            if rest.startswith(":") and rest[1:].isascii() and rest[1:].isdigit():
                 port = int(rest[1:])
         elif entry.count(":") == 1:
             name, _sep, number = entry.partition(":")
-            if number.isdigit():
+            if number.isascii() and number.isdigit():
                 host, port = name, int(number)
         entries.append((host.rstrip("."), port))
     return entries
@@ -82,7 +85,7 @@ def host_allowed(url: str) -> bool:
         return True
     try:
         parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORTS.get(parts.scheme)
+        port = parts.port if parts.port is not None else DEFAULT_PORTS.get(parts.scheme)
     except ValueError:
         return False
     host = (parts.hostname or "").rstrip(".")
@@ -109,9 +112,11 @@ def _clean_url(url: str) -> SplitResult:
         raise BadRequest(gettext_lazy("推送地址只能包含可见的 ASCII 字符（中文域名请用 punycode，路径请百分号编码）。"))
     try:
         parts = urlsplit(url)
-        parts.port  # noqa: B018  (raises ValueError for a port that is not one)
+        port = parts.port  # raises ValueError for a port that is not one (above 65535, not digits)
     except ValueError:
         raise BadRequest(gettext_lazy("推送地址无效。")) from None
+    if port == 0:  # no port to connect to; nor may it borrow the default port's place on the allowlist
+        raise BadRequest(gettext_lazy("推送地址无效。"))
     if parts.scheme not in DEFAULT_PORTS:
         raise BadRequest(gettext_lazy("推送地址必须以 http:// 或 https:// 开头。"))
     if not parts.hostname:
@@ -257,25 +262,52 @@ class Answer:
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
-    """One POST; http.client never follows a redirect, and reads no proxy from the environment."""
+    """One POST; http.client never follows a redirect, and reads no proxy from the environment.
+    TIMEOUT_SECONDS bounds each wait on the socket and, by a watchdog that shuts the socket,
+    the whole attempt: a receiver that drips its answer a byte at a time cannot hold the worker."""
     parts = urlsplit(url)
-    host, port = parts.hostname or "", parts.port
+    # The port always given: without one, http.client parses the host for it, and reads an IPv6
+    # literal ("::1") as host ":" and port 1, or refuses it ("fe80::abcd": a non-numeric port).
+    host = parts.hostname or ""
+    port = parts.port if parts.port is not None else DEFAULT_PORTS.get(parts.scheme, 80)
     connection: http.client.HTTPConnection
-    if parts.scheme == "https":
-        connection = http.client.HTTPSConnection(
-            host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
-        )
-    else:
-        connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
+        if parts.scheme == "https":
+            connection = http.client.HTTPSConnection(
+                host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+            )
+        else:
+            connection = http.client.HTTPConnection(host, port, timeout=TIMEOUT_SECONDS)
+    except (OSError, ValueError) as exc:  # a host http.client refuses: a failed attempt like any other
+        return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    expired = threading.Event()
+
+    def expire() -> None:
+        expired.set()
+        sock = connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    watchdog = threading.Timer(TIMEOUT_SECONDS, expire)
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        connection.connect()
+        if expired.is_set():  # the deadline passed while connecting, before there was a socket to shut
+            raise TimeoutError
         connection.request("POST", target, body=body, headers=headers)
         response = connection.getresponse()
         response.read(64 * 1024)
-    except (OSError, http.client.HTTPException) as exc:
-        return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
+    except (OSError, http.client.HTTPException, ValueError) as exc:  # http.client.InvalidURL is a ValueError
+        if not expired.is_set():
+            return Answer(None, f"{type(exc).__name__}: {exc}"[:MAX_ERROR])
     finally:
+        watchdog.cancel()
         connection.close()
+    if expired.is_set():  # cut short: whatever was read of the answer does not count
+        return Answer(None, f"TimeoutError: timed out after {TIMEOUT_SECONDS} s")
     error = ""
     if 300 <= response.status < 400:
         error = _("重定向未跟随（%(location)s）") % {"location": (response.getheader("Location") or "")[:200]}

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -28,8 +29,12 @@ def _days(values: Iterable[str | date]) -> list[date]:
         if isinstance(value, date):
             days.append(value)
             continue
+        text = str(value).strip()
         try:
-            days.append(date.fromisoformat(str(value).strip()))
+            # Exactly YYYY-MM-DD: date.fromisoformat also takes 20270205 and 2027-W05-5.
+            if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+                raise ValueError(text)
+            days.append(date.fromisoformat(text))
         except ValueError:
             raise BadRequest(_("日期无效：%(value)s（格式 YYYY-MM-DD）。"), value=str(value)[:20]) from None
     return days

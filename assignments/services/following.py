@@ -91,19 +91,16 @@ def _mail_allowed(email: str, now: float) -> bool:
         return False
 
 
-def _link(name: str, token: str, base: str) -> str:
-    path = reverse(name, args=[token])
-    return base.rstrip("/") + path if base and not settings.SITE_URL else site_url(path)
-
-
 @transaction.atomic
-def follow_request(*, assignment_id: int, email: str, address: str | None = None, base: str = "") -> None:
+def follow_request(*, assignment_id: int, email: str, address: str | None = None) -> None:
     """Ask to follow an assignment (any the public page shows) by e-mail: a follower not yet
     confirmed gets a fresh token and a confirmation mail (a new address, one never confirmed,
     one that unsubscribed). An address already following gets nothing, and the answer is the
     same either way. A client address may ask FOLLOW_PER_HOUR times an hour (RateLimited after,
     nothing stored); an e-mail address is sent at most FOLLOW_MAILS_PER_DAY confirmations a
-    day, silently. `base` ("https://host") makes the link absolute when SITE_URL is unset."""
+    day, silently. The link is absolute by SITE_URL (outbound.mail.site_url), never by the
+    request's Host: the mail goes to anyone's address, and a Host the requester chose would aim
+    the link, token and all, at their site."""
     cleaned = clean_email(email)
     if not Assignment.objects.filter(pk=assignment_id).exists():
         raise NotFound(gettext_lazy("找不到这件交办件。"))
@@ -132,7 +129,7 @@ def follow_request(*, assignment_id: int, email: str, address: str | None = None
             "有人用这个邮箱地址申请关注交办件“%(title)s”的办理进展。\n\n"
             "如果是您本人，请打开下面的链接并点击“确认关注”：\n%(link)s\n\n"
             "如果不是，请忽略这封邮件，您不会再收到任何消息。"
-        ) % {"title": title, "link": _link("follower_confirm", token, base)}
+        ) % {"title": title, "link": site_url(reverse("follower_confirm", args=[token]))}
     mail(subject, body, [cleaned])
 
 

@@ -493,7 +493,7 @@ def _score(value: object, *, what: str | Promise) -> int | None:
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
-    elif isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 1:
+    elif isinstance(value, str) and value.strip() in {str(n) for n in Rating.values}:
         number = int(value.strip())
     if number is None or number not in Rating.values:
         raise BadRequest(_("%(what)s须为 1 到 5 的整数。"), what=what)

@@ -15,8 +15,11 @@ class Command(BaseCommand):
     help = "Add holidays and make-up working days (调休上班) over the calendar library's, or list a year's."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--holiday", nargs="+", default=[], metavar="YYYY-MM-DD", help="days off")
-        parser.add_argument("--workday", nargs="+", default=[], metavar="YYYY-MM-DD", help="make-up working days")
+        # "extend": an option given twice keeps the days of both (the default "store" kept the last).
+        parser.add_argument("--holiday", nargs="+", action="extend", default=[], metavar="YYYY-MM-DD", help="days off")
+        parser.add_argument(
+            "--workday", nargs="+", action="extend", default=[], metavar="YYYY-MM-DD", help="make-up working days"
+        )
         parser.add_argument("--list", type=int, metavar="YEAR", help="print a year's overrides")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -25,6 +28,8 @@ class Command(BaseCommand):
         year: int | None = options["list"]
         if not (holidays or workdays or year is not None):
             raise CommandError("give --holiday and/or --workday days, or --list YEAR")
+        if year is not None and not 1 <= year <= 9999:
+            raise CommandError("--list needs a year")  # before storing anything given with it
         if holidays or workdays:
             try:
                 report = workdays_override(holidays=holidays, workdays=workdays)
@@ -35,7 +40,5 @@ class Command(BaseCommand):
                     f"added {len(report.added)}, changed {len(report.changed)}, unchanged {len(report.unchanged)}"
                 )
         if year is not None:
-            if not 1 <= year <= 9999:
-                raise CommandError("--list needs a year")
             for row in workdays_listed(year):
                 self.stdout.write(f"{row.day.isoformat()} {row.kind}")
