@@ -204,9 +204,7 @@ def _world(**fields: Any) -> World:
     return call(make_world, deputies=1, **fields)
 
 
-def test_hls_js_plays_the_stream_from_not_started_to_ended(
-    asgi_server: str, cdn: StreamServer, viewers: Any
-) -> None:
+def test_hls_js_plays_the_stream_from_not_started_to_ended(asgi_server: str, cdn: StreamServer, viewers: Any) -> None:
     world = _world(stream_url=f"{cdn.url}/stream.m3u8")
     hearing = world.hearing
     viewer = viewers(native=False, viewport=DESKTOP)
@@ -295,9 +293,7 @@ def _replay(vod_url: str) -> tuple[World, dict[str, int]]:
 
 
 @pytest.mark.parametrize("kind", ["hls.js", "mp4"])
-def test_the_replay_seeks_to_a_questions_chapter(
-    asgi_server: str, cdn: StreamServer, viewers: Any, kind: str
-) -> None:
+def test_the_replay_seeks_to_a_questions_chapter(asgi_server: str, cdn: StreamServer, viewers: Any, kind: str) -> None:
     vod = f"{cdn.url}/stream.m3u8" if kind == "hls.js" else f"{cdn.url}/replay.mp4"
     world, q = _replay(vod)
     viewer = viewers(native=False, viewport=DESKTOP)
