@@ -231,6 +231,12 @@ export function createPlayer(card, { status }) {
     mediaRecovered = false;
     show("playing");
   });
+  video.addEventListener("canplay", () => {
+    // Back after a failure, but not playing (a play() the browser refused without a gesture).
+    if (attached && video.paused && (state === "retrying" || state === "not-started" || state === "loading")) {
+      show("ready");
+    }
+  });
   video.addEventListener("error", () => {
     if (mode === "native" && attached) failed(); // hls.js reports its own (fatal errors)
   });
