@@ -2,7 +2,7 @@
 //
 // Native HLS where the browser has it (Safari, iOS, most Android browsers, newer Chrome), and an
 // MP4 replay always: the video element plays the URL itself. Elsewhere hls.js (our vendored copy,
-// static/vendor/hls.js/, never a CDN), loaded only when the viewer presses play, so the phones
+// static/vendor/hlsjs/, never a CDN), loaded only when the viewer presses play, so the phones
 // that play natively never download it. Where neither works (no MediaSource), a link.
 //
 // States (the card's data-state, and a line of text over the video):

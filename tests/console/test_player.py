@@ -36,7 +36,7 @@ def test_a_live_hls_stream_opens_the_policy_to_its_origin_and_blob_on_that_page_
     world = make_world(status=Hearing.Status.LIVE, stream_url=STREAM)
     html, policy = page(client, world)
     assert 'data-mode="live"' in html and f'data-src="{STREAM}"' in html and 'data-hls="1"' in html
-    assert "/static/vendor/hls.js/hls.light.min.js" in html  # its address, loaded on play
+    assert "/static/vendor/hlsjs/hls.light.min.js" in html  # its address, loaded on play
     assert "<script" not in html.split('id="stream-card"')[1].split("</section>")[0]
     assert policy["connect-src"][:2] == ["'self'", "https://live.example.cn:8443"]
     assert policy["media-src"][-1] == "blob:"

@@ -51,7 +51,7 @@ document.addEventListener("securitypolicyviolation", (e) => {
   window.__violations.push(`${e.violatedDirective} blocked ${e.blockedURI || "inline"}`);
 });
 """
-HLS_SCRIPT = re.compile(r"/static/vendor/hls\.js/hls\.light\.min\.js")
+HLS_SCRIPT = re.compile(r"/static/vendor/hlsjs/hls\.light\.min\.js")
 
 
 def _require_ffmpeg() -> str:

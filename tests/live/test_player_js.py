@@ -20,7 +20,8 @@ const out = {
   low: [0, 1, 2, 3, 4, 5, 6, 40, 1e9].map((n) => backoff(n, () => 0)),
   high: [0, 1, 2, 3, 4, 5, 6, 40, 1e9].map((n) => backoff(n, () => 0.999999)),
   mid: [0, 5].map((n) => backoff(n, () => 0.5)),
-  parsed: ["0", "12", "90.5", "1:30", "1:02:03", " 45 ", "-5", "1:75", "abc", "", "1e3", "12s", "Infinity"].map(parseTime),
+  parsed: ["0", "12", "90.5", "1:30", "1:02:03", " 45 ", "-5", "1:75", "abc", "", "1e3", "12s", "Infinity"]
+    .map(parseTime),
   start: [
     { search: "?t=12", hash: "" },
     { search: "", hash: "#t=1:05" },
