@@ -293,7 +293,9 @@ def _replay(vod_url: str) -> tuple[World, dict[str, int]]:
 
 
 @pytest.mark.parametrize("kind", ["hls.js", "mp4"])
-def test_the_replay_seeks_to_a_questions_chapter(asgi_server: str, cdn: StreamServer, viewers: Any, kind: str) -> None:
+def test_the_replay_seeks_to_a_questions_chapter(
+    asgi_server: str, cdn: StreamServer, viewers: Any, kind: str, screenshot: Any
+) -> None:
     vod = f"{cdn.url}/stream.m3u8" if kind == "hls.js" else f"{cdn.url}/replay.mp4"
     world, q = _replay(vod)
     viewer = viewers(native=False, viewport=DESKTOP)
@@ -316,6 +318,9 @@ def test_the_replay_seeks_to_a_questions_chapter(asgi_server: str, cdn: StreamSe
     # The chapter past the recording's end is dropped once the video knows its length.
     expect(page.locator(f"#chapter-{q['late']}")).to_be_hidden()
 
+    if kind == "hls.js":
+        page.evaluate("document.getElementById('stream-video').pause()")
+        screenshot(page, "replay-chapters", full_page=False)
     page.click(f"#chapter-{q['first']}")
     viewer.at(5)
     expect(page.locator(f"#chapter-{q['first']}")).to_have_attribute("aria-current", "true")
