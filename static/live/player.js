@@ -90,6 +90,7 @@ export function createPlayer(card, { status }) {
   let attempt = 0;
   let timer = null;
   let mediaRecovered = false;
+  let rounds = 0; // attachments of hls.js, so that one that was cancelled while loading stays so
   let seekTo = replay ? startTime(window.location) : null;
 
   const TEXT = {
@@ -123,6 +124,7 @@ export function createPlayer(card, { status }) {
   }
 
   function detach() {
+    rounds += 1; // an hls.js still loading is not used
     clearTimeout(timer);
     timer = null;
     if (hls) {
@@ -145,7 +147,10 @@ export function createPlayer(card, { status }) {
       return;
     }
     show(wasPlaying || replay ? "retrying" : "not-started");
-    timer = setTimeout(() => attach(true), backoff(attempt++));
+    timer = setTimeout(() => {
+      timer = null;
+      attach(true);
+    }, backoff(attempt++));
   }
 
   function attachNative(play) {
@@ -158,15 +163,19 @@ export function createPlayer(card, { status }) {
   }
 
   async function attachHls(play) {
+    attached = true; // from now: a second press or a chapter click waits for this one
+    const round = ++rounds;
     if (state !== "retrying" && state !== "not-started") show("loading");
     let Hls;
     try {
       Hls = await loadHls(card.dataset.hlsScript);
     } catch {
-      failed();
+      if (round === rounds) failed();
       return;
     }
+    if (round !== rounds) return; // detached meanwhile (the hearing ended)
     if (!Hls.isSupported()) {
+      attached = false;
       show("off");
       return;
     }
@@ -192,7 +201,6 @@ export function createPlayer(card, { status }) {
     });
     instance.loadSource(src);
     instance.attachMedia(video);
-    attached = true;
   }
 
   function attach(play) {
@@ -247,8 +255,9 @@ export function createPlayer(card, { status }) {
     }
   });
   video.addEventListener("loadedmetadata", () => {
-    if (seekTo !== null && mode === "native") video.currentTime = clamp(seekTo);
-    seekTo = null; // hls.js started there itself (startPosition)
+    // ?t= or a chapter chosen before the video was ready (hls.js was also given it as startPosition)
+    if (seekTo !== null) video.currentTime = clamp(seekTo);
+    seekTo = null;
     dropChaptersPastTheEnd();
   });
   video.addEventListener("durationchange", dropChaptersPastTheEnd);
