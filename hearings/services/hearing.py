@@ -82,12 +82,14 @@ FIELD_THEME = pgettext_lazy("field in a sentence", "主题")
 FIELD_VENUE = pgettext_lazy("field in a sentence", "地点")
 FIELD_STREAM_URL = pgettext_lazy("field in a sentence", "直播地址")
 FIELD_CATEGORY = pgettext_lazy("field in a sentence", "问题类别")
+FIELD_VOD_URL = pgettext_lazy("field in a sentence", "回放地址")
 
 # The models' lengths: one definition (hearings/models.py).
 TITLE_MAX = Hearing._meta.get_field("title").max_length or 200
 THEME_MAX = Hearing._meta.get_field("theme").max_length or 300
 VENUE_MAX = Hearing._meta.get_field("venue").max_length or 200
 STREAM_URL_MAX = Hearing._meta.get_field("stream_url").max_length or 200
+VOD_URL_MAX = Hearing._meta.get_field("vod_url").max_length or 200
 
 # What a page, a screen or a phone shows of a hearing (live.schema.HearingOut): a change of one
 # of these while sockets are open is published as `hearing.updated`.
@@ -295,6 +297,42 @@ def hearing_update(
             hearing,
             public=Event(type="hearing.updated", data=HearingUpdatedData(hearing=selectors.hearing_out(hearing))),
         )
+    return hearing
+
+
+@transaction.atomic
+def hearing_set_replay(
+    *, hearing_id: int, by: AbstractBaseUser | None, vod_url: str, vod_started_at: datetime | None
+) -> Hearing:
+    """Set (or clear, with "") the recording of a hearing, by office staff: its URL (HLS `.m3u8`
+    or MP4, http or https) and the moment its position 0 shows, to the second (None: when the
+    hearing started). In any status, an ended hearing too (that is when the recording exists);
+    the public page shows it, with its chapters, once the hearing has ended (hearings/replay.py).
+    Open pages are not told: an ended hearing's page shows it on its next load."""
+    hearing = guards.hearing_for_update(hearing_id)
+    guards.require_office_staff(by)
+    vod_url = clean_or_refuse(vod_url, what=FIELD_VOD_URL, max_length=VOD_URL_MAX, multiline=False, required=False)
+    if vod_url:
+        try:
+            _url(vod_url)
+        except ValidationError:
+            raise BadRequest(_("回放地址须是以 http:// 或 https:// 开头的网址。")) from None
+    if vod_started_at is not None:
+        if not isinstance(vod_started_at, datetime) or timezone.is_naive(vod_started_at):
+            raise BadRequest(_("回放起点时间有误。"))
+        if hearing.ended_at is not None and vod_started_at > hearing.ended_at:
+            raise BadRequest(_("回放起点时间不能晚于问政会结束的时刻。"))
+    changed = {
+        name: value
+        for name, value in (("vod_url", vod_url), ("vod_started_at", vod_started_at))
+        if getattr(hearing, name) != value
+    }
+    if not changed:
+        return hearing
+    for name, value in changed.items():
+        setattr(hearing, name, value)
+    hearing.save(update_fields=list(changed))
+    audit.record(action="hearing.replay", actor=by, subject=hearing, payload={"changed": changed})
     return hearing
 
 

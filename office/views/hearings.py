@@ -1,9 +1,10 @@
 """The office's hearing pages: the list, a new hearing, one hearing's overview with its edit
-form and its roster (deputies and moderators), and copying a hearing.
+form, its roster (deputies and moderators) and its replay (the recording's URL and start), and
+copying a hearing.
 
 Thin: a Django form parses the post (types, a date and time, a number), one service call
 decides and changes (hearings.services: hearing_create, hearing_update, hearing_copy,
-hearing_set_roster); a refusal is shown on the page with its status and nothing changed."""
+hearing_set_roster, hearing_set_replay); a refusal is shown on the page with its status and nothing changed."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from core.errors import BadRequest, DomainError, Forbidden, NotFound
 from core.text import CleanTextField
 from hearings import services
 from hearings.models import Hearing, Person
-from hearings.services.hearing import STREAM_URL_MAX, THEME_MAX, TITLE_MAX, VENUE_MAX
+from hearings.services.hearing import STREAM_URL_MAX, THEME_MAX, TITLE_MAX, VENUE_MAX, VOD_URL_MAX
 from office.access import staff_required
 
 _MINUTE = "%Y-%m-%dT%H:%M"
@@ -101,6 +102,35 @@ class HearingForm(forms.Form):
         return cls(data, initial=initial)
 
 
+class _Second(forms.DateTimeInput):
+    input_type = "datetime-local"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%dT%H:%M:%S", attrs={"step": "1"})
+
+
+class ReplayForm(forms.Form):
+    """The recording of a hearing (回放): its URL and the moment its position 0 shows."""
+
+    vod_url = forms.CharField(
+        label=gettext_lazy("回放地址"),
+        max_length=VOD_URL_MAX,
+        required=False,
+        widget=forms.URLInput(attrs={"placeholder": "https://"}),
+        help_text=gettext_lazy("HLS（.m3u8）或 MP4 录像的网址；问政会结束后，公开直播页显示回放和问题章节。"),
+    )
+    vod_started_at = forms.DateTimeField(
+        label=gettext_lazy("回放起点时间"),
+        required=False,
+        widget=_Second(),
+        help_text=gettext_lazy("录像第 0 秒对应的时刻，精确到秒；不填则为问政会开始的时刻。"),
+    )
+
+    @classmethod
+    def of(cls, hearing: Hearing, data: Any = None) -> ReplayForm:
+        return cls(data, initial={"vod_url": hearing.vod_url, "vod_started_at": hearing.vod_started_at})
+
+
 def _kept_minute(posted: datetime | None, stored: datetime | None) -> datetime | None:
     """The form shows minutes: a posted time in the stored time's minute is the stored time."""
     if posted is not None and stored is not None and stored.replace(second=0, microsecond=0) == posted:
@@ -164,7 +194,13 @@ def _roster_choices() -> dict[str, Any]:
 
 
 def _overview(
-    request: HttpRequest, hearing: Hearing, form: HearingForm, *, status: int = 200, roster_error: str = ""
+    request: HttpRequest,
+    hearing: Hearing,
+    form: HearingForm,
+    *,
+    status: int = 200,
+    roster_error: str = "",
+    replay_form: ReplayForm | None = None,
 ) -> HttpResponse:
     counted = _with_counts(Hearing.objects.filter(pk=hearing.pk)).get()
     context = {
@@ -174,6 +210,7 @@ def _overview(
         "deputy_ids": set(hearing.deputies.values_list("pk", flat=True)),
         "moderator_ids": set(hearing.moderators.values_list("pk", flat=True)),
         "roster_error": roster_error,
+        "replay_form": replay_form or ReplayForm.of(hearing),
         **_roster_choices(),
     }
     return render(request, "office/hearing_detail.html", context, status=status)
@@ -231,6 +268,23 @@ def manage_hearing_roster(request: HttpRequest, hearing_id: int) -> HttpResponse
 
 @staff_required
 @require_POST
+def manage_hearing_replay(request: HttpRequest, hearing_id: int) -> HttpResponse:
+    hearing = get_object_or_404(Hearing, pk=hearing_id)
+    form = ReplayForm.of(hearing, request.POST)
+    if form.is_valid():
+        try:
+            services.hearing_set_replay(hearing_id=hearing.pk, by=request.user, **form.cleaned_data)  # type: ignore[arg-type]
+        except DomainError as error:
+            _refused(error)
+            form.add_error(None, error.message)
+        else:
+            messages.success(request, _("回放已保存。"))
+            return redirect("manage_hearing", hearing_id=hearing.pk)
+    return _overview(request, hearing, HearingForm.of(hearing), status=400, replay_form=form)
+
+
+@staff_required
+@require_POST
 def manage_hearing_copy(request: HttpRequest, hearing_id: int) -> HttpResponse:
     try:
         copy = services.hearing_copy(hearing_id=hearing_id, by=request.user)  # type: ignore[arg-type]
@@ -248,4 +302,5 @@ urlpatterns = [
     path("hearings/<int:hearing_id>/", manage_hearing, name="manage_hearing"),
     path("hearings/<int:hearing_id>/roster/", manage_hearing_roster, name="manage_hearing_roster"),
     path("hearings/<int:hearing_id>/copy/", manage_hearing_copy, name="manage_hearing_copy"),
+    path("hearings/<int:hearing_id>/replay/", manage_hearing_replay, name="manage_hearing_replay"),
 ]

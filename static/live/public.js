@@ -8,6 +8,7 @@
 
 import { askBox } from "./ask.js";
 import { connect } from "./live.js";
+import { createPlayer } from "./player.js";
 import {
   applyCounter,
   applyEvent,
@@ -167,17 +168,10 @@ for (const button of document.querySelectorAll("[data-sort]")) {
 
 // ---------------------------------------------------------------- the livestream
 
-// Native HLS where the browser has it (Safari, iOS, Android); elsewhere a plain link.
-// (No hls.js: nothing is loaded from a CDN.)
-const video = $("stream-video");
-if (video) {
-  const hls = video.canPlayType("application/vnd.apple.mpegurl") || video.canPlayType("application/x-mpegurl");
-  if (hls) {
-    video.src = video.dataset.src;
-    video.hidden = false;
-    $("stream-fallback").hidden = true;
-  }
-}
+// static/live/player.js: native HLS, else hls.js (loaded on play), else a link; the replay and
+// its chapters once the hearing has ended. It follows the hearing's status (render below).
+const playerCard = $("stream-card");
+const player = playerCard ? createPlayer(playerCard, { status: playerCard.dataset.status }) : null;
 
 // ---------------------------------------------------------------- rendering
 
@@ -210,6 +204,7 @@ function render() {
   badge.textContent = HEARING_STATUS[status];
   badge.className = `badge status-${status}`;
   document.body.dataset.status = status;
+  player?.setStatus(status);
 
   const item = currentItem(state);
   renderOnChange($("current-item"), [item, status], () => {

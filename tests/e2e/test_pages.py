@@ -311,22 +311,31 @@ def test_a_like_shows_at_once_and_counts_once(pages: Pages, asgi_server: str, wo
     wait_until(public, lambda: Like.objects.filter(hearing_id=hid).count() == 2, message="both likes stored")
 
 
-@pytest.mark.parametrize("native_hls", [True, False])
-def test_the_livestream_plays_natively_or_is_a_link(
-    pages: Pages, asgi_server: str, world: World, native_hls: bool
+@pytest.mark.parametrize("engine", ["native", "hlsjs", "off"])
+def test_the_livestream_plays_natively_through_hls_js_or_is_a_link(
+    pages: Pages, asgi_server: str, world: World, engine: str
 ) -> None:
+    """(tests/e2e/test_player.py plays a real stream each way.)"""
     stream = "https://live.example.org/hearing/index.m3u8"
     world.hearing.stream_url = stream
+    world.hearing.status = "live"
     world.hearing.save()
     page = pages.new(PHONE)
-    answer = "maybe" if native_hls else ""
+    answer = "maybe" if engine == "native" else ""
     page.add_init_script(f"HTMLMediaElement.prototype.canPlayType = () => {answer!r};")
+    if engine == "off":  # no MediaSource either: hls.js cannot help
+        page.add_init_script("delete window.MediaSource; delete window.ManagedMediaSource;")
     page.route(re.compile(r"live\.example\.org"), lambda route: route.abort())  # never leaves the machine
     page.goto(f"{asgi_server}/hearings/{world.hearing.pk}/")
     connected(page)
-    if native_hls:
+    expect(page.locator("#stream-card")).to_have_attribute("data-engine", engine)
+    if engine == "native":
         expect(page.locator("#stream-video")).to_be_visible()
         expect(page.locator("#stream-video")).to_have_attribute("src", stream)
+        expect(page.locator("#stream-fallback")).to_be_hidden()
+    elif engine == "hlsjs":
+        expect(page.locator("#stream-video")).to_be_visible()
+        expect(page.locator("#player-start")).to_be_visible()
         expect(page.locator("#stream-fallback")).to_be_hidden()
     else:
         expect(page.locator("#stream-video")).to_be_hidden()
