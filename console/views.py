@@ -122,12 +122,7 @@ def _moderated_hearing(request: HttpRequest, hearing_id: int) -> Hearing:
 @login_required
 def hearing_control(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = _moderated_hearing(request, hearing_id)
-    context = {
-        "hearing": hearing,
-        "board": _board(hearing, request.GET),
-        "checkin": _checkin_board(hearing),
-        "audience": audience_panel(hearing.pk),
-    }
+    context = {"hearing": hearing, "board": _board(hearing, request.GET), "checkin": _checkin_board(hearing)}
     return _page(request, "hearings/control.html", context)
 
 
