@@ -154,7 +154,7 @@ async def test_the_room_samples_once_a_period_and_calls_the_database_only_then(
     calls: list[tuple[datetime, int]] = []
     hops: list[str] = []  # every call the room makes off the event loop (the database's)
     real_sample = services.sample
-    real_hop = live_hub.database_sync_to_async
+    real_hop = db
 
     def counting_sample(hearing_id: int, *, at: datetime, online: int, viewers: Any = ()) -> bool:
         calls.append((at, online))
@@ -165,9 +165,9 @@ async def test_the_room_samples_once_a_period_and_calls_the_database_only_then(
         return real_hop(func)
 
     period = [T0]
-    monkeypatch.setattr(live_hub.audience, "sample", counting_sample)
+    monkeypatch.setattr(services, "sample", counting_sample)
     monkeypatch.setattr(live_hub, "database_sync_to_async", counting_hop)
-    monkeypatch.setattr(live_hub.audience, "period_start", lambda now, seconds: period[0])
+    monkeypatch.setattr(services, "period_start", lambda now, seconds: period[0])
     room = Room(live_hub.get_hub(), live.hearing.pk, {})
     for minute, online in enumerate([5, 50, 30]):
         period[0] = T0 + timedelta(minutes=minute)
