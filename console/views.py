@@ -2,7 +2,8 @@
 
 Thin: pages read through selectors; every change goes through the same services the
 WebSocket consumers call, and a refused change (DomainError) becomes a message for the
-moderator. The live pages are then kept current by the socket, never by polling.
+moderator. The live pages are then kept current by the socket, never by polling (save the
+control panel's audience card, fetched every 30 s: its figures are no live events).
 """
 
 from __future__ import annotations

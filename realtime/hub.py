@@ -289,12 +289,13 @@ class Room:
             return
         viewers, self.new_viewers = self.new_viewers, set()
         self.viewers_flushed = time.monotonic()
+        if due_sample:
+            self.sampled = period  # one try per period, even with the database away
         try:
             if due_sample:
                 await database_sync_to_async(audience.sample)(
                     self.hearing_id, at=period, online=self.online, viewers=viewers
                 )
-                self.sampled = period
             else:
                 await database_sync_to_async(audience.record_viewers)(self.hearing_id, viewers)
         except Exception:

@@ -232,3 +232,27 @@ def test_stats_json_attacks(world: World) -> None:
     for private in ["v-secret-viewer", "张三", "13800000000", "秘密问题", "127.0.0.1"]:
         assert private not in body
     assert stats(world.hearing.pk)["Cache-Control"].startswith("max-age=0")
+
+
+async def test_with_the_database_away_the_room_tries_once_a_period_and_keeps_its_viewers(
+    live: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tries: list[set[str]] = []
+
+    def failing_sample(hearing_id: int, *, at: datetime, online: int, viewers: Any = ()) -> bool:
+        tries.append(set(viewers))
+        raise ConnectionError("database away")
+
+    monkeypatch.setattr(services, "sample", failing_sample)
+    monkeypatch.setattr(services, "period_start", lambda now, seconds: T0)
+    room = Room(live_hub.get_hub(), live.hearing.pk, {})
+    room.seen("v-kept")
+    with pytest.raises(ConnectionError):
+        await room.audience_tick()
+    for _ in range(5):
+        await room.audience_tick()  # the same period: no new try, tick after tick
+    assert tries == [{"v-kept"}]
+    assert room.new_viewers == {"v-kept"}  # written once the database answers
+    monkeypatch.undo()
+    await room.audience_tick(closing=True)
+    assert await db(selectors.unique_viewers)(live.hearing.pk) == 1
