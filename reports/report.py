@@ -281,7 +281,7 @@ class AudienceReport:
 def _audience(hearing: Hearing) -> AudienceReport:
     samples = audience_selectors.samples(hearing.pk)
     return AudienceReport(
-        figures=audience_selectors.figures(hearing.pk),
+        figures=audience_selectors.figures(hearing.pk, samples=samples),
         samples=samples,
         chart=timeline_chart([(s.at, s.online) for s in samples], title=_("在线人数变化")),
     )
