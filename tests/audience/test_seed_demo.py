@@ -28,6 +28,7 @@ def test_the_ended_hearings_have_consistent_audience_figures() -> None:
         assert figures.peak_online <= figures.unique_viewers <= figures.page_views
         assert (figures.peak_online, figures.peak_at) == max((s.online, s.at) for s in samples)
         assert samples[0].online < figures.peak_online > samples[-1].online  # rises, then falls off
+        assert figures.peak_at is not None
         peak_minute = [s.at for s in samples].index(figures.peak_at)
         assert len(samples) // 4 < peak_minute < 3 * len(samples) // 4  # mid-session
         assert figures.likes == Like.objects.filter(hearing=hearing).count()  # every like is a stored one
