@@ -303,7 +303,7 @@ def _audience_sheet(book: Workbook, report: HearingReport) -> None:
         [_("最高在线时间"), timezone.localtime(a.peak_at).strftime("%Y-%m-%d %H:%M") if a.peak_at else ""],
         [_("点赞（会议及问题）"), a.likes],
         [_("群众现场提问"), a.questions.public],
-        [_("代表提问"), a.questions.deputy],
+        [_("代表现场提问"), a.questions.deputy],
         [_("会前征集问题"), a.questions.collected],
         [],
         [_("时间"), _("在线"), _("收看人次"), _("独立观众"), _("点赞")],

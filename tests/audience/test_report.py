@@ -67,7 +67,7 @@ def test_the_xlsx_has_the_figures_and_the_samples(watched: World) -> None:
     figures = {row[0]: row[1] for row in rows[1:9]}
     assert figures["收看人次"] == 5 and figures["独立观众"] == 3 and figures["最高在线"] == 1_730
     assert figures["点赞（会议及问题）"] == 1_600
-    assert (figures["群众现场提问"], figures["代表提问"], figures["会前征集问题"]) == (2, 1, 3)
+    assert (figures["群众现场提问"], figures["代表现场提问"], figures["会前征集问题"]) == (2, 1, 3)
     header = rows.index(("时间", "在线", "收看人次", "独立观众", "点赞"))
     assert [row[1] for row in rows[header + 1 :]] == ONLINE
 

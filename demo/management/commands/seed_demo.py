@@ -324,7 +324,7 @@ STEP_TIMES = {
 }
 EVALUATION_COMMENTS = {"满意": "已落实", "基本满意": "已落实", "不满意": "企业仍需提交纸质材料，未真正免申"}
 # Likes from the public: the hearing's, spread over its items, and each question's while it is answered.
-HEARING_LIKES = 15_000  # with its questions', the latest hearing has 16,155 likes: 点赞1.6万余人次
+HEARING_LIKES = 15_000  # with its questions', the latest hearing has 16,477 likes: 点赞1.6万余人次
 
 
 def question_likes(n: int) -> int:
