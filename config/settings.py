@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "reports",
     "office",
     "outbound",
+    "audience",
     "axes",
     # Serves the API docs' Swagger UI from our static files (django-ninja's pinned copy), not a CDN.
     "ninja",
@@ -337,6 +338,13 @@ LIVE = {
     # A deputy's or moderator's socket re-checks its role this often (seconds): a role removed
     # (or an account deactivated) mid-session closes the socket with 4403.
     "ROLE_CHECK_SECONDS": env_int("LIVE_ROLE_CHECK_SECONDS", 5),
+}
+
+# Audience figures (audience/, docs/reports.md): a hearing's live room samples the online count and
+# the totals once a period, and writes the viewer ids its public sockets brought at most this often.
+AUDIENCE = {
+    "SAMPLE_SECONDS": env_int("AUDIENCE_SAMPLE_SECONDS", 60),
+    "FLUSH_SECONDS": env_int("AUDIENCE_FLUSH_SECONDS", 10),
 }
 
 # The collection page (/hearings/<id>/collect/, hearings/services/collection.py): questions per

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("assignments.urls")),
     path("", include("projects.urls")),
     path("", include("reports.urls")),
+    path("", include("audience.urls")),
     path("", include("console.urls")),
 ]

@@ -2,7 +2,8 @@
 
 Thin: pages read through selectors; every change goes through the same services the
 WebSocket consumers call, and a refused change (DomainError) becomes a message for the
-moderator. The live pages are then kept current by the socket, never by polling.
+moderator. The live pages are then kept current by the socket, never by polling (save the
+control panel's audience card, fetched every 30 s: its figures are no live events).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap
 
+from audience import services as audience
+from audience.panel import panel as audience_panel
 from chamber import commands
 from console import ballots
 from core import limits
@@ -64,10 +67,14 @@ def hearing_list(request: HttpRequest) -> HttpResponse:
     return render(request, "hearings/list.html", context)
 
 
-def _page(request: HttpRequest, template: str, context: dict[str, object]) -> HttpResponse:
+def _page(
+    request: HttpRequest, template: str, context: dict[str, object], *, views_of: int | None = None
+) -> HttpResponse:
     # The server's clock in ms: pages count item timers against it, not the device's clock.
     # watch_only: no viewer cookie (its address made too many new ones this minute).
     viewer, new = page_viewer(request)
+    if views_of is not None and request.method == "GET":
+        audience.page_view(views_of, viewer)  # a page view, and a unique viewer (audience figures)
     response = render(
         request, template, {"server_now_ms": int(time.time() * 1000), "watch_only": viewer is None, **context}
     )
@@ -79,7 +86,7 @@ def _page(request: HttpRequest, template: str, context: dict[str, object]) -> Ht
 def hearing_live(request: HttpRequest, hearing_id: int) -> HttpResponse:
     hearing = get_object_or_404(Hearing, pk=hearing_id)
     collecting = selectors.collect_state(hearing) == selectors.COLLECT_OPEN
-    return _page(request, "hearings/live.html", {"hearing": hearing, "collecting": collecting})
+    return _page(request, "hearings/live.html", {"hearing": hearing, "collecting": collecting}, views_of=hearing.pk)
 
 
 def _qr_svg(url: str) -> str:
@@ -358,6 +365,7 @@ CONTROL_PARTS = {
     "questions": "hearings/_control_questions.html",
     "polls": "hearings/_control_polls.html",
     "checkin": "hearings/_control_checkin.html",
+    "audience": "hearings/_control_audience.html",
 }
 
 
@@ -372,6 +380,8 @@ def control_part(request: HttpRequest, hearing_id: int, part: str) -> HttpRespon
     hearing = _moderated_hearing(request, hearing_id)
     if part == "checkin":  # the board's own reads: the questions' are not needed
         return render(request, template, {"hearing": hearing, "checkin": _checkin_board(hearing)})
+    if part == "audience":
+        return render(request, template, {"hearing": hearing, "audience": audience_panel(hearing.pk)})
     return render(request, template, {"hearing": hearing, "board": _board(hearing, request.GET)})
 
 

@@ -195,6 +195,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
             # The room was dropped while the snapshot was on its way: the hearing's new room
             # catches this socket up from its snapshot's seq.
             self.room = await hub.join(self.hearing_id)
+        if self.role == PUBLIC and self.viewer is not None:
+            self.room.seen(self.viewer)  # a unique viewer (audience figures), written by the room's tick
         if self.role != PUBLIC:
             self.role_watch = asyncio.ensure_future(self.watch_role())
 

@@ -8,6 +8,9 @@ The hub also keeps each socket's stream gapless: it tracks the last seq it deliv
 stream, fills a gap (events reordered across processes, or lost while Redis was away) from
 the stored history, and catches a newly attached socket up from its ring of recent frames.
 Counters (likes, online, poll progress, attendance) are read on a fixed tick and sent only when changed.
+The tick also keeps the audience figures (audience/): once a period (a minute) it writes the
+period's sample, and at most every few seconds the viewer ids its public sockets brought: one
+database call then, none on the other ticks.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import Any, Protocol
 from uuid import uuid4
 
@@ -27,6 +31,7 @@ from django.conf import settings
 from django.db.models import Count, Sum
 from django.db.models.functions import Length
 
+from audience import services as audience
 from hearings import selectors
 from hearings.models import Hearing
 from live import schema
@@ -129,6 +134,11 @@ class Room:
         self.ticker: asyncio.Task[None] | None = None
         self.subscribed = True  # False while the channel layer (Redis) refuses: retried on the tick
         self.closed = False  # dropped by the hub: its ticker stops
+        # Audience figures: viewer ids seen by this room's public sockets, not yet written, and
+        # the sampling period last written (or found written by another process).
+        self.new_viewers: set[str] = set()
+        self.sampled: datetime | None = None
+        self.viewers_flushed = time.monotonic()
 
     @property
     def size(self) -> int:
@@ -261,6 +271,37 @@ class Room:
             return True  # the history no longer reaches back
         return total + stored > size
 
+    def seen(self, viewer: str) -> None:
+        """A public socket of `viewer` connected: a unique viewer, written on a later tick."""
+        self.new_viewers.add(viewer)
+
+    async def audience_tick(self, *, closing: bool = False) -> None:
+        """Write this period's sample once (the first tick in it), and the viewers seen when
+        there are some and FLUSH_SECONDS have passed (or the room is closing). No database
+        call otherwise."""
+        now = time.time()
+        period = audience.period_start(now, settings.AUDIENCE["SAMPLE_SECONDS"])
+        due_sample = not closing and period != self.sampled
+        due_viewers = bool(self.new_viewers) and (
+            closing or due_sample or time.monotonic() - self.viewers_flushed >= settings.AUDIENCE["FLUSH_SECONDS"]
+        )
+        if not due_sample and not due_viewers:
+            return
+        viewers, self.new_viewers = self.new_viewers, set()
+        self.viewers_flushed = time.monotonic()
+        if due_sample:
+            self.sampled = period  # one try per period, even with the database away
+        try:
+            if due_sample:
+                await database_sync_to_async(audience.sample)(
+                    self.hearing_id, at=period, online=self.online, viewers=viewers
+                )
+            else:
+                await database_sync_to_async(audience.record_viewers)(self.hearing_id, viewers)
+        except Exception:
+            self.new_viewers |= viewers  # the database away: tried again on a later tick
+            raise
+
     def detach(self, sock: Socket) -> None:
         self.sockets[sock.stream].discard(sock)
         self.priority.discard(sock)
@@ -294,6 +335,10 @@ class Room:
             self.subscribed = await self.hub.subscribe(self.hearing_id, retry=True)
         local = len(self.sockets[Stream.PUBLIC])  # viewers and deputies; moderators are not "online"
         self.online = await self.hub.presence.report(self.hearing_id, local)
+        try:
+            await self.audience_tick()
+        except Exception:
+            log.warning("hearing %s: audience figures not written", self.hearing_id, exc_info=True)
         state = await database_sync_to_async(_counters)(self.hearing_id)
         await self._check_behind(state["seqs"])
         fresh, self.fresh = self.fresh, set()
@@ -482,6 +527,10 @@ class Hub:
             if room.ticker is not None:
                 room.ticker.cancel()
             await self.hub_presence_clear(room.hearing_id)
+            try:
+                await room.audience_tick(closing=True)  # the viewers its sockets brought
+            except Exception:
+                log.warning("hearing %s: audience viewers not written", room.hearing_id, exc_info=True)
             if self.layer is not None and self.channel is not None:
                 # Under the join lock: a socket arriving meanwhile makes a new room for the hearing,
                 # whose subscription this leave must not take away.

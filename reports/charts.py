@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
@@ -252,3 +254,70 @@ def outcomes_chart(cards: Sequence[DepartmentScorecard]) -> SafeString:
     """The outcomes of the assignments each department leads (departments with none left out)."""
     rows = [(card.name, (a.on_time, a.late, a.overdue, a.pending)) for card in cards if (a := card.assignments).total]
     return stacked_chart(rows, segments=outcome_segments(), title=_("各部门交办件办理情况"))
+
+
+def timeline_chart(points: Sequence[tuple[datetime, int]], *, title: str) -> SafeString:
+    """A line over time (the audience samples: online per minute), its largest value marked;
+    times are labelled in the local time zone at the start, the peak and the end."""
+    if len(points) < 2:
+        return _empty(title, "timeline-chart")
+    height, left, top, bottom = 200.0, 56.0, 12.0, FONT + 12
+    plot_w, plot_h = WIDTH - left - 16, height - top - bottom
+    first, last = points[0][0], points[-1][0]
+    span = max((last - first).total_seconds(), 1.0)
+    largest = max(max(value for _at, value in points), 1)
+
+    def x(at: datetime) -> float:
+        return left + (at - first).total_seconds() / span * plot_w
+
+    def y(value: int) -> float:
+        return top + plot_h - value / largest * plot_h
+
+    line = " ".join(f"{_n(x(at))},{_n(y(value))}" for at, value in points)
+    peak_at, peak = max(points, key=lambda p: (p[1], -p[0].timestamp()))
+    labels = format_html_join(
+        "",
+        '<text class="tick" x="{}" y="{}" text-anchor="{}" fill="{}">{}</text>',
+        (
+            (_n(x(at)), _n(height - 4), anchor, MUTED, timezone.localtime(at).strftime("%H:%M"))
+            for at, anchor in ((first, "start"), (last, "end"))
+        ),
+    )
+    body = format_html(
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>'
+        '<line x1="{}" y1="{}" x2="{}" y2="{}" stroke="{}"/>'
+        '<text class="tick" x="{}" y="{}" text-anchor="end" dominant-baseline="central" fill="{}">{}</text>'
+        '<text class="tick" x="{}" y="{}" text-anchor="end" dominant-baseline="central" fill="{}">0</text>'
+        '<polyline class="line" fill="none" stroke="{}" stroke-width="2" points="{}"/>'
+        '<circle class="peak" cx="{}" cy="{}" r="4" fill="{}"><title>{}</title></circle>'
+        '<text class="peak-label" x="{}" y="{}" text-anchor="middle" fill="{}">{}</text>{}',
+        _n(left),
+        _n(top + plot_h),
+        _n(left + plot_w),
+        _n(top + plot_h),
+        LINE,
+        _n(left),
+        _n(top),
+        _n(left + plot_w),
+        _n(top),
+        TRACK,
+        _n(left - 6),
+        _n(top),
+        MUTED,
+        largest,
+        _n(left - 6),
+        _n(top + plot_h),
+        MUTED,
+        RED,
+        line,
+        _n(x(peak_at)),
+        _n(y(peak)),
+        RED,
+        f"{timezone.localtime(peak_at):%H:%M} · {peak}",
+        _n(min(max(x(peak_at), left + 40), left + plot_w - 40)),
+        _n(max(y(peak) - 8, FONT)),
+        INK,
+        f"{peak} · {timezone.localtime(peak_at):%H:%M}",
+        labels,
+    )
+    return _svg(title, height, body, "timeline-chart")

@@ -289,7 +289,33 @@ def report_workbook(report: HearingReport) -> Workbook:
         ],
         [8, 40, 22, 22, 10, 12, 10, 8, 8, 10, 14],
     )
+    _audience_sheet(book, report)
     return book
+
+
+def _audience_sheet(book: Workbook, report: HearingReport) -> None:
+    """收看数据: the figures, then the per-minute samples (local time)."""
+    a = report.audience.figures
+    figures: list[list[object]] = [
+        [_("收看人次"), a.page_views],
+        [_("独立观众"), a.unique_viewers],
+        [_("最高在线"), a.peak_online],
+        [_("最高在线时间"), timezone.localtime(a.peak_at).strftime("%Y-%m-%d %H:%M") if a.peak_at else ""],
+        [_("点赞（会议及问题）"), a.likes],
+        [_("群众现场提问"), a.questions.public],
+        [_("代表现场提问"), a.questions.deputy],
+        [_("会前征集问题"), a.questions.collected],
+        [],
+        [_("时间"), _("在线"), _("收看人次"), _("独立观众"), _("点赞")],
+    ]
+    samples: list[list[object]] = [
+        [timezone.localtime(s.at).strftime("%Y-%m-%d %H:%M"), s.online, s.page_views, s.unique_viewers, s.likes]
+        for s in report.audience.samples
+    ]
+    _sheet(book, _("收看数据"), [_("指标"), _("数值")], figures + samples, [18, 12, 12, 12, 10])
+    sheet = book[_("收看数据")[:31]]
+    for cell in sheet[len(figures) + 1]:
+        cell.font = Font(bold=True)
 
 
 def _percent_column(book: Workbook, title: str, column: int) -> None:

@@ -6,7 +6,9 @@ the sheets (测评表: counts, 满意率 and score per row) and selects (票选:
 chosen candidates with department and budget), each department's results pooled over its
 polls and its sheet rows with the threshold rules it breaks (voting/thresholds.py), the
 public question list with askers, likes, answers and commitments, and the assignments made
-from it with their status today. Published results are counted from the stored ballots.
+from it with their status today, and the audience figures (page views, unique viewers, the
+peak online, likes, questions received by source) with the per-minute samples and their chart.
+Published results are counted from the stored ballots.
 
 Only what is public goes in: results of a poll that was never published, pending or
 rejected questions and internal notes stay out, whoever asks.
@@ -22,11 +24,17 @@ from decimal import Decimal
 
 from django.db.models import Count, Prefetch
 from django.utils import timezone
+from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
 
 from assignments import selectors as assignment_selectors
 from assignments.models import Assignment, Status
+from audience import selectors as audience_selectors
+from audience.models import Sample
+from audience.selectors import Figures as AudienceFigures
 from hearings import selectors as hearing_selectors
 from hearings.models import AgendaItem, Hearing, Question
+from reports.charts import timeline_chart
 from reports.tallies import OptionTallies, option_tallies
 from voting import selectors as voting_selectors
 from voting import thresholds
@@ -261,6 +269,25 @@ class Totals:
 
 
 @dataclass(frozen=True)
+class AudienceReport:
+    """The audience figures (audience/selectors.py has their definitions), the per-minute
+    samples and their chart (online over time)."""
+
+    figures: AudienceFigures
+    samples: list[Sample]
+    chart: SafeString
+
+
+def _audience(hearing: Hearing) -> AudienceReport:
+    samples = audience_selectors.samples(hearing.pk)
+    return AudienceReport(
+        figures=audience_selectors.figures(hearing.pk, samples=samples),
+        samples=samples,
+        chart=timeline_chart([(s.at, s.online) for s in samples], title=_("在线人数变化")),
+    )
+
+
+@dataclass(frozen=True)
 class HearingReport:
     hearing: Hearing
     ended: bool
@@ -274,6 +301,7 @@ class HearingReport:
     questions: list[QuestionRow]
     assignments: list[AssignmentRow]
     totals: Totals
+    audience: AudienceReport
 
 
 def _agenda(hearing: Hearing) -> list[AgendaRow]:
@@ -606,4 +634,5 @@ def hearing_report(hearing: Hearing, *, today: date | None = None) -> HearingRep
         questions=question_rows,
         assignments=assignments,
         totals=totals,
+        audience=_audience(hearing),
     )

@@ -6,6 +6,8 @@ order: every time, due date and note is the one the services gave at that moment
 
 from __future__ import annotations
 
+import bisect
+import math
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -14,17 +16,18 @@ from uuid import uuid4
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from assignments import services
 from assignments.models import ReviewOutcome
 from assignments.workdays import add_working_days, is_workday
+from audience.models import Audience, Sample, Viewer
 from chamber import services as chamber_services
 from core.errors import DomainError
 from demo.clock import Script, Stage, controlled_clock
 from hearings import services as hearing_services
-from hearings.models import AgendaItem, Department, Hearing, Person, Question
+from hearings.models import AgendaItem, Department, Hearing, Like, Person, Question
 from hearings.services import LikeRequest
 from projects import services as project_services
 from projects.models import Project
@@ -321,7 +324,7 @@ STEP_TIMES = {
 }
 EVALUATION_COMMENTS = {"满意": "已落实", "基本满意": "已落实", "不满意": "企业仍需提交纸质材料，未真正免申"}
 # Likes from the public: the hearing's, spread over its items, and each question's while it is answered.
-HEARING_LIKES = 16_384
+HEARING_LIKES = 15_000  # with its questions', the latest hearing has 16,477 likes: 点赞1.6万余人次
 
 
 def question_likes(n: int) -> int:
@@ -353,6 +356,47 @@ def seed_ended_hearings(*, departments: dict[str, Department], moderator: Any, d
             assert play.hearing is not None
             found[play.spec[0]] = play.hearing
     return [found[title] for title, _, _, _ in PAST_HEARINGS]
+
+
+# An ended hearing's audience (issue 19): page views, unique viewers, peak online; the latest
+# (flagship) hearing's like the reference press release's 6.5万余人次. Unique viewers include every
+# demo viewer who liked (vdemo000000 …), and the peak stays below them.
+AUDIENCE = {True: (65_432, 21_608, 9_876), False: (41_250, 17_020, 6_150)}
+
+
+def seed_audience(hearing: Hearing, *, starts: datetime, ends: datetime, reach: tuple[int, int, int]) -> None:
+    """The hearing's counters and a sample a minute from its start to its end: the online count
+    rising to its peak mid-session and falling off; page views and unique viewers growing to
+    90 % of their totals by the end (the rest watched before it began or the replay after);
+    likes counted from the stored likes up to each minute."""
+    views, unique, peak = reach
+    Audience.objects.create(hearing=hearing, page_views=views)
+    # Tens of thousands of rows: one statement run many times, not a model instance each (seconds).
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {Viewer._meta.db_table} (hearing_id, viewer, first_seen) VALUES (%s, %s, %s)",
+            [(hearing.pk, _viewer(v), starts) for v in range(unique)],
+        )
+    liked = sorted(Like.objects.filter(hearing=hearing).values_list("created_at", flat=True))
+    minutes = int((ends - starts).total_seconds() // 60) + 1
+    samples = []
+    for m in range(minutes):
+        at = starts + timedelta(minutes=m)
+        x = (m + 1) / (minutes + 1)
+        grown = 0.3 + 0.6 * x  # of the totals, by this minute
+        samples.append(
+            Sample(
+                hearing=hearing,
+                at=at,
+                online=round(peak * math.sin(math.pi * x) ** 0.8 * (0.97 + 0.03 * math.cos(m * 1.7))),
+                page_views=round(views * grown),
+                unique_viewers=round(unique * grown),
+                likes=bisect.bisect_right(liked, at),  # the likes given by then
+            )
+        )
+    top = max(range(minutes), key=lambda m: samples[m].online)
+    samples[top].online = peak  # the figure quoted, at its minute
+    Sample.objects.bulk_create(samples)
 
 
 def _choices(votes: tuple[int, int, int], voters: int) -> list[str]:
@@ -498,6 +542,7 @@ class PastHearing:
             at = end
         yield at
         self.hearing = chamber_services.hearing_end(hearing_id=hearing.pk, by=moderator)
+        seed_audience(hearing, starts=self.starts, ends=at, reach=AUDIENCE[self.spec is PAST_HEARINGS[-1]])
         for n, question, state, deputy in asked:
             lead = self.departments[agenda[questions[n][0]][1]]
             stage.add(self.assignment_script(n, question, state, lead=lead, deputy=deputy))
