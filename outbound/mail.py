@@ -1,17 +1,20 @@
 """E-mail through the task queue: `mail()` queues one message once the caller's transaction
 commits; the worker sends it, retrying with backoff; a message that fails every attempt is a
-failed task, listed for staff."""
+failed task, listed for staff at /manage/webhooks/mail/ (`troubled`)."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.models import DBTaskResult
 
 from outbound import retry
 
@@ -59,3 +62,45 @@ def send_email(subject: str, body: str, to: list[str], attempt: int = 1, headers
         else:
             later.enqueue(subject, body, to, attempt + 1)
         return 0
+
+
+SEND_EMAIL_PATH = send_email.module_path
+
+
+@dataclass(frozen=True)
+class Troubled:
+    """A message the worker could not send yet, as staff see it: no addresses and no body (a
+    follower's address is theirs), the subject, how many recipients, the attempt, the error."""
+
+    subject: str
+    recipients: int
+    attempt: int
+    failed: bool  # every attempt spent; else a later attempt is queued
+    at: datetime  # when it failed for good, or when the next attempt runs
+    error: str
+
+
+def troubled(limit: int = 100) -> list[Troubled]:
+    """E-mail that failed every attempt, and e-mail waiting for a retry, newest first."""
+    failed = DBTaskResult.objects.filter(task_path=SEND_EMAIL_PATH, status="FAILED").order_by("-finished_at")
+    waiting = DBTaskResult.objects.filter(task_path=SEND_EMAIL_PATH, status="READY").order_by("-enqueued_at")
+    rows = []
+    for result in list(failed[:limit]) + list(waiting[: limit * 2]):
+        args = result.args_kwargs.get("args", [])
+        attempt = int(args[3]) if len(args) > 3 else int(result.args_kwargs.get("kwargs", {}).get("attempt", 1))
+        is_failed = result.status == "FAILED"
+        if not is_failed and attempt < 2:
+            continue  # queued for its first attempt: nothing has gone wrong
+        lines = [line for line in (result.traceback or "").strip().splitlines() if line.strip()]
+        rows.append(
+            Troubled(
+                subject=str(args[0]) if args else "",
+                recipients=len(args[2]) if len(args) > 2 else 0,
+                attempt=attempt,
+                failed=is_failed,
+                at=(result.finished_at if is_failed else result.run_after) or result.enqueued_at,
+                error=(lines[-1] if lines else "")[:500] if is_failed else "",
+            )
+        )
+    rows.sort(key=lambda row: row.at, reverse=True)
+    return rows[:limit]

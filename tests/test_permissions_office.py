@@ -63,6 +63,7 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /deputies/{u}/record.xlsx               403   403     200     403      403      403       403  403   200    200
 /manage/webhooks/                       403   403     403     403      403      403       403  403   200    200
 /manage/webhooks/deliveries/            403   403     403     403      403      403       403  403   200    200
+/manage/webhooks/mail/                  403   403     403     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """

@@ -1,5 +1,6 @@
 """Outbound webhooks under /manage/webhooks/: the endpoints (register, deactivate) and the delivery
-log (every attempt: time, status code or error, duration; a failed delivery can be retried).
+log (every attempt: time, status code or error, duration; a failed delivery can be retried);
+and the e-mail the task worker could not send (/manage/webhooks/mail/).
 The rules are outbound/webhooks.py's (URL, secret, host allowlist); each change is one call."""
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from core.errors import BadRequest, DomainError
 from hearings.models import Department
 from office.access import staff_required
 from office.views.people import _errors, _refuse, acting_staff
-from outbound import webhooks
+from outbound import mail, webhooks
 from outbound.models import DeliveryAttempt, WebhookDelivery, WebhookEndpoint
 
 LOG_ROWS = 100  # deliveries one page of the log shows, newest first
@@ -129,9 +130,19 @@ def manage_webhook_retry(request: HttpRequest, delivery_id: UUID) -> HttpRespons
     return redirect("manage_webhook_deliveries")
 
 
+@staff_required
+@require_GET
+def manage_mail_troubles(request: HttpRequest) -> HttpResponse:
+    """E-mail the worker could not send: failed for good, and waiting for a retry."""
+    rows = mail.troubled(LOG_ROWS)
+    context = {"rows": rows, "failed": sum(row.failed for row in rows), "limit": LOG_ROWS}
+    return render(request, "office/mail_troubles.html", context)
+
+
 urlpatterns = [
     path("webhooks/", manage_webhooks, name="manage_webhooks"),
     path("webhooks/<int:endpoint_id>/deactivate/", manage_webhook_deactivate, name="manage_webhook_deactivate"),
     path("webhooks/deliveries/", manage_webhook_deliveries, name="manage_webhook_deliveries"),
     path("webhooks/deliveries/<uuid:delivery_id>/retry/", manage_webhook_retry, name="manage_webhook_retry"),
+    path("webhooks/mail/", manage_mail_troubles, name="manage_mail_troubles"),
 ]
