@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.core import mail as outbox
+from django.core.mail import EmailMessage
 from django.test import Client
 
 from outbound import mail, retry
@@ -33,7 +34,7 @@ def test_a_message_that_fails_is_retried_then_listed_for_staff_without_address_o
     def refuse(self: Any) -> int:
         raise ConnectionRefusedError("SMTP server down")
 
-    monkeypatch.setattr(mail.EmailMessage, "send", refuse)
+    monkeypatch.setattr(EmailMessage, "send", refuse)
     with django_capture_on_commit_callbacks(execute=True):
         mail.mail("交办件有新进展", BODY, [ADDRESS])
     assert "没有发送失败或等待重试的邮件" in page()
@@ -59,7 +60,7 @@ def test_a_message_that_fails_is_retried_then_listed_for_staff_without_address_o
 def test_a_message_sent_at_the_second_attempt_leaves_nothing_listed(
     monkeypatch: pytest.MonkeyPatch, work: Any, django_capture_on_commit_callbacks: Capture
 ) -> None:
-    real_send = mail.EmailMessage.send
+    real_send = EmailMessage.send
     calls = []
 
     def flaky(self: Any) -> int:
@@ -68,7 +69,7 @@ def test_a_message_sent_at_the_second_attempt_leaves_nothing_listed(
             raise TimeoutError("slow SMTP")
         return real_send(self)
 
-    monkeypatch.setattr(mail.EmailMessage, "send", flaky)
+    monkeypatch.setattr(EmailMessage, "send", flaky)
     with django_capture_on_commit_callbacks(execute=True):
         mail.mail("提醒", "正文", [ADDRESS])
     work()
