@@ -161,3 +161,16 @@ class CleanTextField(forms.CharField):
             forbidden = _FORBIDDEN.search(text)
             char = f"U+{ord(forbidden.group()):04X}" if forbidden else ""
             raise ValidationError(FORM_MESSAGES[exc.problem], code=exc.problem, params={"char": char}) from None
+
+
+# The largest primary key a database row can have (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+
+
+def row_id(value: str) -> int | None:
+    """A row's id as a form or query string sends it: ASCII digits for 1 to MAX_ROW_ID, else None.
+    ("²".isdigit() is true, yet int() refuses it; a 20-digit id overflows the database.)"""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ROW_ID else None

@@ -50,8 +50,8 @@ from hearings import guards
 from hearings import selectors as hearing_selectors
 from hearings.models import Hearing, Person, Question
 from hearings.services import FieldErrors
+from reports import scorecards
 from reports.models import DEFAULT_POINTS, DutyKind, DutyRule
-from reports.scorecards import MAX_YEAR, MIN_YEAR
 from voting.models import Attendance, Ballot, Poll, VoteRecord
 
 User = AbstractBaseUser | AnonymousUser
@@ -67,14 +67,8 @@ SECRET_POLLS = "secret_polls"
 def parse_year(raw: str | None) -> int:
     """The year asked for: absent or "" → this year; else four ASCII digits within
     MIN_YEAR–MAX_YEAR, or ValueError."""
-    if not raw:
-        return timezone.localdate().year
-    if not re.fullmatch(r"[0-9]{4}", raw):
-        raise ValueError(raw)
-    year = int(raw)
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(raw)
-    return year
+    year = scorecards.parse_year(raw)
+    return timezone.localdate().year if year is None else year
 
 
 def record_years(year: int) -> list[int]:

@@ -4,8 +4,6 @@ it answered (双向评议) is shown to office staff and moderators only."""
 
 from __future__ import annotations
 
-import re
-
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,22 +17,11 @@ from reports.scorecards import (
     MAX_YEAR,
     MIN_YEAR,
     department_scorecards,
+    parse_year,
     scorecard_summary,
     scorecard_years,
 )
 from voting.thresholds import active_rules
-
-
-def parse_year(raw: str | None) -> int | None:
-    """ "" or absent: every year; else four ASCII digits within MIN_YEAR–MAX_YEAR (ValueError)."""
-    if not raw:
-        return None
-    if not re.fullmatch(r"[0-9]{4}", raw):
-        raise ValueError(raw)
-    year = int(raw)
-    if not MIN_YEAR <= year <= MAX_YEAR:
-        raise ValueError(raw)
-    return year
 
 
 def _staff(request: HttpRequest) -> bool:

@@ -20,6 +20,7 @@ computed for every card, shown by the page to staff only (docs/assignments.md).
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -38,6 +39,20 @@ from voting.thresholds import Breach, Figures
 # The ?year= filter accepts these years of a hearing.
 MIN_YEAR = 2000
 MAX_YEAR = 2100
+
+
+def parse_year(raw: str | None) -> int | None:
+    """A year as a query string gives it: "" or absent → None; else four ASCII digits within
+    MIN_YEAR–MAX_YEAR (ValueError otherwise)."""
+    if not raw:
+        return None
+    if not re.fullmatch(r"[0-9]{4}", raw):
+        raise ValueError(raw)
+    year = int(raw)
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise ValueError(raw)
+    return year
+
 
 # Replied to: the reply is judged on time or late, for good.
 REPLIED_STATUSES = (Status.REPLIED, Status.EVALUATED, Status.CLOSED)

@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import BadRequest, DomainError
+from core.text import row_id
 from hearings import selectors, services
 from hearings.duplicates import DuplicateIndex
 from hearings.models import AgendaItem, Department, Hearing, Question
@@ -52,8 +53,8 @@ def _filtered(hearing: Hearing, params: QueryDict) -> QuerySet[Question]:
     item = params.get("item", "")
     if item == "none":
         qs = qs.filter(item__isnull=True)
-    elif item.isdigit():
-        qs = qs.filter(item_id=int(item))
+    elif (item_id := row_id(item)) is not None:
+        qs = qs.filter(item_id=item_id)
     if params.get("flagged") == "1":
         qs = qs.exclude(Q(sensitive_words=[]) | Q(sensitive_words__isnull=True))
     return qs.select_related("asker__person", "item", "department").order_by("id")
@@ -95,17 +96,17 @@ def questions_page(request: HttpRequest, hearing_id: int) -> HttpResponse:
 
 
 def _id(data: QueryDict, name: str) -> int:
-    value = data.get(name, "")
-    if not value.isdigit() or int(value) < 1:
+    number = row_id(data.get(name, ""))
+    if number is None:
         raise BadRequest(gettext_lazy("请选择要操作的对象。"))
-    return int(value)
+    return number
 
 
 def _ids(data: QueryDict) -> list[int]:
-    values = data.getlist("questions")
-    if not all(v.isdigit() for v in values):
+    numbers = [row_id(v) for v in data.getlist("questions")]
+    if None in numbers:
         raise BadRequest(gettext_lazy("请选择要操作的对象。"))
-    return [int(v) for v in values]
+    return [n for n in numbers if n is not None]
 
 
 def _choice(data: QueryDict, name: str) -> Any:

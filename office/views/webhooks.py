@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from core.errors import BadRequest, DomainError
+from core.text import row_id
 from hearings.models import Department
 from office.access import staff_required
 from office.views.people import _errors, _refuse, acting_staff
@@ -30,8 +31,8 @@ LOG_ROWS = 100  # deliveries one page of the log shows, newest first
 def _department(value: str) -> Department | None:
     if not value:
         return None
-    number = value.isascii() and value.isdigit() and len(value) < 19  # "²".isdigit(), yet int() refuses it
-    department = Department.objects.filter(pk=int(value)).first() if number else None
+    number = row_id(value)
+    department = Department.objects.filter(pk=number).first() if number is not None else None
     if department is None:
         raise BadRequest(gettext_lazy("找不到这个部门。"))
     return department
@@ -101,8 +102,8 @@ def manage_webhook_deliveries(request: HttpRequest) -> HttpResponse:
     else:
         status = ""
     endpoint = request.GET.get("endpoint", "")
-    if endpoint.isascii() and endpoint.isdigit() and len(endpoint) < 19:
-        deliveries = deliveries.filter(endpoint_id=int(endpoint))
+    if (endpoint_id := row_id(endpoint)) is not None:
+        deliveries = deliveries.filter(endpoint_id=endpoint_id)
     else:
         endpoint = ""
     context = {
