@@ -76,6 +76,7 @@ hearing-new           403   403     403     403      403      403       403  403
 hearing-edit          403   403     403     403      403      403       403  403   ok     ok
 hearing-roster        403   403     403     403      403      403       403  403   ok     ok
 hearing-copy          403   403     403     403      403      403       403  403   ok     ok
+hearing-replay        403   403     403     403      403      403       403  403   ok     ok
 agenda-add            403   403     403     403      403      403       403  403   ok     ok
 agenda-edit           403   403     403     403      403      403       403  403   ok     ok
 agenda-move           403   403     403     403      403      403       403  403   ok     ok
@@ -129,6 +130,7 @@ def office_state() -> dict[str, Any]:
         "people": list(Person.objects.order_by("pk").values_list("pk", "name", "role", "seat", "user__is_active")),
         "passwords": list(Person.objects.order_by("pk").values_list("user__password", flat=True)),
         "departments": list(Department.objects.order_by("pk").values_list("pk", "name", "short_name")),
+        "replays": list(Hearing.objects.order_by("pk").values_list("vod_url", "vod_started_at")),
         "agenda": list(AgendaItem.objects.order_by("pk").values_list("pk", "position", "title")),
         "seats": list(SeatCode.objects.order_by("pk").values_list("pk", "used_at", "revoked_at")),
         "thresholds": list(Threshold.objects.order_by("pk").values_list("pk", "metric", "percent", "active")),
@@ -191,6 +193,11 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return f"/manage/hearings/{h}/roster/", {"deputies": [], "moderators": [m.users["mod"].pk]}
     if action == "hearing-copy":
         return f"/manage/hearings/{h}/copy/", {}
+    if action == "hearing-replay":
+        return f"/manage/hearings/{h}/replay/", {
+            "vod_url": "https://video.example.cn/replay.m3u8",
+            "vod_started_at": "",
+        }
     if action.startswith("agenda-"):
         forms: dict[str, dict[str, Any]] = {
             "agenda-add": {"title": "新增议程"},
