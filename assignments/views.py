@@ -24,6 +24,7 @@ from assignments import exports, selectors, services
 from assignments.models import Assignment, Attachment, Notice, Rating, ReviewOutcome, Status, Verdict
 from assignments.services.transitions import FROM_ASSIGNMENT
 from assignments.workdays import add_working_days
+from audit import chain as audit_chain
 from core.errors import BadRequest, DomainError
 from hearings import selectors as hearing_selectors
 from hearings.labels import list_separator
@@ -72,6 +73,7 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
             "hearings": Hearing.objects.filter(assignments__isnull=False).distinct(),
             "departments": Department.objects.all(),
             "statuses": Status.choices,
+            "audit_head": audit_chain.head(),
         },
     )
 

@@ -116,6 +116,26 @@ def append_many(entries: list[dict[str, Any]]) -> list[AuditEntry]:
 
 
 @dataclass(frozen=True)
+class Head:
+    """The newest entry: what an office publishes (`/audit/head.json`, reports) so that anyone
+    who kept it can later prove the chain was not cut off or rewritten since."""
+
+    seq: int  # 0 before the first entry
+    hash: str  # GENESIS before the first entry
+    at: datetime | None
+
+    @property
+    def text(self) -> str:
+        """SEQ:HASH, as `verify_audit --head` takes it."""
+        return f"{self.seq}:{self.hash}"
+
+
+def head() -> Head:
+    newest = AuditEntry.objects.order_by("-seq").values_list("seq", "hash", "at").first()
+    return Head(*newest) if newest else Head(0, GENESIS, None)
+
+
+@dataclass(frozen=True)
 class Broken:
     seq: int
     entry_id: int
@@ -149,7 +169,10 @@ def verify(*, head: tuple[int, str] | None = None) -> Verification:
     printed by an earlier run)."""
     count, prev_hash = 0, GENESIS
     previous: AuditEntry | None = None
-    head_found = head is None
+    # Head 0 is the empty chain's (published before the first entry): every chain contains it.
+    head_found = head is None or head == (0, GENESIS)
+    if head is not None and head[0] == 0 and not head_found:
+        return Verification(0, 0, "", Broken(0, 0, "differs from the recorded head (the empty chain's is all zeros)"))
     for entry in _entries():
         broken = None
         if entry.seq != count + 1:

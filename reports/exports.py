@@ -27,6 +27,7 @@ from openpyxl.styles import Alignment, Font  # type: ignore[import-untyped]
 from openpyxl.utils import get_column_letter  # type: ignore[import-untyped]
 
 from assignments.exports import XLSX, _safe
+from audit.chain import GENESIS, Head
 from reports.report import HearingReport
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def _cached_pdf(key: str) -> bytes | None:
 _BUILD_LOCKS = [threading.Lock() for _ in range(8)]
 # Stands in for the generation time in the HTML that is hashed for the key.
 _KEYED_AT = datetime(2000, 1, 1, tzinfo=UTC)
+_KEYED_HEAD = Head(0, GENESIS, None)
 
 
 def _pdf_html(report: HearingReport, request: HttpRequest) -> str:
@@ -102,7 +104,9 @@ def _pdf_html(report: HearingReport, request: HttpRequest) -> str:
 
 
 def pdf_cache_key(report: HearingReport, request: HttpRequest) -> str:
-    html = _pdf_html(dataclasses.replace(report, generated_at=_KEYED_AT), request)
+    # The time and the audit head are those of the PDF's first build: later audit entries (any
+    # action anywhere) must not rebuild an unchanged report.
+    html = _pdf_html(dataclasses.replace(report, generated_at=_KEYED_AT, audit_head=_KEYED_HEAD), request)
     source = f"{stylesheets_digest()}\n{request.build_absolute_uri('/')}\n{html}"
     return f"report-pdf:{report.hearing.pk}:{hashlib.sha256(source.encode()).hexdigest()}"
 
@@ -178,6 +182,7 @@ def report_workbook(report: HearingReport) -> Workbook:
         (_("交办件"), t.assignments),
         (_("超期交办件"), t.assignments_overdue),
         (_("生成时间"), timezone.localtime(report.generated_at).strftime("%Y-%m-%d %H:%M")),
+        (_("审计日志链头"), report.audit_head.text),
     ]:
         summary.append([label, _safe(value)])
     for cell in summary["A"]:

@@ -32,6 +32,8 @@ from assignments.models import Assignment, Status
 from audience import selectors as audience_selectors
 from audience.models import Sample
 from audience.selectors import Figures as AudienceFigures
+from audit import chain as audit_chain
+from audit.chain import Head
 from hearings import selectors as hearing_selectors
 from hearings.models import AgendaItem, Hearing, Question
 from reports.charts import timeline_chart
@@ -292,6 +294,7 @@ class HearingReport:
     hearing: Hearing
     ended: bool
     generated_at: datetime
+    audit_head: Head  # the audit log's newest entry when the report was made (published: docs/operations.md)
     agenda: list[AgendaRow]
     polls: list[PollRow]  # satisfaction polls
     sheets: list[SheetPoll]
@@ -625,6 +628,7 @@ def hearing_report(hearing: Hearing, *, today: date | None = None) -> HearingRep
         hearing=hearing,
         ended=hearing.status == Hearing.Status.ENDED,
         generated_at=timezone.now(),
+        audit_head=audit_chain.head(),
         agenda=agenda,
         polls=polls.satisfaction,
         sheets=polls.sheets,

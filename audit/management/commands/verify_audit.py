@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audit.chain import verify
 
+HEAD = re.compile(r"([0-9]{1,18}):([0-9a-f]{64})")
+
 
 def _head(value: str) -> tuple[int, str]:
-    seq, _, digest = value.partition(":")
-    if not seq.isdigit() or len(digest) != 64:
-        raise CommandError("--head is SEQ:HASH, as an earlier run printed it")
-    return int(seq), digest
+    """SEQ:HASH as `verify_audit` prints it and `/audit/head.json` publishes it ({seq}:{hash})."""
+    found = HEAD.fullmatch(value.strip().lower())
+    if found is None:
+        raise CommandError("--head is SEQ:HASH, as an earlier run printed it or /audit/head.json published it")
+    return int(found[1]), found[2]
 
 
 class Command(BaseCommand):
@@ -22,11 +26,14 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--head",
-            help="SEQ:HASH printed by an earlier run: also proves nothing was cut off the end since",
+            help=(
+                "SEQ:HASH printed by an earlier run or published at /audit/head.json: also proves the chain "
+                "still contains it, so nothing was cut off the end or rewritten since"
+            ),
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        result = verify(head=_head(options["head"]) if options["head"] else None)
+        result = verify(head=_head(options["head"]) if options["head"] is not None else None)
         if result.broken is not None:
             bad = result.broken
             raise CommandError(
