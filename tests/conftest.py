@@ -11,6 +11,8 @@ from django.utils import translation
 from live import publish as live_publish
 from tests.factories import World, make_world
 
+pytest_plugins = ["tests.outbound.fixtures"]  # receiver, work: the outbound tests and their attacks
+
 
 @pytest.fixture(autouse=True)
 def _fast_password_hasher(settings: Any) -> None:

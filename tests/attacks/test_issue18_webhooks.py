@@ -12,7 +12,7 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -39,29 +39,6 @@ def _plain(settings: Any) -> None:
     settings.SECURE_SSL_REDIRECT = False
     settings.WEBHOOK_ALLOWED_HOSTS = []
     settings.OUTBOUND_RETRY_SECONDS = 30
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
-def work(django_capture_on_commit_callbacks: Any) -> Work:
-    from tests.tasks import run_tasks
-
-    def run() -> int:
-        total = 0
-        while True:
-            with django_capture_on_commit_callbacks(execute=True):
-                ran = run_tasks()
-            total += ran
-            if not ran:
-                return total
-
-    return run
 
 
 def stored() -> tuple[list[Any], int]:

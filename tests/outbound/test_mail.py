@@ -12,7 +12,8 @@ from django.test import Client
 
 from outbound import mail, retry
 from tests.hearings.people_helpers import make_staff
-from tests.outbound.conftest import Capture, due
+from tests.outbound.conftest import due
+from tests.outbound.fixtures import Capture
 
 pytestmark = pytest.mark.django_db
 
