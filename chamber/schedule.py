@@ -5,6 +5,10 @@ runs it like any task. No cron line.
     close_polls  every 30 s      window polls past their closing time close (voting)
     reminders    daily at REMINDERS_AT (local time, default 08:30)
                                  due soon / overdue / 回头看 reminders (assignments)
+    recover_tasks  every 10 min  tasks left running by a worker that died run again
+    housekeeping daily at HOUSEKEEPING_AT (default 03:30)
+                                 old task results pruned, old contacts erased
+                                 (both: chamber/housekeeping.py)
 
 A slot names one due run ("2026-03-09" for the daily job, a 30-second step for the other).
 Whoever enqueues a slot first claims it with a ScheduledRun row (unique per job and slot), in
@@ -28,6 +32,7 @@ from django.utils import timezone
 from django_tasks import task
 
 from assignments import services as assignment_services
+from chamber import housekeeping
 from chamber.models import ScheduledRun
 from voting import services as voting_services
 
@@ -72,6 +77,11 @@ def reminders_at() -> time:
     return time.fromisoformat(settings.REMINDERS_AT)
 
 
+def housekeeping_at() -> time:
+    """settings.HOUSEKEEPING_AT ("HH:MM", local time)."""
+    return time.fromisoformat(settings.HOUSEKEEPING_AT)
+
+
 def daily(at: Callable[[], time]) -> Callable[[datetime], str]:
     """A slot per local day, due at the time `at()` gives: before that time, the day before's."""
 
@@ -93,6 +103,8 @@ class Job:
 JOBS: tuple[Job, ...] = (
     Job("close_polls", every(30), close_polls.enqueue),
     Job("reminders", daily(reminders_at), send_reminders.enqueue),
+    Job("recover_tasks", every(600), housekeeping.recover_tasks.enqueue),
+    Job("housekeeping", daily(housekeeping_at), housekeeping.housekeeping.enqueue),
 )
 
 

@@ -283,6 +283,12 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "wenzheng@localhost")
 SITE_URL = env_str("SITE_URL", "")
 # The daily reminders (due soon, overdue, 回头看): the worker's schedule runs them at this local time.
 REMINDERS_AT = env_str("REMINDERS_AT", "08:30")
+# The nightly housekeeping (chamber/housekeeping.py): local time; finished tasks (which hold e-mail
+# addresses and bodies) kept this many days; a task left running this long by a worker that died
+# is run again (every task the worker runs is safe to repeat: webhook deliveries keep their id).
+HOUSEKEEPING_AT = env_str("HOUSEKEEPING_AT", "03:30")
+TASK_RESULTS_KEEP_DAYS = env_int("TASK_RESULTS_KEEP_DAYS", 30)
+TASK_STALE_MINUTES = env_int("TASK_STALE_MINUTES", 30)
 
 # Everything that leaves the process (webhooks, e-mail, reminders) is a task in the database,
 # run by `python manage.py db_worker`.

@@ -326,6 +326,22 @@ def _refusal(delivery: WebhookDelivery) -> str:
     return ""
 
 
+def release(delivery_id: str, attempt: int) -> bool:
+    """Undo the claim of attempt `attempt` whose task died before recording it (a worker killed
+    mid-request: the housekeeping finds the task left running, chamber/housekeeping.py), so the
+    task, run again, makes that attempt. An attempt already recorded is not released."""
+    with transaction.atomic():
+        delivery = (
+            WebhookDelivery.objects.select_for_update()
+            .filter(pk=delivery_id, status=WebhookDelivery.Status.PENDING, attempts=attempt)
+            .first()
+        )
+        if delivery is None or delivery.attempt_log.count() >= attempt:
+            return False
+        WebhookDelivery.objects.filter(pk=delivery.pk).update(attempts=attempt - 1)
+    return True
+
+
 @task()
 def deliver(delivery_id: str, attempt: int = 1) -> str:
     """Attempt number `attempt` of one delivery. The attempt is claimed first (pending, with

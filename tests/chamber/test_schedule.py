@@ -67,6 +67,12 @@ def test_a_bad_reminders_at_stops_the_worker_at_start(settings: Any) -> None:
         call_command("db_worker", "--batch")
 
 
+def test_a_bad_housekeeping_at_stops_the_worker_at_start(settings: Any) -> None:
+    settings.HOUSEKEEPING_AT = "25:00"
+    with pytest.raises(CommandError, match="HOUSEKEEPING_AT"):
+        call_command("db_worker", "--batch")
+
+
 # ------------------------------------------------------------------------------- once per slot
 
 
@@ -75,14 +81,14 @@ def test_each_slot_is_enqueued_once_even_by_two_workers() -> None:
     now = at("2026-03-09T09:00:00")
     first: dict[str, str] = {}  # two workers' memories
     second: dict[str, str] = {}
-    assert schedule.tick(now, seen=first) == ["close_polls", "reminders"]
+    assert schedule.tick(now, seen=first) == ["close_polls", "reminders", "recover_tasks", "housekeeping"]
     assert schedule.tick(now, seen=second) == []  # the other worker: already claimed
     assert schedule.tick(now + timedelta(seconds=10), seen=second) == []
     assert len(queued("close_polls")) == 1 and len(queued("send_reminders")) == 1
     # The next 30 seconds: one more close_polls, whoever comes first; reminders wait for tomorrow.
     assert schedule.tick(now + timedelta(seconds=30), seen=second) == ["close_polls"]
     assert schedule.tick(now + timedelta(seconds=31), seen=first) == []
-    assert schedule.tick(at("2026-03-10T08:30:00")) == ["close_polls", "reminders"]
+    assert schedule.tick(at("2026-03-10T08:30:00")) == ["close_polls", "reminders", "recover_tasks", "housekeeping"]
     assert len(queued("close_polls")) == 3 and len(queued("send_reminders")) == 2
     assert ScheduledRun.objects.filter(job="reminders").count() == 2
 
@@ -115,7 +121,7 @@ def test_old_slots_are_pruned() -> None:
     ScheduledRun.objects.filter(pk=old.pk).update(at=timezone.now() - schedule.KEEP - timedelta(minutes=1))
     schedule.tick()
     assert not ScheduledRun.objects.filter(pk=old.pk).exists()
-    assert ScheduledRun.objects.count() == 2
+    assert ScheduledRun.objects.count() == len(schedule.JOBS)
 
 
 # ------------------------------------------------------------------------------- the jobs' work

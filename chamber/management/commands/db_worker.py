@@ -13,7 +13,7 @@ from django.core.management.base import CommandError
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker
 
-from chamber.schedule import Scheduler, reminders_at
+from chamber.schedule import Scheduler, housekeeping_at, reminders_at
 
 
 class Command(db_worker.Command):
@@ -28,10 +28,11 @@ class Command(db_worker.Command):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        try:
-            reminders_at()
-        except ValueError:
-            raise CommandError("REMINDERS_AT takes HH:MM (local time), e.g. 08:30") from None
+        for name, read in (("REMINDERS_AT", reminders_at), ("HOUSEKEEPING_AT", housekeeping_at)):
+            try:
+                read()
+            except ValueError:
+                raise CommandError(f"{name} takes HH:MM (local time), e.g. 08:30") from None
         scheduler = None
         # With --reload the first process only watches files and restarts a child that runs
         # the worker: the schedule runs in the child.
