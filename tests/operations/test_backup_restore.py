@@ -10,6 +10,7 @@ left as it was; a backup taken while the app writes is consistent."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -222,13 +223,12 @@ def _tamper_database(backup: Path, sql: str, scratch: Target) -> None:
         subprocess.run([_pg_binary("pg_restore"), "--no-owner", "-d", url, str(dump)], check=True, env=env)
         import psycopg
 
-        with psycopg.connect(url) as db:
-            db.execute(sql)
+        with psycopg.connect(url) as pg:
+            pg.execute(sql)
         subprocess.run([_pg_binary("pg_dump"), "-Fc", "-f", str(dump), url], check=True, env=env)
     else:
-        with sqlite3.connect(dump) as db:
+        with contextlib.closing(sqlite3.connect(dump)) as db, db:
             db.execute(sql)
-        db.close()
     _rewrite_checksum(backup, dump.name)
 
 
