@@ -1,7 +1,7 @@
 """Backups of 问政 Live and their restore: what `scripts/backup` and `scripts/restore` run.
 
-A backup is one directory, BACKUP_DIR/wenzheng-<UTC time>/, written under a temporary name and
-renamed when complete (a directory with that name is a finished backup):
+A backup is one directory, BACKUP_DIR/wenzheng-<UTC time>/, written as .partial-wenzheng-<UTC time>
+and renamed when complete (a directory named wenzheng-… is a finished backup):
 
     database.dump      PostgreSQL: pg_dump's custom format (-Fc)
     database.sqlite3   SQLite: a copy made by SQLite's online backup API (never a file copy)
@@ -41,13 +41,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import django
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import DatabaseError, connection, transaction
+
 ROOT = Path(__file__).resolve().parents[1]
 FORMAT = 1
 MANIFEST = "manifest.json"
 MEDIA = "media.tar"
 DUMP = {"postgresql": "database.dump", "sqlite": "database.sqlite3"}
 PREFIX = "wenzheng-"
-PARTIAL = ".partial"
+PARTIAL = ".partial-"  # a backup being written: hidden, and not named like a finished one
 
 
 class BackupError(Exception):
@@ -59,26 +65,18 @@ class BackupError(Exception):
 
 def _django() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    import django
-
     django.setup()
 
 
 def _database() -> dict[str, Any]:
-    from django.conf import settings
-
     return dict(settings.DATABASES["default"])
 
 
 def _vendor() -> str:
-    from django.db import connection
-
     return str(connection.vendor)
 
 
 def _media_root() -> Path:
-    from django.conf import settings
-
     return Path(settings.MEDIA_ROOT or settings.BASE_DIR / "media")
 
 
@@ -132,8 +130,6 @@ def app_version() -> str:
 
 def row_counts() -> dict[str, int]:
     """Every table of the database (Django's and ours) and its number of rows."""
-    from django.db import connection
-
     counts = {}
     with connection.cursor() as cursor:
         for table in sorted(connection.introspection.table_names(cursor)):
@@ -144,8 +140,6 @@ def row_counts() -> dict[str, int]:
 
 def migrations() -> dict[str, list[str]]:
     """The migrations applied, by app."""
-    from django.db import connection
-
     applied: dict[str, list[str]] = {}
     with connection.cursor() as cursor:
         cursor.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
@@ -156,7 +150,8 @@ def migrations() -> dict[str, list[str]]:
 
 def audit_head() -> dict[str, Any]:
     """The audit chain as audit.chain.verify() walks it: entries, head, and where it breaks if it does."""
-    from audit.chain import verify  # the app registry is ready only after _django()
+    # The app registry is ready only after _django(): the models are imported then.
+    from audit.chain import verify  # noqa: PLC0415
 
     result = verify()
     if result.broken is not None:
@@ -176,8 +171,6 @@ def facts() -> dict[str, Any]:
 @contextlib.contextmanager
 def _pg_snapshot() -> Iterator[str]:
     """A read-only repeatable-read transaction on the app's connection; yields its exported snapshot."""
-    from django.db import connection, transaction
-
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
@@ -206,8 +199,6 @@ def _sqlite_copy(source: str, target: Path) -> None:
 @contextlib.contextmanager
 def _django_on(path: Path) -> Iterator[None]:
     """Point the app's connection at another SQLite file for a while (to read a copy's facts)."""
-    from django.db import connection
-
     connection.close()
     original = connection.settings_dict["NAME"]
     connection.settings_dict["NAME"] = str(path)
@@ -252,7 +243,7 @@ def backup(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
     name = PREFIX + created.strftime("%Y%m%dT%H%M%S%fZ")
-    work = directory / (name + PARTIAL)
+    work = directory / (PARTIAL + name)
     work.mkdir()
     try:
         found = _backup_postgresql(work) if vendor == "postgresql" else _backup_sqlite(work)
@@ -307,15 +298,11 @@ def read_manifest(source: Path) -> dict[str, Any]:
 
 
 def _pg_tables() -> list[str]:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         return list(connection.introspection.table_names(cursor))
 
 
 def _pg_clear() -> None:
-    from django.db import connection
-
     with connection.cursor() as cursor:
         cursor.execute("DROP SCHEMA public CASCADE")
         cursor.execute("CREATE SCHEMA public")
@@ -326,8 +313,6 @@ def _restore_postgresql(source: Path) -> None:
     db = _database()
     if _pg_tables():
         _pg_clear()
-    from django.db import connection
-
     connection.close()
     command = [_pg_binary("pg_restore"), "--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]
     _run([*command, "--no-password", "-d", str(db["NAME"]), str(source / DUMP["postgresql"])], _pg_env(db))
@@ -370,9 +355,6 @@ def _restore_media(source: Path) -> None:
 
 def check(manifest: dict[str, Any]) -> list[str]:
     """What of the restored database differs from the manifest (nothing: [])."""
-    from django.core.management import call_command
-    from django.core.management.base import CommandError
-
     problems = []
     restored = row_counts()
     for table in sorted(set(manifest["tables"]) | set(restored)):
@@ -436,6 +418,9 @@ def main(argv: list[str] | None = None) -> int:
             )
     except BackupError as error:
         print(f"{options.command}: {error}", file=sys.stderr)
+        return 1
+    except DatabaseError as error:
+        print(f"{options.command}: the database refused: {str(error).strip()}", file=sys.stderr)
         return 1
     return 0
 

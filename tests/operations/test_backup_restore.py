@@ -30,6 +30,7 @@ from django.db import connection
 
 import audit
 from assignments import services
+from audit.models import AuditEntry
 from deploy.backup import DUMP, MANIFEST, MEDIA, _pg_binary
 from tests.assignments.helpers import make_case
 
@@ -376,3 +377,33 @@ def test_a_backup_taken_while_the_app_writes_is_consistent(source: Target, fresh
     done = run("restore", str(backup), target=fresh)
     assert done.returncode == 0, done.stderr
     assert fresh.counts() == manifest["tables"]
+
+
+def test_a_backup_that_fails_leaves_nothing_behind(source: Target, tmp_path: Path) -> None:
+    missing = Target(
+        f"test_backup_{uuid.uuid4().hex[:12]}"
+        if connection.vendor == "postgresql"
+        else str(tmp_path / "missing.sqlite3"),
+        source.media,
+    )
+    into = tmp_path / "backups"
+    done = run("backup", str(into), target=missing)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    reason = "the database refused" if connection.vendor == "postgresql" else "no database at"
+    assert reason in done.stderr
+    assert "Traceback" not in done.stderr
+    assert list(into.iterdir()) == []
+
+
+def test_a_chain_broken_before_the_backup_is_reported_and_its_restore_refused(
+    source: Target, fresh: Target, tmp_path: Path
+) -> None:
+    """The backup is still written (it is the best copy there is), but exits 2 naming the entry."""
+    AuditEntry._base_manager.filter(seq=3).update(action="poll.open")
+    connection.close()
+    done = run("backup", str(tmp_path / "backups"), target=source)
+    assert done.returncode == 2, (done.stdout, done.stderr)
+    assert "warning: the audit chain is broken at entry 3: its content does not match its hash (edited)" in done.stderr
+    (backup,) = (tmp_path / "backups").iterdir()
+    assert manifest_of(backup)["audit"]["head"] is None
+    refused(run("restore", str(backup), target=fresh), "verify_audit: audit chain broken at entry 3")
