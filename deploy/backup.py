@@ -346,6 +346,21 @@ def _refuse_a_target_in_use(vendor: str) -> None:
         raise BackupError(f"MEDIA_ROOT {root} is not empty: point MEDIA_ROOT at a new folder, or pass --force")
 
 
+def _check_media(source: Path) -> None:
+    """Refuse an archive with a member that would land outside MEDIA_ROOT, or is not a plain file."""
+    root = _media_root()
+    with tarfile.open(source / MEDIA) as archive:
+        for member in archive.getmembers():
+            try:
+                inside = tarfile.data_filter(member, str(root)).name == member.name  # "/x" would become "x"
+            except tarfile.FilterError:
+                inside = False
+            if not inside:
+                raise BackupError(f"{MEDIA} holds {member.name!r}, which would not land inside MEDIA_ROOT")
+            if not member.isfile():
+                raise BackupError(f"{MEDIA} holds {member.name!r}, which is not a plain file")
+
+
 def _restore_media(source: Path) -> None:
     root = _media_root()
     root.mkdir(parents=True, exist_ok=True)
@@ -353,8 +368,9 @@ def _restore_media(source: Path) -> None:
         archive.extractall(root, filter="data")
 
 
-def check(manifest: dict[str, Any]) -> list[str]:
-    """What of the restored database differs from the manifest (nothing: [])."""
+def check(manifest: dict[str, Any], *, recorded_head: str | None = None) -> list[str]:
+    """What of the restored database differs from the manifest, or from a head recorded elsewhere
+    (nothing: [])."""
     problems = []
     restored = row_counts()
     for table in sorted(set(manifest["tables"]) | set(restored)):
@@ -366,14 +382,34 @@ def check(manifest: dict[str, Any]) -> list[str]:
         call_command("verify_audit", *(["--head", head] if head else []), stdout=io.StringIO())
     except CommandError as error:
         problems.append(f"verify_audit{' --head ' + head if head else ''}: {error}")
+    if recorded_head:
+        try:
+            call_command("verify_audit", "--head", recorded_head, stdout=io.StringIO())
+        except CommandError as error:
+            problems.append(f"verify_audit --head {recorded_head} (the head recorded elsewhere): {error}")
     return problems
 
 
-def restore(source: Path, *, force: bool = False) -> dict[str, Any]:
+def _parse_head(value: str) -> None:
+    """verify_audit's own reading of SEQ:HASH, before anything changes."""
+    # Its module imports the audit models: the app registry is ready only after _django().
+    from audit.management.commands.verify_audit import _head  # noqa: PLC0415
+
+    try:
+        _head(value)
+    except CommandError as error:
+        raise BackupError(str(error)) from None
+
+
+def restore(source: Path, *, force: bool = False, recorded_head: str | None = None) -> dict[str, Any]:
+    """Check the backup, restore it into the configured (empty) database and MEDIA_ROOT, prove it."""
+    if recorded_head:
+        _parse_head(recorded_head)
     manifest = read_manifest(source)
     vendor = _vendor()
     if manifest["vendor"] != vendor:
         raise BackupError(f"this is a {manifest['vendor']} backup; the configured database is {vendor}")
+    _check_media(source)
     if not force:
         _refuse_a_target_in_use(vendor)
     if vendor == "postgresql":
@@ -381,7 +417,7 @@ def restore(source: Path, *, force: bool = False) -> dict[str, Any]:
     else:
         _restore_sqlite(source)
     _restore_media(source)
-    problems = check(manifest)
+    problems = check(manifest, recorded_head=recorded_head)
     if problems:
         raise BackupError("the restored database does not match the backup; do not use it:\n  " + "\n  ".join(problems))
     return manifest
@@ -398,6 +434,11 @@ def main(argv: list[str] | None = None) -> int:
     undo = sub.add_parser("restore", help="restore a backup into an empty database and MEDIA_ROOT, then check it")
     undo.add_argument("backup", help="a backup directory (…/wenzheng-<time>)")
     undo.add_argument("--force", action="store_true", help="replace whatever the database and MEDIA_ROOT hold")
+    undo.add_argument(
+        "--head",
+        metavar="SEQ:HASH",
+        help="an audit head recorded elsewhere before the backup was taken: the restored chain must hold it too",
+    )
     options = parser.parse_args(argv)
     _django()
     try:
@@ -410,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warning: the audit chain is broken at {manifest['audit']['broken']}", file=sys.stderr)
                 return 2
         else:
-            manifest = restore(Path(options.backup), force=options.force)
+            manifest = restore(Path(options.backup), force=options.force, recorded_head=options.head)
             total = sum(manifest["tables"].values())
             print(
                 f"restored {options.backup}: {len(manifest['tables'])} tables, {total} rows, "

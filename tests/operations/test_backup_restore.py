@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import sqlite3
 import subprocess
+import tarfile
 import threading
 import uuid
 from collections.abc import Iterator
@@ -186,7 +188,8 @@ def test_the_restore_drill(source: Target, fresh: Target, tmp_path: Path) -> Non
     head = manifest["audit"]["head"]
     assert head.startswith(f"{before['audit_auditentry']}:")
 
-    done = run("restore", str(backup), target=fresh)
+    earlier = f"2:{AuditEntry.objects.get(seq=2).hash}"  # as noted in an earlier session's minutes
+    done = run("restore", str(backup), "--head", earlier, target=fresh)
     assert done.returncode == 0, done.stderr
     assert f"audit chain ok up to {head}" in done.stdout
 
@@ -407,3 +410,45 @@ def test_a_chain_broken_before_the_backup_is_reported_and_its_restore_refused(
     (backup,) = (tmp_path / "backups").iterdir()
     assert manifest_of(backup)["audit"]["head"] is None
     refused(run("restore", str(backup), target=fresh), "verify_audit: audit chain broken at entry 3")
+
+
+def test_a_head_recorded_elsewhere_that_the_backup_lacks_is_found(
+    source: Target, fresh: Target, tmp_path: Path
+) -> None:
+    """The backup and its manifest agree, but not with the head noted in the minutes: rewritten."""
+    backup = take_backup(source, tmp_path / "backups")
+    done = run("restore", str(backup), "--head", "2:" + "ab" * 32, target=fresh)
+    refused(done, "verify_audit --head 2:" + "ab" * 32 + " (the head recorded elsewhere)")
+    assert "differs from the recorded head" in done.stderr
+
+
+def test_a_malformed_recorded_head_is_refused_before_anything_changes(
+    source: Target, fresh: Target, tmp_path: Path
+) -> None:
+    backup = take_backup(source, tmp_path / "backups")
+    refused(run("restore", str(backup), "--head", "2:abc", target=fresh), "--head is SEQ:HASH")
+    _assert_untouched(fresh)
+
+
+@pytest.mark.parametrize(
+    ("member", "reason"),
+    [
+        (tarfile.TarInfo("../outside.txt"), "would not land inside MEDIA_ROOT"),
+        (tarfile.TarInfo("/etc/cron.d/wenzheng"), "would not land inside MEDIA_ROOT"),
+        (tarfile.TarInfo("assignments/link"), "is not a plain file"),
+    ],
+    ids=["parent", "absolute", "symlink"],
+)
+def test_a_media_archive_reaching_outside_media_root_is_refused(
+    source: Target, fresh: Target, tmp_path: Path, member: tarfile.TarInfo, reason: str
+) -> None:
+    """Even with the checksum rewritten to match: nothing is restored, nothing lands outside."""
+    backup = take_backup(source, tmp_path / "backups")
+    if member.name.endswith("link"):
+        member.type, member.linkname = tarfile.SYMTYPE, "other"  # inside, yet not a file
+    with tarfile.open(backup / MEDIA, "a") as archive:
+        archive.addfile(member, io.BytesIO(b"") if member.isfile() else None)
+    _rewrite_checksum(backup, MEDIA)
+    refused(run("restore", str(backup), target=fresh), f"{MEDIA} holds {member.name!r}, which {reason}")
+    _assert_untouched(fresh)
+    assert not (fresh.media.parent / "outside.txt").exists()
