@@ -249,8 +249,8 @@ def backup(directory: Path) -> Path:
         found = _backup_postgresql(work) if vendor == "postgresql" else _backup_sqlite(work)
         media_files = _archive_media(work / MEDIA)
         files = {
-            name: {"sha256": sha256(work / name), "bytes": (work / name).stat().st_size}
-            for name in (DUMP[vendor], MEDIA)
+            file: {"sha256": sha256(work / file), "bytes": (work / file).stat().st_size}
+            for file in (DUMP[vendor], MEDIA)
         }
         manifest = {
             "format": FORMAT,
