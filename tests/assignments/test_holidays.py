@@ -16,7 +16,7 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from django.utils import timezone
 
-from assignments import selectors, services, workdays
+from assignments import notes, selectors, services, workdays
 from assignments.models import Assignment, Notice, Status, TimelineEntry, WorkdayOverride
 from assignments.services import transitions
 from assignments.workdays import Source, add_working_days, year_source, years_reachable
@@ -108,7 +108,7 @@ def test_holidays_entered_on_the_page_move_a_deadline_only_when_staff_recompute(
     assert a.due_date == WITH_HOLIDAYS_DUE and a.status == Status.ASSIGNED  # the status unchanged
     entry = a.timeline.filter(action=TimelineEntry.Action.DUE_RECOMPUTED).get()
     assert entry.due_date == WITH_HOLIDAYS_DUE and entry.actor_id == staff.pk
-    assert "2027-02-10" in selectors.notes.entry_note(entry) and "2027-02-18" in selectors.notes.entry_note(entry)
+    assert "2027-02-10" in notes.entry_note(entry) and "2027-02-18" in notes.entry_note(entry)
     audit = AuditEntry.objects.order_by("-pk").first()
     assert AuditEntry.objects.count() == audits + 1
     assert audit is not None and audit.action == "assignment.due_recomputed"
