@@ -24,6 +24,7 @@ from assignments import exports, selectors, services
 from assignments.models import OPEN_STATUSES, Assignment, Attachment, Notice, Rating, ReviewOutcome, Status, Verdict
 from assignments.services.transitions import FROM_ASSIGNMENT
 from assignments.workdays import add_working_days, years_reachable, years_without_data, years_without_data_in
+from assignments.workflow import Transition
 from core.errors import BadRequest, DomainError
 from hearings import selectors as hearing_selectors
 from hearings.labels import list_separator
@@ -76,9 +77,25 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The detail page's forms that give a due date in working days.
+_WORKING_DAY_FORMS = {"reassign", "reopen", "review"}
+
+
+def _detail_holiday_gaps(assignment: Assignment, user_roles: set[str], actions: list[Transition]) -> list[int]:
+    """For the liaison and the moderator: the due date's year, when it has no holiday data, and
+    any such year a new due date from the page's forms could reach."""
+    if not user_roles & {"liaison", "moderator"}:
+        return []
+    years = {assignment.due_date.year} if assignment.status in OPEN_STATUSES else set()
+    if any(action.name in _WORKING_DAY_FORMS for action in actions):
+        years |= set(years_reachable(timezone.localdate(), services.MAX_WORKING_DAYS))
+    return years_without_data_in(years)
+
+
 def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = get_object_or_404(selectors.with_details(Assignment.objects.all()), pk=assignment_id)
     user_roles = selectors.roles(assignment, request.user)
+    actions = selectors.available_actions(assignment, request.user)
     context = {
         # 双向评议: the department's rating of the question is not public (docs/assignments.md).
         "show_rating": selectors.may_see_rating(assignment, request.user, user_roles),
@@ -90,7 +107,8 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
         "questions": assignment.questions.select_related("asker__person").order_by("id"),
         "timeline": selectors.public_timeline(assignment),
         "roles": user_roles,
-        "actions": selectors.available_actions(assignment, request.user),
+        "actions": actions,
+        "holiday_gaps": _detail_holiday_gaps(assignment, user_roles, actions),
         "show_internal": bool(user_roles & {"liaison", "moderator"}),
         "verdicts": Verdict.choices,
         "default_days": services.DEFAULT_WORKING_DAYS,

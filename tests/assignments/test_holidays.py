@@ -374,6 +374,21 @@ def test_the_inbox_warns_of_a_due_date_in_a_year_without_data(case: Case, staff:
     assert 'id="holiday-gaps"' not in client_of(case.liaison).get("/inbox/").content.decode()
 
 
+def test_the_detail_page_warns_those_who_handle_it(case: Case, staff: Any) -> None:
+    a = create(case)
+    url = f"/assignments/{a.pk}/"
+    Assignment.objects.filter(pk=a.pk).update(due_date=date(2027, 2, 10))
+    assert "2027 年的节假日安排尚未录入" in client_of(case.liaison).get(url).content.decode()
+    assert 'id="holiday-gaps"' not in Client().get(url).content.decode()  # the public reads the date only
+    services.assignment_return(assignment_id=a.pk, by=case.liaison, reason="不属于本单位职责")
+    gaps = _gap_years()
+    page = client_of(case.moderator).get(url).content.decode()  # the reassign form gives working days
+    assert f"{gaps[0]} 年的节假日安排尚未录入" in page
+    for year in gaps:
+        services.workdays_override(holidays=[date(year, 1, 1)], by=staff)
+    assert 'id="holiday-gaps"' not in client_of(case.moderator).get(url).content.decode()
+
+
 def test_staff_who_see_the_warning_get_the_link(case: Case, staff: Any) -> None:
     case.hearing.moderators.add(staff)
     page = client_of(staff).get(f"/assignments/new/?hearing={case.hearing.pk}").content.decode()
