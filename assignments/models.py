@@ -148,6 +148,8 @@ class TimelineEntry(models.Model):
         EXTENSION_APPROVED = "extension_approved", _("同意延期")
         EXTENSION_REFUSED = "extension_refused", _("不同意延期")
         REVIEWED = "reviewed", _("回头看")
+        # The due date counted again from the same start after the holidays changed (staff).
+        DUE_RECOMPUTED = "due_recomputed", _("期限重算")
 
     assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="timeline")
     at = models.DateTimeField(auto_now_add=True)

@@ -57,6 +57,7 @@ EXTENSION_APPROVED = "extension_approved"
 EXTENSION_REFUSED = "extension_refused"
 REASSIGNED = "reassigned"
 RELAPSE_REOPENED = "relapse_reopened"
+DUE_RECOMPUTED = "due_recomputed"
 
 
 def _closed(p: Params, text: str) -> str:
@@ -84,6 +85,7 @@ NOTES: dict[str, Callable[[Params, str], str]] = {
     EXTENSION_REFUSED: lambda p, t: _("不同意延期"),
     REASSIGNED: lambda p, t: _("重新交办%(department)s办理，期限%(due)s") % p,
     RELAPSE_REOPENED: lambda p, t: _("回头看发现问题反弹，第%(loop)s次重新办理，期限%(due)s") % p,
+    DUE_RECOMPUTED: lambda p, t: _("节假日安排调整，%(days)s个工作日的期限由%(old)s改为%(due)s") % p,
 }
 
 
@@ -130,6 +132,7 @@ NOTICES: dict[str, Callable[[Params], str]] = {
     Action.EXTENSION_APPROVED: lambda p: _("延期申请已同意：%(title)s") % p,
     Action.EXTENSION_REFUSED: lambda p: _("延期申请未同意：%(title)s") % p,
     Action.REOPENED: lambda p: _("交办件重新办理：%(title)s") % p,
+    Action.DUE_RECOMPUTED: lambda p: _("交办件期限随节假日调整改为 %(due)s（原为 %(old)s）：%(title)s") % p,
     Action.EVALUATED: lambda p: _("代表评价「%(verdict)s」：%(title)s") % {**p, "verdict": label(p["verdict"])},
     OVERDUE: lambda p: _("交办件已超期（期限 %(due)s）：%(title)s") % p,
     DUE_SOON: _due_soon,

@@ -46,6 +46,7 @@ KINDS: tuple[Kind, ...] = (
         _("承办单位联络员"),
         (Action.EXTENSION_APPROVED, Action.EXTENSION_REFUSED),
     ),
+    Kind("due_recomputed", _("期限随节假日调整"), _("承办单位联络员"), (Action.DUE_RECOMPUTED,)),
     Kind("due_soon", _("即将到期提醒"), _("承办单位联络员"), (notes.DUE_SOON,)),
     Kind("overdue", _("超期提醒"), _("承办单位联络员、主持人"), (notes.OVERDUE,)),
     Kind("review_due", _("回头看到期提醒"), _("承办单位联络员、主持人"), (notes.REVIEW_DUE,)),

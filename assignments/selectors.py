@@ -14,6 +14,7 @@ from django.utils import timezone
 from assignments import notes
 from assignments.models import OPEN_STATUSES, ApiToken, Assignment, Origin, Status, TimelineEntry
 from assignments.schema import AssignmentOut, DepartmentOut, TimelineOut
+from assignments.workdays import add_working_days
 from assignments.workflow import TRANSITIONS, Transition, Who
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Hearing, Question
@@ -188,6 +189,65 @@ def moderated_by(user: User) -> QuerySet[Assignment]:
 
 
 # The 回头看 list shows what is due within this many working days, overdue ones first.
+# ------------------------------------------------------------------------------- due dates and holidays
+
+# The entries that set a due date counted from their own day (a reassignment only when it changed it).
+_COUNTED_FROM = {TimelineEntry.Action.CREATED, TimelineEntry.Action.REOPENED, TimelineEntry.Action.REASSIGNED}
+
+
+def due_date_start(assignment: Assignment, entries: list[TimelineEntry] | None = None) -> date | None:
+    """The day the assignment's due date was counted from in working days (the day it was
+    given: created, reopened, or reassigned with a new time limit), or None when the due date
+    in force was given as a date (no working_days, or an approved extension since)."""
+    if assignment.working_days is None:
+        return None
+    start: date | None = None
+    previous: date | None = None
+    for entry in entries if entries is not None else list(assignment.timeline.order_by("at", "id")):
+        if entry.action in _COUNTED_FROM and (
+            entry.action != TimelineEntry.Action.REASSIGNED or entry.due_date != previous
+        ):
+            start = timezone.localdate(entry.at)
+        elif entry.action == TimelineEntry.Action.EXTENSION_APPROVED:
+            start = None
+        previous = entry.due_date
+    return start
+
+
+@dataclass(frozen=True)
+class DueDrift:
+    """An open assignment whose due date, counted again with today's holidays, differs."""
+
+    assignment: Assignment
+    start: date
+    now: date  # the due date in force
+    counted: date  # the one the working days give today
+
+
+def due_drift(assignment: Assignment, entries: list[TimelineEntry] | None = None) -> DueDrift | None:
+    if assignment.status not in OPEN_STATUSES or assignment.working_days is None:
+        return None
+    start = due_date_start(assignment, entries)
+    if start is None:
+        return None
+    counted = add_working_days(start, assignment.working_days)
+    if counted == assignment.due_date:
+        return None
+    return DueDrift(assignment, start, assignment.due_date, counted)
+
+
+def due_drifts() -> list[DueDrift]:
+    """Every open assignment given in working days whose due date the holidays now move."""
+    qs = (
+        Assignment.objects.filter(status__in=OPEN_STATUSES, working_days__isnull=False)
+        .select_related("lead_department", "hearing")
+        .prefetch_related("timeline")
+        .order_by("due_date", "id")
+    )
+    drifts = [due_drift(a, sorted(a.timeline.all(), key=lambda e: (e.at, e.pk))) for a in qs]
+    return [d for d in drifts if d is not None]
+
+
 REVIEW_SOON_WORKING_DAYS = 5
 
 

@@ -21,9 +21,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from assignments import exports, selectors, services
-from assignments.models import Assignment, Attachment, Notice, Rating, ReviewOutcome, Status, Verdict
+from assignments.models import OPEN_STATUSES, Assignment, Attachment, Notice, Rating, ReviewOutcome, Status, Verdict
 from assignments.services.transitions import FROM_ASSIGNMENT
-from assignments.workdays import add_working_days
+from assignments.workdays import add_working_days, years_reachable, years_without_data, years_without_data_in
+from assignments.workflow import Transition
 from audit import chain as audit_chain
 from core.errors import BadRequest, DomainError
 from hearings import selectors as hearing_selectors
@@ -78,9 +79,25 @@ def assignment_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+# The detail page's forms that give a due date in working days.
+_WORKING_DAY_FORMS = {"reassign", "reopen", "review"}
+
+
+def _detail_holiday_gaps(assignment: Assignment, user_roles: set[str], actions: list[Transition]) -> list[int]:
+    """For the liaison and the moderator: the due date's year, when it has no holiday data, and
+    any such year a new due date from the page's forms could reach."""
+    if not user_roles & {"liaison", "moderator"}:
+        return []
+    years = {assignment.due_date.year} if assignment.status in OPEN_STATUSES else set()
+    if any(action.name in _WORKING_DAY_FORMS for action in actions):
+        years |= set(years_reachable(timezone.localdate(), services.MAX_WORKING_DAYS))
+    return years_without_data_in(years)
+
+
 def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
     assignment = get_object_or_404(selectors.with_details(Assignment.objects.all()), pk=assignment_id)
     user_roles = selectors.roles(assignment, request.user)
+    actions = selectors.available_actions(assignment, request.user)
     context = {
         # 双向评议: the department's rating of the question is not public (docs/assignments.md).
         "show_rating": selectors.may_see_rating(assignment, request.user, user_roles),
@@ -92,7 +109,8 @@ def assignment_detail(request: HttpRequest, assignment_id: int) -> HttpResponse:
         "questions": assignment.questions.select_related("asker__person").order_by("id"),
         "timeline": selectors.public_timeline(assignment),
         "roles": user_roles,
-        "actions": selectors.available_actions(assignment, request.user),
+        "actions": actions,
+        "holiday_gaps": _detail_holiday_gaps(assignment, user_roles, actions),
         "show_internal": bool(user_roles & {"liaison", "moderator"}),
         "verdicts": Verdict.choices,
         "default_days": services.DEFAULT_WORKING_DAYS,
@@ -131,6 +149,8 @@ def inbox(request: HttpRequest) -> HttpResponse:
             "asked": _rows(asked),
             "moderated": _rows(moderated),
             "departments": Department.objects.filter(pk__in=selectors.liaison_department_ids(user)),
+            # Due dates in a year with no holiday data count Monday to Friday only.
+            "holiday_gaps": years_without_data(led.filter(status__in=OPEN_STATUSES).dates("due_date", "year")),
             "notices": notices,
             "unread": unread,
         },
@@ -143,6 +163,11 @@ def notices_read(request: HttpRequest) -> HttpResponse:
     assert request.user.is_authenticated
     services.notice_read_all(user=request.user)
     return redirect("assignment_inbox")
+
+
+def holiday_gap_text(year: int) -> str:
+    """The warning for a due date in a year with no holiday data (as _holiday_gaps.html says it)."""
+    return _("%(year)s 年的节假日安排尚未录入，期限按周一至周五计算，可能不准确。") % {"year": str(year)}
 
 
 def _date(value: str | None) -> date | None:
@@ -376,6 +401,8 @@ def assignment_new(request: HttpRequest) -> HttpResponse:
             ids = list_separator().join(f"#{a.pk}" for a in made)
             text = ngettext("已生成 %(n)s 件交办件：%(ids)s", "已生成 %(n)s 件交办件：%(ids)s", len(made))
             messages.success(request, text % {"n": len(made), "ids": ids})
+            for year in years_without_data(a.due_date for a in made):
+                messages.warning(request, holiday_gap_text(year))
             if skipped:
                 numbers = list_separator().join(f"#{pk}" for pk in skipped)
                 messages.info(request, _("已交办过、本次跳过的问题：%(numbers)s") % {"numbers": numbers})
@@ -391,6 +418,7 @@ def assignment_new(request: HttpRequest) -> HttpResponse:
             "departments": Department.objects.all(),
             "default_days": services.DEFAULT_WORKING_DAYS,
             "default_due": add_working_days(timezone.localdate(), services.DEFAULT_WORKING_DAYS),
+            "holiday_gaps": years_without_data_in(years_reachable(timezone.localdate(), services.MAX_WORKING_DAYS)),
             "made": selectors.with_details(Assignment.objects.filter(hearing=hearing)).order_by("id"),
         },
     )

@@ -7,19 +7,75 @@ override single days (`manage.py workdays`, WorkdayOverride): an override wins o
 Overrides are read once per call (one small query over the days the call can reach), never
 once per day: a due date counts day by day, and a process never caches them across calls, so
 a change made by the command in another process counts at once.
+
+Whether a year's due dates can be trusted (`year_source`): the library knows its holidays, or
+the staff entered some days for it; a year with neither counts Monday to Friday only, and the
+assigning form and the department's inbox say so (`years_without_data`).
 """
 
 from __future__ import annotations
 
 import calendar
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
+from enum import StrEnum
 
 import chinese_calendar  # type: ignore[import-untyped]
 
 from assignments.models import WorkdayOverride
 
 Overrides = Mapping[date, bool]  # day → is a working day
+
+
+class Source(StrEnum):
+    """Where a year's holidays come from."""
+
+    LIBRARY = "library"  # chinese_calendar knows the year (staff entries may adjust it)
+    STAFF = "staff"  # only the staff's entries
+    NONE = "none"  # nothing: Monday to Friday
+
+
+def library_knows(year: int) -> bool:
+    """chinese_calendar has the State Council's notice for `year` (it refuses days past its last)."""
+    try:
+        chinese_calendar.is_workday(date(year, 12, 31))
+    except NotImplementedError:
+        return False
+    return True
+
+
+def year_sources(years: Iterable[int]) -> dict[int, Source]:
+    """Each year's source, in one query for the staff's entries."""
+    wanted = sorted(set(years))
+    if not wanted:
+        return {}
+    staff = set(
+        WorkdayOverride.objects.filter(day__year__gte=wanted[0], day__year__lte=wanted[-1])
+        .values_list("day__year", flat=True)
+        .distinct()
+    )
+    return {
+        year: Source.LIBRARY if library_knows(year) else Source.STAFF if year in staff else Source.NONE
+        for year in wanted
+    }
+
+
+def year_source(year: int) -> Source:
+    return year_sources([year])[year]
+
+
+def years_reachable(start: date, most_days: int) -> list[int]:
+    """The years a due date given on `start` with up to `most_days` working days can fall in."""
+    return list(range(start.year, add_working_days(start, most_days).year + 1))
+
+
+def years_without_data(days: Iterable[date]) -> list[int]:
+    """The years of `days` with no holiday data at all (due dates there count Monday to Friday)."""
+    return [year for year, source in year_sources(day.year for day in days).items() if source == Source.NONE]
+
+
+def years_without_data_in(years: Iterable[int]) -> list[int]:
+    return [year for year, source in year_sources(years).items() if source == Source.NONE]
 
 
 def _library_workday(day: date) -> bool:

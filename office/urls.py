@@ -7,6 +7,7 @@ from django.urls import URLPattern, URLResolver
 from office.views import (
     agenda,
     hearings,
+    holidays,
     home,
     people,
     polls,
@@ -32,4 +33,5 @@ urlpatterns: list[URLPattern | URLResolver] = [
     *questions.urlpatterns,
     *sensitive_words.urlpatterns,
     *webhooks.urlpatterns,
+    *holidays.urlpatterns,
 ]

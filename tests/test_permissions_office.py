@@ -18,6 +18,8 @@ from django.urls import get_resolver, resolve
 from django.urls.resolvers import URLResolver
 from django.utils import timezone
 
+from assignments import services as assignment_services
+from assignments.models import Assignment, WorkdayOverride
 from hearings import selectors, services
 from hearings.models import AgendaItem, BlockedViewer, Department, Hearing, Person, Question, SeatCode, SensitiveWord
 from outbound.models import WebhookDelivery, WebhookEndpoint
@@ -64,6 +66,7 @@ path                                    anon  viewer  deputy  deputy2  liaison  
 /manage/webhooks/                       403   403     403     403      403      403       403  403   200    200
 /manage/webhooks/deliveries/            403   403     403     403      403      403       403  403   200    200
 /manage/webhooks/mail/                  403   403     403     403      403      403       403  403   200    200
+/manage/holidays/                       403   403     403     403      403      403       403  403   200    200
 /seat/                                  200   200     200     200      200      200       200  200   200    200
 /seat/{c}/                              200   200     200     200      200      200       200  200   200    200
 """
@@ -117,6 +120,9 @@ duty-rules            403   403     403     403      403      403       403  403
 webhook-add           403   403     403     403      403      403       403  403   ok     ok
 webhook-deactivate    403   403     403     403      403      403       403  403   ok     ok
 webhook-retry         403   403     403     403      403      403       403  403   ok     ok
+holiday-add           403   403     403     403      403      403       403  403   ok     ok
+holiday-remove        403   403     403     403      403      403       403  403   ok     ok
+due-recompute         403   403     403     403      403      403       403  403   ok     ok
 """
 
 ROSTER = "username,name,role,department\nnewdep,新代表,deputy,\n"
@@ -138,6 +144,8 @@ def office_state() -> dict[str, Any]:
         "words": list(SensitiveWord.objects.order_by("pk").values_list("word", flat=True)),
         "blocked": list(BlockedViewer.objects.order_by("pk").values_list("viewer", flat=True)),
         "duty_rules": list(DutyRule.objects.order_by("pk").values_list("kind", "points", "active")),
+        "holidays": list(WorkdayOverride.objects.order_by("day").values_list("day", "kind")),
+        "due_dates": list(Assignment.objects.order_by("pk").values_list("pk", "due_date")),
         "webhooks": list(WebhookEndpoint.objects.order_by("pk").values_list("pk", "url", "active")),
         "deliveries": list(WebhookDelivery.objects.order_by("pk").values_list("pk", "status", "next_at")),
         "rosters": [
@@ -255,7 +263,22 @@ def request_for(w: World, action: str) -> tuple[str, dict[str, Any]]:
         return _triage_request(w, action)
     if action.startswith("webhook-"):
         return _webhook_request(action)
+    if action.startswith(("holiday-", "due-")):
+        return _holiday_request(w, action)
     raise AssertionError(action)
+
+
+def _holiday_request(w: World, action: str) -> tuple[str, dict[str, Any]]:
+    """The holidays page: a day entered, one removed, and the matrix's assignment (10 working days)
+    whose due date the entered holidays no longer give."""
+    if action == "holiday-add":
+        return "/manage/holidays/", {"mode": "range", "first": "2099-02-05", "last": "2099-02-06", "kind": "holiday"}
+    if action == "holiday-remove":
+        assignment_services.workdays_override(holidays=["2099-02-05"], by=None)
+        return "/manage/holidays/remove/", {"day": "2099-02-05"}
+    a = w.m.assignment
+    Assignment.objects.filter(pk=a.pk).update(due_date=a.due_date + timedelta(days=1))
+    return "/manage/holidays/recompute/", {"assignment": str(a.pk)}
 
 
 def _webhook_request(action: str) -> tuple[str, dict[str, Any]]:

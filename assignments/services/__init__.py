@@ -1,8 +1,17 @@
 """Every state change of an assignment after a hearing, by concern: the workflow's transitions
 (assignments/workflow.py is the table they read), leftover questions assigned in one batch
 (书面答复), reminders and notices, API tokens. Callers import them from here
-(`from assignments import services`)."""
+(`from assignments import services`). Holidays and make-up working days (calendar.py) are the
+office staff's, with the recounting of due dates they move (assignments_due_recompute)."""
 
+from assignments.services.calendar import (
+    OverrideReport,
+    YearOverview,
+    workdays_listed,
+    workdays_override,
+    workdays_remove,
+    workdays_years,
+)
 from assignments.services.following import follow_request, follower_confirm, follower_get, follower_unsubscribe
 from assignments.services.leftovers import BatchResult, leftovers_assign
 from assignments.services.preferences import preferences_set
@@ -19,6 +28,7 @@ from assignments.services.transitions import (
     MAX_TITLE,
     MAX_WORKING_DAYS,
     REVIEW_MONTHS,
+    RecomputeReport,
     assignment_accept,
     assignment_close,
     assignment_create,
@@ -33,6 +43,7 @@ from assignments.services.transitions import (
     assignment_review,
     assignment_set_review,
     assignments_create_each,
+    assignments_due_recompute,
 )
 
 __all__ = [
@@ -48,7 +59,10 @@ __all__ = [
     "REMIND_WORKING_DAYS",
     "REVIEW_MONTHS",
     "BatchResult",
+    "OverrideReport",
+    "RecomputeReport",
     "ReminderReport",
+    "YearOverview",
     "api_token_issue",
     "assignment_accept",
     "assignment_close",
@@ -64,6 +78,7 @@ __all__ = [
     "assignment_review",
     "assignment_set_review",
     "assignments_create_each",
+    "assignments_due_recompute",
     "follow_request",
     "follower_confirm",
     "follower_get",
@@ -72,4 +87,8 @@ __all__ = [
     "notice_read_all",
     "preferences_set",
     "reminders_send",
+    "workdays_listed",
+    "workdays_override",
+    "workdays_remove",
+    "workdays_years",
 ]

@@ -51,6 +51,7 @@ from assignments.workdays import add_months, add_working_days
 from assignments.workflow import Notify, Who
 from core import limits
 from core.errors import BadRequest, Forbidden, InvalidState, NotFound, clean_or_refuse
+from hearings import guards as hearing_guards
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Hearing, Question
 from outbound.mail import mail, site_url
@@ -830,3 +831,44 @@ def assignment_evaluate(*, assignment_id: int, by: By, verdict: str, comment: st
         notice={"verdict": verdict},
     )
     return _finish("evaluate", assignment, by, change)
+
+
+# ------------------------------------------------------------------------------- office staff: holidays
+
+
+@dataclass(frozen=True)
+class RecomputeReport:
+    changed: list[Assignment]
+    skipped: list[int]  # asked for, but open no more or its due date already right
+
+
+@transaction.atomic
+def assignments_due_recompute(*, assignment_ids: Sequence[int], by: AbstractBaseUser | None) -> RecomputeReport:
+    """Office staff count the due dates of open assignments given in working days again from
+    the day each was given, after the holidays changed (selectors.due_drifts lists them): never
+    silently, each an entry in the timeline (`due_recomputed`, the status unchanged), an audit
+    record and a notice to the lead department. One that no longer differs is skipped; when
+    none does, nothing changes and it is refused."""
+    hearing_guards.require_office_staff(by)
+    wanted = list(dict.fromkeys(assignment_ids))
+    if not wanted:
+        raise BadRequest(_("请选择要重算期限的交办件。"))
+    locked = {a.pk: a for a in Assignment.objects.select_for_update().filter(pk__in=wanted).order_by("pk")}
+    changed: list[Assignment] = []
+    skipped: list[int] = []
+    for pk in wanted:
+        assignment = locked.get(pk)
+        drift = selectors.due_drift(assignment) if assignment is not None else None
+        if assignment is None or drift is None:
+            skipped.append(pk)
+            continue
+        assignment.due_date = drift.counted
+        assignment.save(update_fields=["due_date", "updated_at"])
+        params = {"days": assignment.working_days, "old": notes.day(drift.now), "due": notes.day(drift.counted)}
+        _record(assignment, Action.DUE_RECOMPUTED, by, note=Note(code=notes.DUE_RECOMPUTED, params=params))
+        notify(liaisons(assignment), assignment, Action.DUE_RECOMPUTED, {"title": assignment.title, **params})
+        announce(assignment, "recompute_due")
+        changed.append(assignment)
+    if not changed:
+        raise InvalidState(_("所选交办件的期限无需重算。"))
+    return RecomputeReport(changed=changed, skipped=skipped)
