@@ -94,6 +94,7 @@ PAGES: list[Page] = [
     Page("/scorecards/"),
     Page("/hearings/{hearing}/tablet/", "moderator", 403),
     Page("/manage/hearings/", "staff"),
+    Page("/manage/holidays/", "staff"),
     Page("/manage/hearings/new/", "staff"),
     Page("/manage/hearings/{hearing}/", "staff"),
     Page("/manage/hearings/{draft}/", "staff"),
