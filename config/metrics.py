@@ -9,12 +9,14 @@ and the request does not carry it. See docs/metrics.md.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import ipaddress
 import logging
 import os
 import time
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -75,11 +77,36 @@ _tasks = CollectorRegistry(auto_describe=False)
 _tasks.register(TaskQueueCollector())
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def forget_dead_processes(directory: str) -> list[int]:
+    """Drop the live gauges (sockets open) of processes that are gone, however they ended (a
+    crash, a restart by systemd): their counters stay counted. Returns their pids."""
+    dead: set[int] = set()
+    for path in Path(directory).glob("gauge_live*_*.db"):
+        number = path.stem.rsplit("_", 1)[1]
+        if number.isdigit() and not _alive(int(number)):
+            dead.add(int(number))
+    for pid in dead:
+        with contextlib.suppress(FileNotFoundError):  # another scrape removed them meanwhile
+            multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
+    return sorted(dead)
+
+
 def process_registry() -> Collector:
     """This process's figures, or with PROMETHEUS_MULTIPROC_DIR every process's, added up."""
     directory = os.environ.get(MULTIPROC_ENV)
     if not directory:
         return REGISTRY
+    forget_dead_processes(directory)
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
     return registry

@@ -1,12 +1,13 @@
 """Several app processes (the production stack): with PROMETHEUS_MULTIPROC_DIR each keeps its
-figures in files there and one scrape adds them up; a stopped process's open sockets stop
-counting once the stack forgets it, its counts stay counted."""
+figures in files there and one scrape adds them up; a process that is gone stops counting its
+open sockets (found at the scrape, or told by the stack when it stops one), its counts stay."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.timeout(90)
 
 WRITER = """
+import os
 import sys
 from core import metrics
 sockets = int(sys.argv[1])
@@ -26,8 +28,8 @@ metrics.SOCKETS_OPEN.labels(endpoint="public").inc(sockets)
 metrics.EVENTS_PUBLISHED.labels(type="agenda.current").inc()
 metrics.FANOUT_SECONDS.labels(stream="public").observe(0.002)
 metrics.BATCHED.labels(kind="likes").inc(sockets * 10)
-import os
-print(os.getpid())
+print(os.getpid(), flush=True)
+sys.stdin.read()  # serving until told to stop
 """
 
 READER = """
@@ -39,13 +41,48 @@ sys.stdout.write(metrics.exposition([metrics.process_registry()]).decode())
 """
 
 
-def run(code: str, directory: Path, *args: str) -> str:
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "DJANGO_SETTINGS_MODULE": "config.settings"}
+def environment(directory: Path) -> dict[str, str]:
+    return {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(directory), "DJANGO_SETTINGS_MODULE": "config.settings"}
+
+
+def read(directory: Path) -> Scrape:
     result = subprocess.run(
-        [sys.executable, "-c", code, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", READER], cwd=ROOT, env=environment(directory), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    return result.stdout
+    return Scrape(result.stdout)
+
+
+class Writer:
+    """An app process that opened `sockets` sockets, published an event, batched likes."""
+
+    def __init__(self, directory: Path, sockets: int) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(sockets)],
+            cwd=ROOT,
+            env=environment(directory),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout is not None
+        self.pid = int(self.proc.stdout.readline())  # its figures are written
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            assert self.proc.stdin is not None
+            self.proc.stdin.close()
+            self.proc.wait(timeout=30)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@pytest.fixture
+def writers() -> Iterator[list[Writer]]:
+    started: list[Writer] = []
+    yield started
+    for writer in started:
+        writer.stop()
 
 
 def stack_config(tmp_path: Path) -> Config:
@@ -69,24 +106,37 @@ def test_the_stack_gives_its_processes_a_directory_in_its_run_dir(tmp_path: Path
     assert directory == config.run / "metrics" and directory.is_dir()
 
 
-def test_two_processes_figures_are_added_up(tmp_path: Path) -> None:
+def test_two_processes_figures_are_added_up(tmp_path: Path, writers: list[Writer]) -> None:
     config = stack_config(tmp_path)
     directory = Path(config.app_env()["PROMETHEUS_MULTIPROC_DIR"])
-    first = int(run(WRITER, directory, "2"))
-    second = int(run(WRITER, directory, "3"))
-    assert first != second
-    both = Scrape(run(READER, directory))
+    writers += [Writer(directory, 2), Writer(directory, 3)]
+    first, second = writers
+    both = read(directory)
     assert both.value("wenzheng_sockets_open", endpoint="public") == 5
     assert both.value("wenzheng_events_published_total", type="agenda.current") == 2
     assert both.value("wenzheng_fanout_seconds_count", stream="public") == 2
     assert both.value("wenzheng_batched_actions_total", kind="likes") == 50
-    assert "pid" not in both.labels("wenzheng_sockets_open", "pid")  # added up, not one series each
+    assert both.labels("wenzheng_sockets_open", "pid") == set()  # added up, not a series each
 
-    forget_metrics(config, first)  # the stack stopped the first process
-    left = Scrape(run(READER, directory))
-    assert left.value("wenzheng_sockets_open", endpoint="public") == 3  # its sockets are gone
+    first.stop()  # gone without a word (a crash, a restart): its sockets no longer count
+    left = read(directory)
+    assert left.value("wenzheng_sockets_open", endpoint="public") == 3
     assert left.value("wenzheng_events_published_total", type="agenda.current") == 2  # what it did stays
     assert left.value("wenzheng_batched_actions_total", kind="likes") == 50
+    assert not list(directory.glob(f"gauge_live*_{first.pid}.db"))
+    assert list(directory.glob(f"gauge_live*_{second.pid}.db"))
+
+
+def test_the_stack_forgets_a_process_it_stopped(tmp_path: Path, writers: list[Writer]) -> None:
+    config = stack_config(tmp_path)
+    directory = Path(config.app_env()["PROMETHEUS_MULTIPROC_DIR"])
+    writers.append(Writer(directory, 4))
+    writers[0].stop()
+    assert list(directory.glob(f"gauge_live*_{writers[0].pid}.db"))
+    forget_metrics(config, writers[0].pid)
+    assert not list(directory.glob(f"gauge_live*_{writers[0].pid}.db"))
+    assert list(directory.glob(f"counter_{writers[0].pid}.db"))  # its counts stay counted
+    forget_metrics(config, None)  # no pid file: nothing to do
 
 
 def test_without_the_directory_the_process_serves_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
