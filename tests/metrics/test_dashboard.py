@@ -62,3 +62,11 @@ def test_every_metric_it_queries_is_on_metrics_and_every_figure_has_a_panel() ->
     board = queried(dashboard())
     assert board - series == set(), "the dashboard queries what /metrics does not give"
     assert {name for name, names in families.items() if not names & board} == set(), "figures without a panel"
+
+
+@pytest.mark.django_db
+def test_every_figure_is_documented() -> None:
+    docs = (DASHBOARD.parents[1] / "docs" / "metrics.md").read_text(encoding="utf-8")
+    for name, names in exposed(scrape()).items():
+        shown = name + "_total" if f"{name}_total" in names else name
+        assert f"`{shown}`" in docs, f"docs/metrics.md does not explain {shown}"
