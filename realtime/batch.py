@@ -43,8 +43,7 @@ class Batcher(Generic[Request, Result]):
         kind: str,
     ) -> None:
         self.run = database_sync_to_async(run, thread_sensitive=False)
-        self.kind = kind  # the batches' label in the metrics (core/metrics.py)
-        self.batched = metrics.BATCHED.labels(kind=kind)
+        self.batched = metrics.BATCHED.labels(kind=kind)  # its figures (core/metrics.py), bound once
         self.sizes = metrics.BATCH_SIZE.labels(kind=kind)
         self.failures = metrics.BATCH_FAILURES.labels(kind=kind)
         self.wait = wait  # seconds a request waits for company before its batch goes
