@@ -142,7 +142,7 @@ def refusal(request: HttpRequest) -> HttpResponseBase | None:
         raise Http404
     if hmac.compare_digest(_bearer(request), expected):
         return None
-    response = HttpResponse("Unauthorized\n", status=401, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(status=401)  # for a scraper: no page, the header says what is wanted
     response["WWW-Authenticate"] = 'Bearer realm="metrics"'
     return response
 
