@@ -84,7 +84,10 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:  # someone else's process: alive
         return True
-    return True
+    try:  # a zombie (ended, not yet reaped by its parent) answers signals too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc: taken as alive
 
 
 def forget_dead_processes(directory: str) -> list[int]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -125,6 +126,21 @@ def test_two_processes_figures_are_added_up(tmp_path: Path, writers: list[Writer
     assert left.value("wenzheng_batched_actions_total", kind="likes") == 50
     assert not list(directory.glob(f"gauge_live*_{first.pid}.db"))
     assert list(directory.glob(f"gauge_live*_{second.pid}.db"))
+
+
+def test_a_process_ended_but_not_yet_reaped_is_gone(tmp_path: Path, writers: list[Writer]) -> None:
+    directory = tmp_path / "metrics"
+    directory.mkdir()
+    writers += [Writer(directory, 2), Writer(directory, 3)]
+    ended = writers[0]
+    assert ended.proc.stdin is not None
+    ended.proc.stdin.close()  # it exits; nobody waits for it yet: a zombie
+    stat = Path(f"/proc/{ended.pid}/stat")
+    deadline = time.monotonic() + 10
+    while stat.read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the writer did not end"
+        time.sleep(0.01)
+    assert read(directory).value("wenzheng_sockets_open", endpoint="public") == 3
 
 
 def test_the_stack_forgets_a_process_it_stopped(tmp_path: Path, writers: list[Writer]) -> None:
