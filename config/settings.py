@@ -62,7 +62,7 @@ SECURE_HSTS_SECONDS = 31536000 if HTTPS else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
 SECURE_HSTS_PRELOAD = HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # A request body (forms, the REST API) larger than this is refused (files uploaded are not counted).
@@ -131,6 +131,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: times the whole of every request (docs/metrics.md).
+    "config.metrics.RequestMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "core.security.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -240,6 +242,9 @@ LOGOUT_REDIRECT_URL = "/"
 TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", [])
 for _proxy in TRUSTED_PROXIES:
     ipaddress.ip_network(_proxy, strict=False)  # a typo fails at start, not at the first request
+# GET /metrics (docs/metrics.md): open to loopback clients; from elsewhere only with
+# "Authorization: Bearer <METRICS_TOKEN>". Empty: loopback only (others get a 404).
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # Login attempts (django-axes, core/logins.py): after LOGIN_FAILURE_LIMIT wrong passwords for one
 # username from one address, that pair is refused (429), right password or not, for the cool-off

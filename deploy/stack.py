@@ -70,6 +70,7 @@ PASS_THROUGH = (
     "DUTY_RECORD_PUBLIC",
     "AUDIENCE_SAMPLE_SECONDS",
     "AUDIENCE_FLUSH_SECONDS",
+    "METRICS_TOKEN",
 )
 WORKER_MARKER = "db_worker"
 SYSTEM_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
@@ -153,6 +154,11 @@ class Config:
         return self.path / "static"
 
     @property
+    def metrics_dir(self) -> Path:
+        """Where the app processes keep their metrics for /metrics to add up (docs/metrics.md)."""
+        return self.run / "metrics"
+
+    @property
     def nginx_conf(self) -> Path:
         return self.run / "nginx.conf"
 
@@ -216,9 +222,12 @@ class Config:
                 "MEDIA_ROOT": str(self.path / "media"),
                 # Links in e-mail (reminders, followers' confirmations) point at the stack.
                 "SITE_URL": self.url,
+                # Several processes: each keeps its metrics in files here, /metrics adds them up.
+                "PROMETHEUS_MULTIPROC_DIR": str(self.metrics_dir),
             }
         )
         env.update(self.extra_env)
+        self.metrics_dir.mkdir(parents=True, exist_ok=True)  # prometheus-client writes there on import
         return env
 
     def app_command(self, port: int) -> list[str]:
@@ -389,6 +398,14 @@ def start_worker(config: Config) -> int:
     return proc.pid
 
 
+def forget_metrics(config: Config, pid: int | None) -> None:
+    """A stopped (or dead) app process's sockets no longer count: its live gauges go."""
+    if pid is not None:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid, str(config.metrics_dir))  # type: ignore[no-untyped-call]
+
+
 def _stop(pid: int, marker: str, sig: signal.Signals, grace: float) -> None:
     try:
         os.kill(pid, sig)
@@ -538,6 +555,11 @@ def up(config: Config) -> list[str]:
     _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit: one fd per viewer
 
+    if worker_pid(config) is None and all(app_pid(config, n) is None for n in range(len(config.app_ports))):
+        # Nothing of the stack runs: its metrics start from zero (counters of a previous run gone).
+        shutil.rmtree(config.metrics_dir, ignore_errors=True)
+    config.metrics_dir.mkdir(exist_ok=True)
+
     check_redis(config.redis_url)
     if ensure_database(config.database_url):
         out.append(f"created database {urlsplit(config.database_url).path.lstrip('/')}")
@@ -552,6 +574,7 @@ def up(config: Config) -> list[str]:
 
     started = [n for n in range(len(config.app_ports)) if app_pid(config, n) is None]
     for n in started:
+        forget_metrics(config, _read_pid(config.app_pidfile(n)))  # one that died: its sockets are gone
         start_app(config, n)
     for n in started:
         port = config.app_ports[n]
@@ -609,6 +632,7 @@ def down(config: Config) -> list[str]:
         pid = app_pid(config, n)
         if pid is not None:
             _stop(pid, "config.asgi:application", signal.SIGTERM, 10)
+            forget_metrics(config, pid)
             out.append(f"stopped app {n} ({pid})")
         config.app_pidfile(n).unlink(missing_ok=True)
     pid = worker_pid(config)

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Model
 
+from core import metrics
 from live.models import LiveEvent
 from live.schema import Event, Stream, state_frame
 
@@ -62,8 +63,14 @@ def publish(hearing: Model, *, public: Event | None, control: Event | None = Non
     _prune(hearing_id, public_seq, control_seq)
     for listener in _listeners:
         listener(hearing_id, [public, control], frames)
-    transaction.on_commit(lambda: broadcast(hearing_id, frames))
+    event_type = control.type  # counted once committed (core/metrics.py)
+    transaction.on_commit(lambda: _committed(hearing_id, event_type, frames))
     return frames
+
+
+def _committed(hearing_id: int, event_type: str, frames: Frames) -> None:
+    metrics.EVENTS_PUBLISHED.labels(type=event_type).inc()
+    broadcast(hearing_id, frames)
 
 
 def _prune(hearing_id: int, public_seq: int, control_seq: int) -> None:

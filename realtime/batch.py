@@ -19,6 +19,7 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.utils.translation import gettext_lazy
 
+from core import metrics
 from core.errors import DomainError
 from hearings import services
 from realtime import sessions
@@ -35,9 +36,16 @@ Reply = Callable[[Result | DomainError], Awaitable[None]]
 
 class Batcher(Generic[Request, Result]):
     def __init__(
-        self, run: Callable[[Hashable, Sequence[Request]], Sequence[Result | DomainError]], *, wait: float
+        self,
+        run: Callable[[Hashable, Sequence[Request]], Sequence[Result | DomainError]],
+        *,
+        wait: float,
+        kind: str,
     ) -> None:
         self.run = database_sync_to_async(run, thread_sensitive=False)
+        self.batched = metrics.BATCHED.labels(kind=kind)  # its figures (core/metrics.py), bound once
+        self.sizes = metrics.BATCH_SIZE.labels(kind=kind)
+        self.failures = metrics.BATCH_FAILURES.labels(kind=kind)
         self.wait = wait  # seconds a request waits for company before its batch goes
         self.queues: dict[Hashable, list[tuple[Request, Reply[Result]]]] = {}
         self.tasks: dict[Hashable, asyncio.Task[None]] = {}
@@ -58,9 +66,12 @@ class Batcher(Generic[Request, Result]):
             await asyncio.sleep(self.wait)
             batch = queue[:MAX_BATCH]
             del queue[:MAX_BATCH]
+            self.batched.inc(len(batch))
+            self.sizes.observe(len(batch))
             try:
                 results: Sequence[Result | DomainError] = await self.run(key, [request for request, _ in batch])
             except Exception:
+                self.failures.inc()
                 log.exception("a batch of %s failed", len(batch))
                 results = [DomainError(gettext_lazy("暂时无法保存，请稍后再试。"))] * len(batch)
             for (_, reply), result in zip(batch, results, strict=True):
@@ -92,19 +103,19 @@ class Batchers:
     def __init__(self) -> None:
         # A like can wait a little for company (fewer, larger transactions under a crowd);
         # a ballot's ack is what a deputy watches for, so ballots go sooner.
-        self.likes: Batcher[services.LikeRequest, services.LikeResult] = Batcher(_likes, wait=0.025)
+        self.likes: Batcher[services.LikeRequest, services.LikeResult] = Batcher(_likes, wait=0.025, kind="likes")
         self.ballots: Batcher[voting_services.BallotRequest, voting_services.BallotResult] = Batcher(
-            _ballots, wait=0.005
+            _ballots, wait=0.005, kind="ballots"
         )
         # A chamber checks in at the opening bell: one commit for the crowd, not one each (on
         # SQLite, 300 writers at once outwait the busy timeout).
-        self.checkins: Batcher[int, voting_services.CheckinResult] = Batcher(_checkins, wait=0.005)
+        self.checkins: Batcher[int, voting_services.CheckinResult] = Batcher(_checkins, wait=0.005, kind="checkins")
         # The periodic role and session checks of deputies' and moderators' sockets: those due
         # within a moment share a few queries (one each cost four, 400 a second for 500 tablets,
         # queued in the thread pool ahead of the ballots). Waiting adds to the time a revoked
         # socket stays open at most a fraction of the period.
         self.checks: Batcher[sessions.SocketCheck, bool] = Batcher(
-            _socket_checks, wait=min(0.5, settings.LIVE["ROLE_CHECK_SECONDS"] / 4)
+            _socket_checks, wait=min(0.5, settings.LIVE["ROLE_CHECK_SECONDS"] / 4), kind="socket_checks"
         )
 
 

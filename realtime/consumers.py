@@ -24,6 +24,7 @@ from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
 from chamber import commands
+from core import metrics
 from core.clientaddr import limit_key, scope_address
 from core.errors import DomainError, Forbidden, RateLimited
 from hearings import services
@@ -42,6 +43,9 @@ from voting import services as voting_services
 log = logging.getLogger(__name__)
 
 PUBLIC, DEPUTY, CONTROL = "public", "deputy", "control"
+
+# Sockets being served, by endpoint (core/metrics.py): one gauge child per role, bound once.
+_OPEN = {role: metrics.SOCKETS_OPEN.labels(endpoint=role) for role in (PUBLIC, DEPUTY, CONTROL)}
 
 
 def _per_second(rate: int) -> RateLimiter:
@@ -139,11 +143,15 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.scope = scope
         self.channel_layer = None
         self.base_send = send
+        sockets = _OPEN[self.role]
+        sockets.inc()  # counted from the handshake to the end of this call, however it ends
         try:
             while True:
                 await self.dispatch(await receive())
         except StopConsumer:
             pass
+        finally:
+            sockets.dec()
 
     async def dispatch(self, message: dict[str, Any]) -> None:
         # Channels checks old database connections before every message; our handlers reach

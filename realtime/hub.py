@@ -32,6 +32,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import Length
 
 from audience import services as audience
+from core import metrics
 from hearings import selectors
 from hearings.models import Hearing
 from live import schema
@@ -49,6 +50,9 @@ SNAPSHOT_MAX_AGE = 1.0  # seconds a built snapshot may be reused for newcomers a
 
 
 YIELD_EVERY = 256  # sends between yields to the event loop while fanning out to a crowd
+
+# One histogram child per stream, bound once: a fan-out pays one observe, whatever its crowd.
+_FANOUT = {stream: metrics.FANOUT_SECONDS.labels(stream=stream.value) for stream in Stream}
 
 
 class Socket(Protocol):
@@ -185,6 +189,7 @@ class Room:
         self.ring[stream].append((seq, frame))
         self.last[stream] = seq
         message = _message(frame)  # one message object for every socket
+        started = time.perf_counter()
         for n, sock in enumerate(self.targets(stream), start=1):
             if sock.sent_seq == seq - 1:
                 sock.sent_seq = seq
@@ -196,6 +201,7 @@ class Room:
                 await self._catch_up(sock)
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let control and deputy actions in during a big fan-out
+        _FANOUT[stream].observe(time.perf_counter() - started)
 
     async def _catch_up(self, sock: Socket) -> None:
         """Send `sock` what it misses up to the room's last seq: from the ring, else history,
@@ -512,10 +518,12 @@ class Hub:
                 self.sessions_subscribed = True
             await self.layer.group_add(group_name(hearing_id), self.channel)
         except Exception as exc:
+            metrics.REDIS_SUBSCRIBE_FAILURES.inc()
             level = logging.DEBUG if retry else logging.WARNING
             log.log(level, "live hub: hearing %s not subscribed (%s)", hearing_id, exc)
             return False
         if retry:
+            metrics.REDIS_RESUBSCRIBES.inc()
             log.info("live hub: hearing %s subscribed", hearing_id)
         return True
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from core import metrics
 from hearings import selectors
 from hearings.models import Hearing
 from live.schema import Counters, DeputyMe, Snapshot, Stream
@@ -29,6 +30,7 @@ def build(hearing_id: int, stream: Stream, *, online: int = 0) -> tuple[int, Sna
         before = _seq(hearing_id, stream)
         snapshot = _build(hearing_id, stream, online=online)
         if _seq(hearing_id, stream) == before:
+            metrics.SNAPSHOT_BUILDS.labels(stream=stream.value).inc()
             return before, snapshot
     raise SnapshotRace(f"hearing {hearing_id} kept changing while its snapshot was built")
 

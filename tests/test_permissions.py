@@ -25,6 +25,9 @@ who should run a hearing is added to its moderators in the admin.
 Outcomes: a status code; `login` (302 to the login page), `a-login` (302 to the admin's
 login page); `ok` (allowed: the change is made); `403` on an action means refused with
 nothing changed.
+
+Every request here comes from loopback (the test client's address): /metrics, open to loopback
+whoever asks, is refused from elsewhere by its own tests (tests/metrics/test_endpoint.py).
 """
 
 from __future__ import annotations
@@ -218,6 +221,7 @@ path                                  anon     viewer   deputy   deputy2  liaiso
 /healthz                              200      200      200      200      200      200       200      200      200    200
 /readyz                               200      200      200      200      200      200       200      200      200    200
 /audit/head.json                      200      200      200      200      200      200       200      200      200    200
+/metrics                              200      200      200      200      200      200       200      200      200    200
 /jsi18n/                              200      200      200      200      200      200       200      200      200    200
 /accounts/login/                      200      200      200      200      200      200       200      200      200    200
 /hearings/{h}/                        200      200      200      200      200      200       200      200      200    200
