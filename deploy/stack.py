@@ -327,6 +327,11 @@ def _app_healthy(port: int) -> bool:
     return _http_ok(f"http://{LOOPBACK}:{port}/healthz")[0]
 
 
+def _app_ready(port: int) -> bool:
+    """The process answers and reaches the database and Redis: fit to take viewers."""
+    return _http_ok(f"http://{LOOPBACK}:{port}/readyz")[0]
+
+
 def _wait(what: str, check: Callable[[], bool], seconds: float, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while not check():
@@ -461,7 +466,9 @@ def make_certificate(config: Config) -> tuple[Path, Path]:
     return cert, key
 
 
-def render_nginx(config: Config) -> str:
+def render_nginx(config: Config, down: frozenset[int] = frozenset()) -> str:
+    """nginx.conf for the stack; the app processes numbered in `down` are marked `down` in the
+    upstream (no new requests or sockets go to them: a rolling restart's drain)."""
     user = pwd.getpwuid(os.getuid()).pw_name
     tls = "        # plain http on loopback: TLS ends elsewhere (docs/deploy.md)"
     if config.tls:
@@ -485,7 +492,10 @@ def render_nginx(config: Config) -> str:
         "LOGS": str(config.logs),
         "MIME_TYPES": "/etc/nginx/mime.types",
         "UPSTREAMS": "\n".join(
-            f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;" for port in config.app_ports
+            f"        server {LOOPBACK}:{port} down;"
+            if n in down
+            else f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;"
+            for n, port in enumerate(config.app_ports)
         ),
         "LISTEN": f"{LOOPBACK}:{config.port}",
         "SSL": " ssl" if config.tls else "",
@@ -512,6 +522,42 @@ def _run_nginx(config: Config, *extra: str) -> None:
     result = subprocess.run([*_nginx_args(config), *extra], capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         raise StackError(f"nginx {' '.join(extra)} failed:\n{result.stderr}")
+
+
+def _nginx_workers(master: int) -> set[int]:
+    """nginx's workers that take new connections: the master's children other than the ones
+    finishing their connections after a reload ("worker process is shutting down")."""
+    workers = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == master and "worker process" in title and "shutting down" not in title:
+            workers.add(int(entry.name))
+    return workers
+
+
+def reload_nginx(config: Config, down: frozenset[int] = frozenset()) -> None:
+    """Render nginx.conf (with `down` marked), test it, reload, and wait until only new workers
+    take connections: from then on nothing new reaches a process marked down. The old workers
+    keep serving the sockets they hold until those close (worker_shutdown_timeout at most)."""
+    config.nginx_conf.write_text(render_nginx(config, down))
+    _run_nginx(config, "-t", "-q")
+    master = nginx_pid(config)
+    if master is None:
+        raise StackError("nginx is not running (scripts/stack up)")
+    before = _nginx_workers(master)
+    _run_nginx(config, "-s", "reload")
+
+    def renewed() -> bool:
+        workers = _nginx_workers(master)
+        return bool(workers) and not workers & before
+
+    _wait("nginx's reloaded workers", renewed, 20, config.logs / "nginx-error.log")
 
 
 def write_env_file(config: Config) -> Path:
@@ -617,10 +663,97 @@ def down(config: Config) -> list[str]:
     return out
 
 
+# SIGTERM to an app process: uvicorn stops listening, closes every socket with 1012 (service
+# restart: clients reconnect at once, to another process), waits up to its
+# --timeout-graceful-shutdown for requests and for each socket's queued likes and ballots to be
+# stored (realtime/consumers.py, settle), and exits. Past this, SIGKILL.
+APP_STOP_SECONDS = 15
+
+
+def _drain_app(config: Config, n: int) -> float:
+    """Stop app process `n` gracefully; the seconds it took (0 when it was not running)."""
+    pid = app_pid(config, n)
+    started = time.monotonic()
+    if pid is not None:
+        _stop(pid, "config.asgi:application", signal.SIGTERM, APP_STOP_SECONDS)
+    config.app_pidfile(n).unlink(missing_ok=True)
+    return time.monotonic() - started if pid is not None else 0.0
+
+
+def _start_ready(config: Config, ns: list[int]) -> None:
+    for n in ns:
+        start_app(config, n)
+    for n in ns:
+        port = config.app_ports[n]
+        _wait(f"app {n} on port {port} (/readyz)", partial(_app_ready, port), 60, config.app_log(n))
+
+
+def _restart_worker(config: Config) -> str:
+    pid = worker_pid(config)
+    if pid is not None:
+        _stop(pid, WORKER_MARKER, signal.SIGTERM, 30)  # lets the running task finish
+    new = start_worker(config)
+    _wait("the task worker", lambda: worker_pid(config) is not None, 10, config.worker_log)
+    return f"task worker restarted (pid {pid or '-'} -> {new})"
+
+
+def restart(config: Config, *, rolling: bool) -> list[str]:
+    """New app processes (and a new task worker) for the running stack, e.g. after a deploy.
+
+    Rolling: one app process at a time, while the others serve. Each is taken out of nginx's
+    upstream (marked `down`, reload), drained (SIGTERM: its sockets are told to reconnect
+    elsewhere and its queued actions are stored), started again, waited for (/readyz) and put
+    back (reload) before the next. Viewers and tablets notice a reconnect, nothing more.
+    Plain: every app process at once (requests fail meanwhile; sockets reconnect when back)."""
+    if nginx_pid(config) is None:
+        raise StackError("the stack is not running (scripts/stack up)")
+    out: list[str] = []
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the new processes' sockets
+    ns = list(range(len(config.app_ports)))
+    if not rolling or len(ns) == 1:
+        if rolling:
+            out.append("one app process: its clients reconnect once it is back (no other to go to)")
+        started = time.monotonic()
+        for n in ns:
+            pid = app_pid(config, n)
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+        drained = max(_drain_app(config, n) for n in ns)
+        _start_ready(config, ns)
+        out.append(
+            f"app processes restarted: stopped within {drained:.1f} s, back after {time.monotonic() - started:.1f} s"
+        )
+    else:
+        for n in ns:
+            port = config.app_ports[n]
+            old = app_pid(config, n)
+            started = time.monotonic()
+            reload_nginx(config, down=frozenset({n}))
+            drained = _drain_app(config, n)
+            _start_ready(config, [n])
+            reload_nginx(config)
+            out.append(
+                f"app {n} (port {port}): pid {old or '-'} -> {app_pid(config, n)}, drained in {drained:.1f} s, "
+                f"back in the upstream after {time.monotonic() - started:.1f} s"
+            )
+    out.append(_restart_worker(config))
+    _wait("the stack's /readyz", lambda: _http_ok(f"{config.url}/readyz")[0], 30, config.logs / "nginx-error.log")
+    out.extend(status_lines(config))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/stack", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "restart"])
+    parser.add_argument(
+        "--rolling",
+        action="store_true",
+        help="restart: one app process at a time, out of nginx's upstream while it drains",
+    )
     args = parser.parse_args(argv)
+    if args.rolling and args.command != "restart":
+        parser.error("--rolling goes with restart")
     directory = Path(os.environ.get("STACK_DIR") or default_dir())
     saved = Config.load(directory)
     try:
@@ -640,6 +773,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             print("\n".join(status_lines(saved)))
             return 0 if healthy(saved) else 3
+        if args.command == "restart":
+            print("\n".join(restart(saved, rolling=args.rolling)))
+            return 0
         print("\n".join(down(saved)))
         return 0
     except StackError as exc:
