@@ -725,14 +725,16 @@ def restart(config: Config, *, rolling: bool) -> list[str]:
             f"app processes restarted: stopped within {drained:.1f} s, back after {time.monotonic() - started:.1f} s"
         )
     else:
+        # One reload puts a process back and takes the next one out: each reload leaves the
+        # sockets open then in nginx's old workers (until they close, or worker_shutdown_timeout).
+        reload_nginx(config, down=frozenset({ns[0]}))
         for n in ns:
             port = config.app_ports[n]
             old = app_pid(config, n)
             started = time.monotonic()
-            reload_nginx(config, down=frozenset({n}))
             drained = _drain_app(config, n)
             _start_ready(config, [n])
-            reload_nginx(config)
+            reload_nginx(config, down=frozenset({n + 1}) if n + 1 < len(ns) else frozenset())
             out.append(
                 f"app {n} (port {port}): pid {old or '-'} -> {app_pid(config, n)}, drained in {drained:.1f} s, "
                 f"back in the upstream after {time.monotonic() - started:.1f} s"
