@@ -69,6 +69,7 @@ PASS_THROUGH = (
     "AUDIENCE_FLUSH_SECONDS",
 )
 WORKER_MARKER = "db_worker"
+GRACEFUL_SHUTDOWN_SECONDS = 5
 SYSTEM_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
@@ -87,6 +88,42 @@ def _flag(name: str, default: bool) -> bool:
 
 def default_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"wenzheng-stack-{pwd.getpwuid(os.getuid()).pw_name}"
+
+
+def uvicorn_args(port: int | str) -> list[str]:
+    """uvicorn's arguments for one app process: the stack's and the systemd unit's
+    (deploy/units.py renders deploy/systemd/wenzheng-app@.service from them, port `%i`)."""
+    return [
+        "config.asgi:application",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--ws",
+        "websockets-sansio",
+        "--loop",
+        "uvloop",
+        "--ws-per-message-deflate",
+        "false",
+        "--ws-max-size",
+        str(1024 * 1024),  # frames over 16 KiB get `too_large`; past 1 MiB the server closes
+        "--lifespan",
+        "off",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        LOOPBACK,
+        "--backlog",
+        "4096",
+        # On SIGTERM: sockets closed with 1012, then this long for requests and for the sockets'
+        # queued likes and ballots (realtime/consumers.py SETTLE_SECONDS is below it).
+        "--timeout-graceful-shutdown",
+        str(GRACEFUL_SHUTDOWN_SECONDS),
+        "--no-access-log",  # nginx logs every request
+    ]
+
+
+# The task worker's arguments to `python` (run from the project directory).
+WORKER_ARGS = ["manage.py", WORKER_MARKER, "--no-reload", "--interval", "1"]
 
 
 @dataclass
@@ -235,32 +272,7 @@ class Config:
                 "30",
                 "config.asgi:application",
             ]
-        return [
-            str(VENV_BIN / "uvicorn"),
-            "config.asgi:application",
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--ws",
-            "websockets-sansio",
-            "--loop",
-            "uvloop",
-            "--ws-per-message-deflate",
-            "false",
-            "--ws-max-size",
-            str(1024 * 1024),  # frames over 16 KiB get `too_large`; past 1 MiB the server closes
-            "--lifespan",
-            "off",
-            "--proxy-headers",
-            "--forwarded-allow-ips",
-            LOOPBACK,
-            "--backlog",
-            "4096",
-            "--timeout-graceful-shutdown",
-            "5",
-            "--no-access-log",  # nginx logs every request
-        ]
+        return [str(VENV_BIN / "uvicorn"), *uvicorn_args(port)]
 
     def save(self) -> None:
         (self.path / "stack.json").write_text(json.dumps(asdict(self), indent=2))
@@ -378,7 +390,7 @@ def start_worker(config: Config) -> int:
     """The task worker: webhooks, e-mail, reminders and the periodic jobs (docs/deploy.md)."""
     log = config.worker_log.open("ab")
     proc = subprocess.Popen(
-        [str(VENV_BIN / "python"), "manage.py", WORKER_MARKER, "--no-reload", "--interval", "1"],
+        [str(VENV_BIN / "python"), *WORKER_ARGS],
         cwd=ROOT,
         env=config.app_env(),
         stdin=subprocess.DEVNULL,
@@ -491,24 +503,30 @@ def render_nginx(config: Config, down: frozenset[int] = frozenset()) -> str:
         "RUN": str(config.run),
         "LOGS": str(config.logs),
         "MIME_TYPES": "/etc/nginx/mime.types",
-        "UPSTREAMS": "\n".join(
-            f"        server {LOOPBACK}:{port} down;"
-            if n in down
-            else f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;"
-            for n, port in enumerate(config.app_ports)
-        ),
+        "UPSTREAMS": "\n".join(upstream_line(port, down=n in down) for n, port in enumerate(config.app_ports)),
         "LISTEN": f"{LOOPBACK}:{config.port}",
         "SSL": " ssl" if config.tls else "",
         "SERVER_NAME": f"{LOOPBACK} localhost",
         "TLS": tls,
         "STATIC_ROOT": str(config.static_root),
     }
-    text = TEMPLATE.read_text()
+    return fill(TEMPLATE.read_text(), values)
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """The template with its placeholders (names in double braces) filled; all must be."""
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", value)
     if "{{" in text:
         raise StackError("nginx template has an unfilled placeholder")
     return text
+
+
+def upstream_line(port: int, *, down: bool = False) -> str:
+    """One app process in nginx's upstream; `down`: no new requests or sockets go to it."""
+    if down:
+        return f"        server {LOOPBACK}:{port} down;"
+    return f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;"
 
 
 def _nginx_args(config: Config) -> list[str]:
