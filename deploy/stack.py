@@ -708,11 +708,13 @@ def _start_ready(config: Config, ns: list[int]) -> None:
 
 def _restart_worker(config: Config) -> str:
     pid = worker_pid(config)
+    started = time.monotonic()
     if pid is not None:
         _stop(pid, WORKER_MARKER, signal.SIGTERM, 30)  # lets the running task finish
+    stopped = time.monotonic() - started
     new = start_worker(config)
     _wait("the task worker", lambda: worker_pid(config) is not None, 10, config.worker_log)
-    return f"task worker restarted (pid {pid or '-'} -> {new})"
+    return f"task worker restarted (pid {pid or '-'} -> {new}), stopped in {stopped:.1f} s"
 
 
 def restart(config: Config, *, rolling: bool) -> list[str]:

@@ -344,7 +344,7 @@ async def test_rolling_restart_during_agenda_change_and_poll(stack: Stack, clien
         deputies=DEPUTIES,
         first_connect_seconds=round(connect_seconds, 1),
         restart_seconds=round(restart_seconds, 1),
-        restart=[line for line in restart_output.splitlines() if "drained in" in line],
+        restart=[line for line in restart_output.splitlines() if "drained in" in line or "stopped in" in line],
         sockets_moved=len(lost),
         reconnects=len(times),
         reconnect_and_resume_p50=round(statistics.median(times), 2),
