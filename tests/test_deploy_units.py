@@ -134,7 +134,11 @@ def test_nginx_accepts_the_site_inside_a_debian_like_http_block(tmp_path: Path) 
         assert stack.upstream_line(port) in site
 
 
-def test_settings_file_names_every_setting_the_stack_gives_its_processes(tmp_path: Path) -> None:
+def test_settings_file_names_every_setting_the_stack_gives_its_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in stack.PASS_THROUGH:  # optional settings, passed through only when the caller sets them
+        monkeypatch.delenv(name, raising=False)
     example = env_file(SYSTEMD / "app.env.example")
     given = set(stack.Config.from_env(tmp_path).app_env()) - set(stack.SYSTEM_ENV)
     assert given - set(example) == set(), "add them to deploy/systemd/app.env.example"
