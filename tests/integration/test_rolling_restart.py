@@ -367,3 +367,28 @@ async def test_rolling_restart_during_agenda_change_and_poll(stack: Stack, clien
         ballots_acked_duplicate=sum(bool(a.get("duplicate")) for a in ballots_acked.values()),
         events=final,
     )
+
+
+async def test_plain_restart_replaces_every_process_at_once(stack: Stack, clients: list[LiveClient]) -> None:
+    """`scripts/stack restart` (not rolling): every app process at once; their sockets are told
+    1012 and come back to the new processes, resuming where they were."""
+    world = await db(make_world)(status="live")
+    hid = world.hearing.pk
+    viewers = [await page_client(stack, hid, "public", viewer_cookie()) for _ in range(10)]
+    control = await page_client(stack, hid, "control", await db(session_cookie)(world.moderator))
+    clients.extend([*viewers, control])
+    await open_many([*viewers, control], concurrency=11)
+    pids_before = [stack.app_pid(n) for n in range(len(stack.cfg.app_ports))]
+
+    output = await asyncio.to_thread(stack.command, "restart")
+    assert "app processes restarted" in output and "task worker restarted" in output, output
+    assert not {stack.app_pid(n) for n in range(len(stack.cfg.app_ports))} & set(pids_before)
+    assert stack_module.healthy(stack.cfg)
+    await wait_until(lambda: all(c.is_closed for c in [*viewers, control]), 10, 0.05, what="every socket closed")
+    assert {c.closed.result() for c in [*viewers, control] if c.closed is not None} == {1012}
+
+    await open_many([*viewers, control], concurrency=11)
+    assert (await control.call("agenda.start", item=world.items[1].pk))["type"] == "ack"
+    final = await db(public_seq)(hid)
+    await wait_until(lambda: all(v.seq == final for v in viewers), 10, 0.05)
+    assert all(v.gaps == [] and v.resets == 0 for v in viewers)
