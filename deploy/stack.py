@@ -752,8 +752,14 @@ def restart(config: Config, *, rolling: bool) -> list[str]:
             port = config.app_ports[n]
             old = app_pid(config, n)
             started = time.monotonic()
-            drained = _drain_app(config, n)
-            _start_ready(config, [n])
+            try:
+                drained = _drain_app(config, n)
+                _start_ready(config, [n])
+            except StackError:
+                # Every process back in the upstream (nginx skips one that refuses), then stop
+                # here: `scripts/stack status` and the app's log say what went wrong.
+                reload_nginx(config)
+                raise
             reload_nginx(config, down=frozenset({n + 1}) if n + 1 < len(ns) else frozenset())
             out.append(
                 f"app {n} (port {port}): pid {old or '-'} -> {app_pid(config, n)}, drained in {drained:.1f} s, "
