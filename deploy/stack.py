@@ -73,6 +73,7 @@ PASS_THROUGH = (
     "METRICS_TOKEN",
 )
 WORKER_MARKER = "db_worker"
+GRACEFUL_SHUTDOWN_SECONDS = 5
 SYSTEM_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR")
 
 
@@ -91,6 +92,42 @@ def _flag(name: str, default: bool) -> bool:
 
 def default_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"wenzheng-stack-{pwd.getpwuid(os.getuid()).pw_name}"
+
+
+def uvicorn_args(port: int | str) -> list[str]:
+    """uvicorn's arguments for one app process: the stack's and the systemd unit's
+    (deploy/units.py renders deploy/systemd/wenzheng-app@.service from them, port `%i`)."""
+    return [
+        "config.asgi:application",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "--ws",
+        "websockets-sansio",
+        "--loop",
+        "uvloop",
+        "--ws-per-message-deflate",
+        "false",
+        "--ws-max-size",
+        str(1024 * 1024),  # frames over 16 KiB get `too_large`; past 1 MiB the server closes
+        "--lifespan",
+        "off",
+        "--proxy-headers",
+        "--forwarded-allow-ips",
+        LOOPBACK,
+        "--backlog",
+        "4096",
+        # On SIGTERM: sockets closed with 1012, then this long for requests and for the sockets'
+        # queued likes and ballots (realtime/consumers.py SETTLE_SECONDS is below it).
+        "--timeout-graceful-shutdown",
+        str(GRACEFUL_SHUTDOWN_SECONDS),
+        "--no-access-log",  # nginx logs every request
+    ]
+
+
+# The task worker's arguments to `python` (run from the project directory).
+WORKER_ARGS = ["manage.py", WORKER_MARKER, "--no-reload", "--interval", "1"]
 
 
 @dataclass
@@ -247,32 +284,7 @@ class Config:
                 "30",
                 "config.asgi:application",
             ]
-        return [
-            str(VENV_BIN / "uvicorn"),
-            "config.asgi:application",
-            "--host",
-            LOOPBACK,
-            "--port",
-            str(port),
-            "--ws",
-            "websockets-sansio",
-            "--loop",
-            "uvloop",
-            "--ws-per-message-deflate",
-            "false",
-            "--ws-max-size",
-            str(1024 * 1024),  # frames over 16 KiB get `too_large`; past 1 MiB the server closes
-            "--lifespan",
-            "off",
-            "--proxy-headers",
-            "--forwarded-allow-ips",
-            LOOPBACK,
-            "--backlog",
-            "4096",
-            "--timeout-graceful-shutdown",
-            "5",
-            "--no-access-log",  # nginx logs every request
-        ]
+        return [str(VENV_BIN / "uvicorn"), *uvicorn_args(port)]
 
     def save(self) -> None:
         (self.path / "stack.json").write_text(json.dumps(asdict(self), indent=2))
@@ -339,6 +351,11 @@ def _app_healthy(port: int) -> bool:
     return _http_ok(f"http://{LOOPBACK}:{port}/healthz")[0]
 
 
+def _app_ready(port: int) -> bool:
+    """The process answers and reaches the database and Redis: fit to take viewers."""
+    return _http_ok(f"http://{LOOPBACK}:{port}/readyz")[0]
+
+
 def _wait(what: str, check: Callable[[], bool], seconds: float, log: Path | None = None) -> None:
     deadline = time.monotonic() + seconds
     while not check():
@@ -385,7 +402,7 @@ def start_worker(config: Config) -> int:
     """The task worker: webhooks, e-mail, reminders and the periodic jobs (docs/deploy.md)."""
     log = config.worker_log.open("ab")
     proc = subprocess.Popen(
-        [str(VENV_BIN / "python"), "manage.py", WORKER_MARKER, "--no-reload", "--interval", "1"],
+        [str(VENV_BIN / "python"), *WORKER_ARGS],
         cwd=ROOT,
         env=config.app_env(),
         stdin=subprocess.DEVNULL,
@@ -481,7 +498,9 @@ def make_certificate(config: Config) -> tuple[Path, Path]:
     return cert, key
 
 
-def render_nginx(config: Config) -> str:
+def render_nginx(config: Config, down: frozenset[int] = frozenset()) -> str:
+    """nginx.conf for the stack; the app processes numbered in `down` are marked `down` in the
+    upstream (no new requests or sockets go to them: a rolling restart's drain)."""
     user = pwd.getpwuid(os.getuid()).pw_name
     tls = "        # plain http on loopback: TLS ends elsewhere (docs/deploy.md)"
     if config.tls:
@@ -504,21 +523,30 @@ def render_nginx(config: Config) -> str:
         "RUN": str(config.run),
         "LOGS": str(config.logs),
         "MIME_TYPES": "/etc/nginx/mime.types",
-        "UPSTREAMS": "\n".join(
-            f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;" for port in config.app_ports
-        ),
+        "UPSTREAMS": "\n".join(upstream_line(port, down=n in down) for n, port in enumerate(config.app_ports)),
         "LISTEN": f"{LOOPBACK}:{config.port}",
         "SSL": " ssl" if config.tls else "",
         "SERVER_NAME": f"{LOOPBACK} localhost",
         "TLS": tls,
         "STATIC_ROOT": str(config.static_root),
     }
-    text = TEMPLATE.read_text()
+    return fill(TEMPLATE.read_text(), values)
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """The template with its placeholders (names in double braces) filled; all must be."""
     for name, value in values.items():
         text = text.replace("{{" + name + "}}", value)
     if "{{" in text:
         raise StackError("nginx template has an unfilled placeholder")
     return text
+
+
+def upstream_line(port: int, *, down: bool = False) -> str:
+    """One app process in nginx's upstream; `down`: no new requests or sockets go to it."""
+    if down:
+        return f"        server {LOOPBACK}:{port} down;"
+    return f"        server {LOOPBACK}:{port} max_fails=1 fail_timeout=5s;"
 
 
 def _nginx_args(config: Config) -> list[str]:
@@ -532,6 +560,42 @@ def _run_nginx(config: Config, *extra: str) -> None:
     result = subprocess.run([*_nginx_args(config), *extra], capture_output=True, text=True, timeout=30)
     if result.returncode != 0:
         raise StackError(f"nginx {' '.join(extra)} failed:\n{result.stderr}")
+
+
+def _nginx_workers(master: int) -> set[int]:
+    """nginx's workers that take new connections: the master's children other than the ones
+    finishing their connections after a reload ("worker process is shutting down")."""
+    workers = set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == master and "worker process" in title and "shutting down" not in title:
+            workers.add(int(entry.name))
+    return workers
+
+
+def reload_nginx(config: Config, down: frozenset[int] = frozenset()) -> None:
+    """Render nginx.conf (with `down` marked), test it, reload, and wait until only new workers
+    take connections: from then on nothing new reaches a process marked down. The old workers
+    keep serving the sockets they hold until those close (worker_shutdown_timeout at most)."""
+    config.nginx_conf.write_text(render_nginx(config, down))
+    _run_nginx(config, "-t", "-q")
+    master = nginx_pid(config)
+    if master is None:
+        raise StackError("nginx is not running (scripts/stack up)")
+    before = _nginx_workers(master)
+    _run_nginx(config, "-s", "reload")
+
+    def renewed() -> bool:
+        workers = _nginx_workers(master)
+        return bool(workers) and not workers & before
+
+    _wait("nginx's reloaded workers", renewed, 20, config.logs / "nginx-error.log")
 
 
 def write_env_file(config: Config) -> Path:
@@ -644,10 +708,107 @@ def down(config: Config) -> list[str]:
     return out
 
 
+# SIGTERM to an app process: uvicorn stops listening, closes every socket with 1012 (service
+# restart: clients reconnect at once, to another process), waits up to its
+# --timeout-graceful-shutdown for requests and for each socket's queued likes and ballots to be
+# stored (realtime/consumers.py, settle), and exits. Past this, SIGKILL.
+APP_STOP_SECONDS = 15
+
+
+def _drain_app(config: Config, n: int) -> float:
+    """Stop app process `n` gracefully; the seconds it took (0 when it was not running)."""
+    pid = app_pid(config, n)
+    started = time.monotonic()
+    if pid is not None:
+        _stop(pid, "config.asgi:application", signal.SIGTERM, APP_STOP_SECONDS)
+    config.app_pidfile(n).unlink(missing_ok=True)
+    return time.monotonic() - started if pid is not None else 0.0
+
+
+def _start_ready(config: Config, ns: list[int]) -> None:
+    for n in ns:
+        start_app(config, n)
+    for n in ns:
+        port = config.app_ports[n]
+        _wait(f"app {n} on port {port} (/readyz)", partial(_app_ready, port), 60, config.app_log(n))
+
+
+def _restart_worker(config: Config) -> str:
+    pid = worker_pid(config)
+    started = time.monotonic()
+    if pid is not None:
+        _stop(pid, WORKER_MARKER, signal.SIGTERM, 30)  # lets the running task finish
+    stopped = time.monotonic() - started
+    new = start_worker(config)
+    _wait("the task worker", lambda: worker_pid(config) is not None, 10, config.worker_log)
+    return f"task worker restarted (pid {pid or '-'} -> {new}), stopped in {stopped:.1f} s"
+
+
+def restart(config: Config, *, rolling: bool) -> list[str]:
+    """New app processes (and a new task worker) for the running stack, e.g. after a deploy.
+
+    Rolling: one app process at a time, while the others serve. Each is taken out of nginx's
+    upstream (marked `down`, reload), drained (SIGTERM: its sockets are told to reconnect
+    elsewhere and its queued actions are stored), started again, waited for (/readyz) and put
+    back (reload) before the next. Viewers and tablets notice a reconnect, nothing more.
+    Plain: every app process at once (requests fail meanwhile; sockets reconnect when back)."""
+    if nginx_pid(config) is None:
+        raise StackError("the stack is not running (scripts/stack up)")
+    out: list[str] = []
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # the new processes' sockets
+    ns = list(range(len(config.app_ports)))
+    if not rolling or len(ns) == 1:
+        if rolling:
+            out.append("one app process: its clients reconnect once it is back (no other to go to)")
+        started = time.monotonic()
+        for n in ns:
+            pid = app_pid(config, n)
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+        drained = max(_drain_app(config, n) for n in ns)
+        _start_ready(config, ns)
+        out.append(
+            f"app processes restarted: stopped within {drained:.1f} s, back after {time.monotonic() - started:.1f} s"
+        )
+    else:
+        # One reload puts a process back and takes the next one out: each reload leaves the
+        # sockets open then in nginx's old workers (until they close, or worker_shutdown_timeout).
+        reload_nginx(config, down=frozenset({ns[0]}))
+        for n in ns:
+            port = config.app_ports[n]
+            old = app_pid(config, n)
+            started = time.monotonic()
+            try:
+                drained = _drain_app(config, n)
+                _start_ready(config, [n])
+            except StackError:
+                # Every process back in the upstream (nginx skips one that refuses), then stop
+                # here: `scripts/stack status` and the app's log say what went wrong.
+                reload_nginx(config)
+                raise
+            reload_nginx(config, down=frozenset({n + 1}) if n + 1 < len(ns) else frozenset())
+            out.append(
+                f"app {n} (port {port}): pid {old or '-'} -> {app_pid(config, n)}, drained in {drained:.1f} s, "
+                f"back in the upstream after {time.monotonic() - started:.1f} s"
+            )
+    out.append(_restart_worker(config))
+    _wait("the stack's /readyz", lambda: _http_ok(f"{config.url}/readyz")[0], 30, config.logs / "nginx-error.log")
+    out.extend(status_lines(config))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="scripts/stack", description=__doc__.split("\n\n")[0])
-    parser.add_argument("command", choices=["up", "down", "status"])
+    parser.add_argument("command", choices=["up", "down", "status", "restart"])
+    parser.add_argument(
+        "--rolling",
+        action="store_true",
+        help="restart: one app process at a time, out of nginx's upstream while it drains",
+    )
     args = parser.parse_args(argv)
+    if args.rolling and args.command != "restart":
+        parser.error("--rolling goes with restart")
     directory = Path(os.environ.get("STACK_DIR") or default_dir())
     saved = Config.load(directory)
     try:
@@ -667,6 +828,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             print("\n".join(status_lines(saved)))
             return 0 if healthy(saved) else 3
+        if args.command == "restart":
+            print("\n".join(restart(saved, rolling=args.rolling)))
+            return 0
         print("\n".join(down(saved)))
         return 0
     except StackError as exc:

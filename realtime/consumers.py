@@ -43,6 +43,10 @@ from voting import services as voting_services
 log = logging.getLogger(__name__)
 
 PUBLIC, DEPUTY, CONTROL = "public", "deputy", "control"
+# How long a closing socket waits for its queued actions (a batch is stored within
+# milliseconds). Below the app server's graceful shutdown (uvicorn --timeout-graceful-shutdown
+# 5 in deploy/stack.py), which cancels what still runs after it.
+SETTLE_SECONDS = 4.0
 
 # Sockets being served, by endpoint (core/metrics.py): one gauge child per role, bound once.
 _OPEN = {role: metrics.SOCKETS_OPEN.labels(endpoint=role) for role in (PUBLIC, DEPUTY, CONTROL)}
@@ -135,6 +139,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
     # A deputy's socket whose snapshot said "not checked in" and who has not checked in on it
     # since: the hub sends it a fresh snapshot once the deputy is present (代签 by a moderator).
     absent_deputy: int | None = None
+    # Queued actions (likes, ballots, check-ins) not yet decided: a closing socket waits for
+    # them (settle), so a process stopping (SIGTERM: uvicorn closes every socket with 1012)
+    # stores what it took before it exits.
+    queued: int = 0
+    settled: asyncio.Event | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         # Sockets take no channel-layer subscription of their own (the hub holds the only one
@@ -251,6 +260,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         await self.close(code=4403)
 
     async def disconnect(self, code: int) -> None:
+        await self.settle()
         if self.role_watch is not None and self.role_watch is not asyncio.current_task():
             self.role_watch.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -259,6 +269,18 @@ class LiveConsumer(AsyncWebsocketConsumer):
         if self.room is not None:
             await self.hub.leave(self.room, self)
             self.room = None
+
+    async def settle(self) -> None:
+        """Wait (at most SETTLE_SECONDS) until every action this socket queued is decided and
+        stored. Its replies may find the socket closed: the client, not knowing, sends them
+        again on its next socket and gets `duplicate` (likes and ballots are safe to repeat)."""
+        if self.queued == 0:
+            return
+        self.settled = asyncio.Event()
+        try:
+            await asyncio.wait_for(self.settled.wait(), SETTLE_SECONDS)
+        except TimeoutError:
+            log.warning("a %s socket closed with %s actions still queued", self.role, self.queued)
 
     async def send_message(self, message: dict[str, Any]) -> None:
         await self.base_send(message)
@@ -319,14 +341,21 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return schema.error_frame(client_id, ErrorCode(error.code), error.message)
 
     def replier(self, client_id: str, ack: Callable[[Any], dict[str, Any]]) -> Callable[[Any], Awaitable[None]]:
-        """The reply to a queued action: its ack (with `ack(result)` fields) or its error."""
+        """The reply to a queued action: its ack (with `ack(result)` fields) or its error.
+        Counted in `queued` from now until it has run (settle)."""
+        self.queued += 1
 
         async def reply(outcome: Any) -> None:
-            if isinstance(outcome, DomainError):
-                text = self.error_frame(client_id, outcome)
-            else:
-                text = schema.ack_frame(client_id, **ack(outcome))
-            await self.base_send({"type": "websocket.send", "text": text})
+            try:
+                if isinstance(outcome, DomainError):
+                    text = self.error_frame(client_id, outcome)
+                else:
+                    text = schema.ack_frame(client_id, **ack(outcome))
+                await self.base_send({"type": "websocket.send", "text": text})
+            finally:
+                self.queued -= 1
+                if self.queued == 0 and self.settled is not None:
+                    self.settled.set()
 
         return reply
 

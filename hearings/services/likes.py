@@ -68,6 +68,7 @@ def like_add_many(*, requests: Sequence[LikeRequest]) -> list[LikeResult | Domai
         # Rows and counters in one order everywhere (like rows sorted; the hearing before its
         # questions, as the moderator's actions lock them): batches of two processes then
         # queue on each other instead of deadlocking.
+        likes_sql.lock_hearings({hearing for hearing, _, _ in keys.values()})
         inserted = likes_sql.insert_likes(sorted(set(keys.values()), key=lambda k: (k[0], k[1] or 0, k[2])))
         likes_sql.add_to_counters(Hearing, Counter(h for h, q, _ in inserted if q is None))
         likes_sql.add_to_counters(Question, Counter(q for _, q, _ in inserted if q is not None))

@@ -43,6 +43,22 @@ def insert_likes(keys: list[tuple[int, int | None, str]]) -> set[tuple[int, int 
     return {(int(h), int(q) if q is not None else None, str(v)) for h, q, v in rows}
 
 
+def lock_hearings(hearing_ids: set[int]) -> None:
+    """Lock the batch's hearing rows (FOR UPDATE, in id order) before anything else. The like
+    rows' foreign keys are checked at COMMIT (Django makes them DEFERRABLE INITIALLY DEFERRED),
+    which takes a share lock on the hearing row last, after the questions' counters; a
+    moderator's action meanwhile holds the hearing and waits for one of those questions
+    (question.stage): a deadlock, found by the rolling-restart fault test. Taken first, as the
+    moderator's actions take it, the two queue instead. The same lock the hearing's counter
+    takes, so a batch never upgrades a lock another batch shares."""
+    if not hearing_ids or connection.vendor != "postgresql":
+        return  # SQLite: one writer at a time
+    table = connection.ops.quote_name(Hearing._meta.db_table)
+    with connection.cursor() as cursor:
+        ids = sorted(hearing_ids)
+        cursor.execute(f"SELECT id FROM {table} WHERE id = ANY(%s::bigint[]) ORDER BY id FOR UPDATE", [ids])
+
+
 def add_to_counters(model: type[Question] | type[Hearing], increments: Counter[int]) -> None:
     """likes += n for many rows in one statement (a batch touches up to hundreds of questions).
     On PostgreSQL the rows are first locked in id order (an UPDATE's own order follows its

@@ -26,6 +26,11 @@ const BACKOFF_MAX_MS = 15000;
 const HEARTBEAT_MS = 25000; // ping when the line has been quiet this long...
 const HEARTBEAT_TIMEOUT_MS = 10000; // ...and give the socket up if no answer comes
 const STOP_CODES = { 4403: "forbidden", 4404: "not_found" };
+// The server going away on purpose (1001 going away, 1012 service restart: a rolling restart
+// drains one app process while the others serve): come back at once, but spread over this
+// window so the drained process's whole crowd does not land on the others in one instant.
+const RESTART_CODES = new Set([1001, 1012]);
+const RESTART_SPREAD_MS = 2000;
 
 function noop() {}
 
@@ -190,8 +195,12 @@ export class LiveSocket {
       return;
     }
     // Exponential backoff with jitter, so a room of tablets does not reconnect in lockstep.
+    // A restart's close: the first attempt anywhere in the spread window (another process is up).
     const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
-    const delay = Math.round(base / 2 + (Math.random() * base) / 2);
+    const delay =
+      this.attempt === 0 && RESTART_CODES.has(code)
+        ? Math.round(Math.random() * RESTART_SPREAD_MS)
+        : Math.round(base / 2 + (Math.random() * base) / 2);
     this.attempt += 1;
     this.handlers.onStatus("reconnecting", { delay, code });
     clearTimeout(this.timer);

@@ -145,3 +145,33 @@ def test_refused_connection_stops_for_good(scripted: ScriptedServer, code: int) 
     assert ["status", "stopped", code] in scripted.log()
     page.wait_for_timeout(1500)  # longer than the first backoff
     assert len(scripted.sockets) == 1
+
+
+def test_a_restart_close_spreads_the_first_reconnect_over_two_seconds(scripted: ScriptedServer) -> None:
+    """1012 (a rolling restart drains the process, docs/deploy.md) and 1001: the first reconnect
+    comes at a random moment within 2 s, so a drained crowd does not arrive at once; any other
+    close, and a restart close that follows a failed attempt, keeps the exponential backoff."""
+    delays = scripted.page.evaluate("""async () => {
+      const { LiveSocket } = await import("/static/live/live.js");
+      const delays = {};
+      for (const [code, attempt] of [[1012, 0], [1001, 0], [4000, 0], [1012, 1]]) {
+        const seen = [];
+        const live = new LiveSocket({
+          url: "/ws/none/",
+          onStatus: (status, detail) => status === "reconnecting" && seen.push(detail.delay),
+        });
+        for (let i = 0; i < 200; i++) {
+          live.ws = {};
+          live.attempt = attempt;
+          live.closed(live.ws, code);
+        }
+        live.close();
+        delays[`${code}/${attempt}`] = seen;
+      }
+      return delays;
+    }""")
+    for restart in ("1012/0", "1001/0"):
+        assert all(0 <= d <= 2000 for d in delays[restart])
+        assert min(delays[restart]) < 500 and max(delays[restart]) > 1500  # spread over the window
+    assert all(250 <= d <= 500 for d in delays["4000/0"])
+    assert all(500 <= d <= 1000 for d in delays["1012/1"])

@@ -14,7 +14,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -110,9 +110,9 @@ class Stack:
         self.env = env
         self.config: Config | None = None
 
-    def command(self, name: str) -> str:
+    def command(self, name: str, *args: str) -> str:
         result = subprocess.run(
-            [sys.executable, "-m", "deploy.stack", name],
+            [sys.executable, "-m", "deploy.stack", name, *args],
             cwd=ROOT,
             env=self.env,
             capture_output=True,
@@ -416,7 +416,7 @@ async def wait_all(clients: list[LiveClient], seq: int, timeout: float = 20) -> 
     return await wait_until(lambda: all(c.seq >= seq for c in clients), timeout, 0.05, what=f"all at seq {seq}")
 
 
-async def open_many(clients: list[LiveClient], concurrency: int, attempts: int = 3) -> list[int]:
+async def open_many(clients: Sequence[LiveClient], concurrency: int, attempts: int = 3) -> list[int]:
     """Open every client, `concurrency` handshakes at a time; a failed handshake is retried up to
     `attempts` times. Returns the HTTP statuses of refused handshakes (empty when none)."""
     gate = asyncio.Semaphore(concurrency)
