@@ -62,6 +62,10 @@ Group={user}
 WorkingDirectory={app_dir}
 EnvironmentFile={env_file}
 ExecStart={exec_start}
+# /run/wenzheng-metrics: PROMETHEUS_MULTIPROC_DIR (app.env), shared by every app process and the
+# worker, kept when one of them restarts, emptied at boot (docs/metrics.md).
+RuntimeDirectory=wenzheng-metrics
+RuntimeDirectoryPreserve=yes
 KillSignal=SIGTERM
 TimeoutStopSec={stop}
 Restart=always
@@ -90,6 +94,8 @@ Group={user}
 WorkingDirectory={app_dir}
 EnvironmentFile={env_file}
 ExecStart={exec_start}
+RuntimeDirectory=wenzheng-metrics
+RuntimeDirectoryPreserve=yes
 KillSignal=SIGTERM
 TimeoutStopSec={stop}
 Restart=always

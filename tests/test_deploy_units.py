@@ -143,12 +143,17 @@ def test_settings_file_names_every_setting_the_stack_gives_its_processes(
     given = set(stack.Config.from_env(tmp_path).app_env()) - set(stack.SYSTEM_ENV)
     assert given - set(example) == set(), "add them to deploy/systemd/app.env.example"
     settings_source = (ROOT / "config" / "settings.py").read_text()
-    for name in set(example) - {"DJANGO_SETTINGS_MODULE", "PYTHONUNBUFFERED"}:
+    # Read by Python, and by prometheus-client at import (docs/metrics.md), not by a setting.
+    for name in set(example) - {"DJANGO_SETTINGS_MODULE", "PYTHONUNBUFFERED", "PROMETHEUS_MULTIPROC_DIR"}:
         assert f'"{name}"' in settings_source, f"{name} is read by no setting"
 
 
-def test_the_settings_file_with_a_real_key_passes_check_deploy() -> None:
-    env = env_file(SYSTEMD / "app.env.example") | {"SECRET_KEY": secrets.token_urlsafe(50)}
+def test_the_settings_file_with_a_real_key_passes_check_deploy(tmp_path: Path) -> None:
+    # The units create /run/wenzheng-metrics at boot; here a directory of the test stands in.
+    env = env_file(SYSTEMD / "app.env.example") | {
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+    }
     code, ids, output = check_deploy(env)
     assert (code, ids) == (0, set()), output
 
@@ -229,3 +234,13 @@ if [ "$1" = reload ]; then echo $(( $(cat {tmp_path}/generation) + 1 )) > {tmp_p
         f"systemctl reload nginx | server 127.0.0.1:8101 {up} server 127.0.0.1:8102 {up}",
         f"systemctl restart wenzheng-worker.service | server 127.0.0.1:8101 {up} server 127.0.0.1:8102 {up}",
     ]
+
+
+def test_both_units_keep_the_metrics_directory_the_settings_file_names() -> None:
+    """Every process writes its figures where PROMETHEUS_MULTIPROC_DIR says; one unit's restart
+    must not empty it under the others (docs/metrics.md)."""
+    directory = env_file(SYSTEMD / "app.env.example")["PROMETHEUS_MULTIPROC_DIR"]
+    for name in ("wenzheng-app@.service", "wenzheng-worker.service"):
+        service = unit(SYSTEMD / name)["Service"]
+        assert f"/run/{service['RuntimeDirectory']}" == directory, name
+        assert service["RuntimeDirectoryPreserve"] == "yes", name
