@@ -633,13 +633,12 @@ def assignment_reassign(
         fields["working_days"] = working_days
     cleaned = _text(note, what="note")
     due = fields.get("due_date", assignment.due_date)
-    change = _Change(
-        fields=fields,
-        note=typed(cleaned)
-        if cleaned
-        else Note(code=notes.REASSIGNED, params={"department": lead.name, "due": notes.day(due)}),
-        after=lambda entry: assignment.co_departments.set(co),
-    )
+    given = typed(cleaned) if cleaned else Note(code=notes.REASSIGNED, params={"department": lead.name, "due": notes.day(due)})
+    if "due_date" in fields:
+        # A new time limit counts from today even when it lands on the old due date (the working
+        # days left, given again): selectors.due_date_start reads this mark.
+        given = Note(text=given.text, code=given.code, params={**given.params, notes.NEW_LIMIT: working_days})
+    change = _Change(fields=fields, note=given, after=lambda entry: assignment.co_departments.set(co))
     return _finish("reassign", assignment, by, change)
 
 
