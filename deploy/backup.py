@@ -240,6 +240,16 @@ def backup(directory: Path) -> Path:
     vendor = _vendor()
     if vendor not in DUMP:
         raise BackupError(f"cannot back up a {vendor} database")
+    # A backup holds personal data (names, phone numbers, contacts, the audit log): every directory
+    # and file it makes, pg_dump's and SQLite's included, is its owner's only (0700 / 0600).
+    private = os.umask(0o077)
+    try:
+        return _backup_into(directory, vendor)
+    finally:
+        os.umask(private)
+
+
+def _backup_into(directory: Path, vendor: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
     name = PREFIX + created.strftime("%Y%m%dT%H%M%S%fZ")
@@ -439,11 +449,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SEQ:HASH",
         help="an audit head recorded elsewhere before the backup was taken: the restored chain must hold it too",
     )
+    # scripts/backup and scripts/restore run from the app's folder (the app's settings read relative
+    # paths from there) and pass the folder they were called from: DIR and BACKUP are read from it.
+    parser.add_argument("--called-from", type=Path, default=Path(), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     _django()
     try:
         if options.command == "backup":
-            made = backup(Path(options.directory))
+            made = backup(options.called_from / options.directory)
             manifest = json.loads((made / MANIFEST).read_text())
             print(f"backup written: {made}")
             print(f"audit head {manifest['audit']['head']} ({manifest['audit']['entries']} entries)")
@@ -451,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warning: the audit chain is broken at {manifest['audit']['broken']}", file=sys.stderr)
                 return 2
         else:
-            manifest = restore(Path(options.backup), force=options.force, recorded_head=options.head)
+            manifest = restore(options.called_from / options.backup, force=options.force, recorded_head=options.head)
             total = sum(manifest["tables"].values())
             print(
                 f"restored {options.backup}: {len(manifest['tables'])} tables, {total} rows, "
