@@ -296,9 +296,22 @@ def read_manifest(source: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(path.read_text())
     except ValueError as error:
         raise BackupError(f"{path} is not valid JSON: {error}") from None
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}")
-    for name, expected in manifest["files"].items():
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BackupError(f"{path}: unknown backup format {found!r}")
+    # The checksums guard the restore only if they cover exactly the database and media.tar: a
+    # manifest that leaves one out, or names a file elsewhere, is not this tool's.
+    wanted = {DUMP.get(str(manifest.get("vendor")), "the database"), MEDIA}
+    files = manifest.get("files")
+    if (
+        not isinstance(files, dict)
+        or set(files) != wanted
+        or manifest.get("database") not in wanted - {MEDIA}
+        or not all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str) for entry in files.values())
+    ):
+        listed = " and ".join(sorted(wanted))
+        raise BackupError(f"{path}: the manifest's file list is not {listed} with their checksums")
+    for name, expected in files.items():
         file = source / name
         if not file.is_file():
             raise BackupError(f"{name} is missing from the backup")

@@ -633,7 +633,9 @@ def assignment_reassign(
         fields["working_days"] = working_days
     cleaned = _text(note, what="note")
     due = fields.get("due_date", assignment.due_date)
-    given = typed(cleaned) if cleaned else Note(code=notes.REASSIGNED, params={"department": lead.name, "due": notes.day(due)})
+    given = typed(cleaned)
+    if not cleaned:
+        given = Note(code=notes.REASSIGNED, params={"department": lead.name, "due": notes.day(due)})
     if "due_date" in fields:
         # A new time limit counts from today even when it lands on the old due date (the working
         # days left, given again): selectors.due_date_start reads this mark.
