@@ -36,6 +36,7 @@ from chamber import housekeeping
 from core.errors import InvalidState
 from deploy.backup import MANIFEST, MEDIA
 from hearings.models import Person
+from outbound.models import WebhookDelivery, WebhookEndpoint
 from tests.assignments.helpers import Case, advance, create, make_case
 from tests.factories import make_user
 from tests.operations.test_backup_restore import ROOT, Target, run, take_backup
@@ -143,6 +144,24 @@ def test_recounting_twice_changes_once_and_notifies_once(
     # The same form again (a double click, a reload): refused, nothing more written or sent.
     assert client.post(f"{PAGE}recompute/", {"assignment": [str(a.pk), str(a.pk)]}).status_code == 302
     assert everything(a) == once
+
+
+def test_a_recount_is_announced_to_webhooks_once_and_entering_holidays_not_at_all(
+    case: Case, staff: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = given_on(case, date(2027, 2, 3), 5, monkeypatch)
+    WebhookEndpoint.objects.create(url="https://platform.example/hook", secret="s3cret", department=case.lead)
+    WebhookDelivery.objects.all().delete()
+    services.workdays_override(holidays=[f"2027-02-{n:02d}" for n in range(5, 13)], by=staff)
+    services.workdays_remove(day="2027-02-12", by=staff)
+    assert not WebhookDelivery.objects.exists()
+    services.assignments_due_recompute(assignment_ids=[a.pk, a.pk], by=staff)
+    with pytest.raises(InvalidState):
+        services.assignments_due_recompute(assignment_ids=[a.pk], by=staff)
+    [delivery] = WebhookDelivery.objects.all()
+    assert delivery.event.startswith("assignment.")
+    body = json.loads(delivery.body)
+    assert body["data"]["due_date"] == "2027-02-17"
 
 
 def test_a_deadline_across_the_new_year_counts_the_next_year_s_holidays(
@@ -409,6 +428,20 @@ def test_a_manifest_that_does_not_check_both_files_is_refused_before_anything_ch
     assert "restored " not in done.stdout
     assert _untouched(fresh)
     assert not fresh.media.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_paths_with_spaces_back_up_and_restore(source: Target, tmp_path: Path) -> None:
+    made = take_backup(source, tmp_path / "备份 目录" / "with space")
+    media = tmp_path / "media files" / "x y"
+    database = str(tmp_path / "新 数据库" / "db file.sqlite3") if connection.vendor == "sqlite" else None
+    if database is None:
+        pytest.skip("on PostgreSQL the database is a name, not a path")
+    target = Target(database, media)
+    done = run("restore", str(made), target=target)
+    assert done.returncode == 0, done.stderr
+    assert target.counts() == source.counts()
+    assert target.media_files() == source.media_files()
 
 
 @pytest.mark.django_db(transaction=True)
