@@ -164,6 +164,29 @@ def test_a_recount_is_announced_to_webhooks_once_and_entering_holidays_not_at_al
     assert body["data"]["due_date"] == "2027-02-17"
 
 
+def test_an_extension_asked_before_a_recount_cannot_bring_the_due_date_forward(
+    case: Case, staff: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Due 10 Feb, the department asks until 15 Feb; the holidays then move the due date to 18
+    Feb. Approving the request now would bring the deadline forward: refused, nothing changed
+    (the moderator refuses it, or the department asks again)."""
+    a = given_on(case, date(2027, 2, 3), 5, monkeypatch)
+    services.assignment_accept(assignment_id=a.pk, by=case.liaison)
+    services.assignment_request_extension(
+        assignment_id=a.pk, by=case.liaison, due_date=date(2027, 2, 15), reason="需要协调多个部门"
+    )
+    services.workdays_override(holidays=[f"2027-02-{n:02d}" for n in range(5, 13)], by=staff)
+    services.assignments_due_recompute(assignment_ids=[a.pk], by=staff)
+    before = everything(a)
+    assert before[0][0] == date(2027, 2, 18)
+    with pytest.raises(InvalidState):
+        services.assignment_decide_extension(assignment_id=a.pk, by=case.moderator, approve=True)
+    assert everything(a) == before
+    services.assignment_decide_extension(assignment_id=a.pk, by=case.moderator, approve=False)
+    a.refresh_from_db()
+    assert (a.due_date, a.extension_due_date) == (date(2027, 2, 18), None)
+
+
 def test_a_deadline_across_the_new_year_counts_the_next_year_s_holidays(
     case: Case, staff: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
