@@ -370,6 +370,16 @@ def test_a_chain_cut_back_and_appended_to_the_published_seq_fails_the_head(db: A
             call_command("verify_audit", f"--head={bad}", stdout=StringIO())
 
 
+def test_the_public_assignments_page_shows_the_head_of_the_moment(db: Any) -> None:
+    client = Client()
+    empty = client.get("/assignments/").content.decode()
+    assert f"0:{'0' * 64}" in empty
+    audit.record(action="poll.close", actor=None, subject="voting.poll:1", payload={})
+    entry = AuditEntry.objects.get()
+    page = client.get("/assignments/").content.decode()
+    assert f"{entry.seq}:{entry.hash}" in page and f"0:{'0' * 64}" not in page
+
+
 # ------------------------------------------------------------------------------- backups
 
 
