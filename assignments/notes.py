@@ -58,6 +58,9 @@ EXTENSION_REFUSED = "extension_refused"
 REASSIGNED = "reassigned"
 RELAPSE_REOPENED = "relapse_reopened"
 DUE_RECOMPUTED = "due_recomputed"
+# A reassignment's entry whose parameters hold this key gave a new time limit (its working days,
+# or None for a date): the due date counts from that entry's day (selectors.due_date_start).
+NEW_LIMIT = "new_limit"
 
 
 def _closed(p: Params, text: str) -> str:

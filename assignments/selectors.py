@@ -191,7 +191,7 @@ def moderated_by(user: User) -> QuerySet[Assignment]:
 # The 回头看 list shows what is due within this many working days, overdue ones first.
 # ------------------------------------------------------------------------------- due dates and holidays
 
-# The entries that set a due date counted from their own day (a reassignment only when it changed it).
+# The entries that set a due date counted from their own day (a reassignment only when it gave a new limit).
 _COUNTED_FROM = {TimelineEntry.Action.CREATED, TimelineEntry.Action.REOPENED, TimelineEntry.Action.REASSIGNED}
 
 
@@ -205,7 +205,9 @@ def due_date_start(assignment: Assignment, entries: list[TimelineEntry] | None =
     previous: date | None = None
     for entry in entries if entries is not None else list(assignment.timeline.order_by("at", "id")):
         if entry.action in _COUNTED_FROM and (
-            entry.action != TimelineEntry.Action.REASSIGNED or entry.due_date != previous
+            entry.action != TimelineEntry.Action.REASSIGNED
+            or notes.NEW_LIMIT in (entry.note_params or {})
+            or entry.due_date != previous  # an entry written before the mark
         ):
             start = timezone.localdate(entry.at)
         elif entry.action == TimelineEntry.Action.EXTENSION_APPROVED:

@@ -240,6 +240,16 @@ def backup(directory: Path) -> Path:
     vendor = _vendor()
     if vendor not in DUMP:
         raise BackupError(f"cannot back up a {vendor} database")
+    # A backup holds personal data (names, phone numbers, contacts, the audit log): every directory
+    # and file it makes, pg_dump's and SQLite's included, is its owner's only (0700 / 0600).
+    private = os.umask(0o077)
+    try:
+        return _backup_into(directory, vendor)
+    finally:
+        os.umask(private)
+
+
+def _backup_into(directory: Path, vendor: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     created = datetime.now(UTC)
     name = PREFIX + created.strftime("%Y%m%dT%H%M%S%fZ")
@@ -286,9 +296,22 @@ def read_manifest(source: Path) -> dict[str, Any]:
         manifest: dict[str, Any] = json.loads(path.read_text())
     except ValueError as error:
         raise BackupError(f"{path} is not valid JSON: {error}") from None
-    if manifest.get("format") != FORMAT:
-        raise BackupError(f"{path}: unknown backup format {manifest.get('format')!r}")
-    for name, expected in manifest["files"].items():
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        found = manifest.get("format") if isinstance(manifest, dict) else type(manifest).__name__
+        raise BackupError(f"{path}: unknown backup format {found!r}")
+    # The checksums guard the restore only if they cover exactly the database and media.tar: a
+    # manifest that leaves one out, or names a file elsewhere, is not this tool's.
+    wanted = {DUMP.get(str(manifest.get("vendor")), "the database"), MEDIA}
+    files = manifest.get("files")
+    if (
+        not isinstance(files, dict)
+        or set(files) != wanted
+        or manifest.get("database") not in wanted - {MEDIA}
+        or not all(isinstance(entry, dict) and isinstance(entry.get("sha256"), str) for entry in files.values())
+    ):
+        listed = " and ".join(sorted(wanted))
+        raise BackupError(f"{path}: the manifest's file list is not {listed} with their checksums")
+    for name, expected in files.items():
         file = source / name
         if not file.is_file():
             raise BackupError(f"{name} is missing from the backup")
@@ -439,11 +462,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SEQ:HASH",
         help="an audit head recorded elsewhere before the backup was taken: the restored chain must hold it too",
     )
+    # scripts/backup and scripts/restore run from the app's folder (the app's settings read relative
+    # paths from there) and pass the folder they were called from: DIR and BACKUP are read from it.
+    parser.add_argument("--called-from", type=Path, default=Path(), help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
     _django()
     try:
         if options.command == "backup":
-            made = backup(Path(options.directory))
+            made = backup(options.called_from / options.directory)
             manifest = json.loads((made / MANIFEST).read_text())
             print(f"backup written: {made}")
             print(f"audit head {manifest['audit']['head']} ({manifest['audit']['entries']} entries)")
@@ -451,7 +477,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warning: the audit chain is broken at {manifest['audit']['broken']}", file=sys.stderr)
                 return 2
         else:
-            manifest = restore(Path(options.backup), force=options.force, recorded_head=options.head)
+            manifest = restore(options.called_from / options.backup, force=options.force, recorded_head=options.head)
             total = sum(manifest["tables"].values())
             print(
                 f"restored {options.backup}: {len(manifest['tables'])} tables, {total} rows, "

@@ -598,6 +598,13 @@ def assignment_decide_extension(*, assignment_id: int, by: By, approve: bool, no
         raise InvalidState(_("没有待审核的延期申请。"))
     cleaned = _text(note, what="note")
     requested = assignment.extension_due_date
+    if approve and requested <= assignment.due_date:
+        # The due date moved past the request since it was made (a recount after the holidays
+        # changed): approving it would bring the deadline forward.
+        raise InvalidState(
+            _("现在的期限（%(due)s）已不早于申请延期至的日期，请不同意这项申请，需要时由主办单位重新申请。"),
+            due=notes.day(assignment.due_date),
+        )
     fields: dict[str, Any] = {"extension_due_date": None, "extension_reason": ""}
     if approve:
         fields["due_date"] = requested
@@ -633,13 +640,14 @@ def assignment_reassign(
         fields["working_days"] = working_days
     cleaned = _text(note, what="note")
     due = fields.get("due_date", assignment.due_date)
-    change = _Change(
-        fields=fields,
-        note=typed(cleaned)
-        if cleaned
-        else Note(code=notes.REASSIGNED, params={"department": lead.name, "due": notes.day(due)}),
-        after=lambda entry: assignment.co_departments.set(co),
-    )
+    given = typed(cleaned)
+    if not cleaned:
+        given = Note(code=notes.REASSIGNED, params={"department": lead.name, "due": notes.day(due)})
+    if "due_date" in fields:
+        # A new time limit counts from today even when it lands on the old due date (the working
+        # days left, given again): selectors.due_date_start reads this mark.
+        given = Note(text=given.text, code=given.code, params={**given.params, notes.NEW_LIMIT: working_days})
+    change = _Change(fields=fields, note=given, after=lambda entry: assignment.co_departments.set(co))
     return _finish("reassign", assignment, by, change)
 
 
