@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from audit.chain import head
 
 
-@require_GET
+@require_safe
 @never_cache
 def head_json(request: HttpRequest) -> JsonResponse:
     newest = head()

@@ -311,6 +311,14 @@ def read_manifest(source: Path) -> dict[str, Any]:
     ):
         listed = " and ".join(sorted(wanted))
         raise BackupError(f"{path}: the manifest's file list is not {listed} with their checksums")
+    tables, audit = manifest.get("tables"), manifest.get("audit")
+    if (
+        not isinstance(tables, dict)
+        or not all(isinstance(n, int) and not isinstance(n, bool) for n in tables.values())
+        or not isinstance(audit, dict)
+        or not {"head", "broken"} <= set(audit)
+    ):
+        raise BackupError(f"{path}: the manifest lacks its row counts or its audit head")
     for name, expected in files.items():
         file = source / name
         if not file.is_file():

@@ -432,6 +432,8 @@ def _untouched(target: Target) -> bool:
         "a file list reaching outside the backup",
         "no file list",
         "not an object",
+        "no row counts",
+        "no audit head",
     ],
 )
 def test_a_manifest_that_does_not_check_both_files_is_refused_before_anything_changes(
@@ -452,6 +454,10 @@ def test_a_manifest_that_does_not_check_both_files_is_refused_before_anything_ch
         shutil.copy(made / MEDIA, made.parent / "outside")
     elif tamper == "no file list":
         del manifest["files"]
+    elif tamper == "no row counts":
+        del manifest["tables"]
+    elif tamper == "no audit head":
+        del manifest["audit"]
     else:
         manifest = [manifest]
     (made / MANIFEST).write_text(json.dumps(manifest))

@@ -70,6 +70,7 @@ def test_the_head_is_the_newest_entry() -> None:
     assert head["hash"] == entries[-1].hash == entry_hash(raw.get(seq=3))
     assert datetime.fromisoformat(head["at"]) == entries[-1].at
     assert Client().post("/audit/head.json").status_code == 405
+    assert Client().head("/audit/head.json").status_code == 200  # a monitor may poll with HEAD
 
 
 def test_the_published_head_verifies_now_and_after_more_entries() -> None:
