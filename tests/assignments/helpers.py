@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pytest
+from django.test import Client
 from django.utils import timezone
 
 from assignments import services
-from assignments.models import Assignment
+from assignments.models import Assignment, TimelineEntry
+from assignments.services import transitions
 from hearings.models import Department, Hearing, Question
 from tests.factories import World, make_user, make_world
 
@@ -83,3 +86,19 @@ def advance(case: Case, assignment: Assignment, to: str) -> Assignment:
 
 def make_overdue(assignment: Assignment, days: int = 3) -> None:
     Assignment.objects.filter(pk=assignment.pk).update(due_date=timezone.localdate() - timedelta(days=days))
+
+
+def client_of(user: Any, **kwargs: Any) -> Client:
+    client = Client(**kwargs)
+    client.force_login(user)
+    return client
+
+
+def given_on(case: Case, day: date, days: int, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> Assignment:
+    """An assignment given on `day` with `days` working days (its timeline says that day, too)."""
+    with monkeypatch.context() as patched:
+        patched.setattr(transitions, "local_today", lambda: day)
+        assignment = create(case, days=days, **extra)
+    noon = timezone.make_aware(datetime.combine(day, time(12)))
+    TimelineEntry.objects.filter(assignment=assignment).update(at=noon)
+    return assignment

@@ -23,7 +23,7 @@ from assignments.workdays import Source, add_working_days, year_source, years_re
 from audit.models import AuditEntry
 from core.errors import BadRequest, Forbidden, InvalidState, NotFound
 from hearings.models import Person
-from tests.assignments.helpers import Case, advance, create
+from tests.assignments.helpers import Case, advance, client_of, create, given_on
 from tests.factories import make_user
 
 PAGE = "/manage/holidays/"
@@ -44,22 +44,6 @@ def staff(db: Any) -> Any:
     user = make_user()
     Person.objects.create(user=user, name="会务工作人员", role=Person.Role.STAFF)
     return user
-
-
-def client_of(user: Any, **kwargs: Any) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
-
-
-def given_on(case: Case, day: date, days: int, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> Assignment:
-    """An assignment given on `day` with `days` working days (its timeline says that day, too)."""
-    with monkeypatch.context() as patched:
-        patched.setattr(transitions, "local_today", lambda: day)
-        assignment = create(case, days=days, **extra)
-    noon = timezone.make_aware(datetime.combine(day, time(12)))
-    TimelineEntry.objects.filter(assignment=assignment).update(at=noon)
-    return assignment
 
 
 def stored() -> list[tuple[date, str]]:

@@ -37,7 +37,7 @@ from core.errors import InvalidState
 from deploy.backup import MANIFEST, MEDIA
 from hearings.models import Person
 from outbound.models import WebhookDelivery, WebhookEndpoint
-from tests.assignments.helpers import Case, advance, create, make_case
+from tests.assignments.helpers import Case, advance, client_of, given_on, make_case
 from tests.factories import make_user
 from tests.operations.test_backup_restore import ROOT, Target, run, take_backup
 from tests.operations.test_backup_restore import fresh as fresh  # an empty target, a fixture
@@ -69,20 +69,6 @@ def staff(db: Any) -> Any:
     user = make_user()
     Person.objects.create(user=user, name="会务工作人员", role=Person.Role.STAFF)
     return user
-
-
-def client_of(user: Any, **kwargs: Any) -> Client:
-    client = Client(**kwargs)
-    client.force_login(user)
-    return client
-
-
-def given_on(case: Case, day: date, days: int, monkeypatch: pytest.MonkeyPatch, **extra: Any) -> Assignment:
-    with monkeypatch.context() as patched:
-        patched.setattr(transitions, "local_today", lambda: day)
-        assignment = create(case, days=days, **extra)
-    TimelineEntry.objects.filter(assignment=assignment).update(at=timezone.make_aware(datetime.combine(day, time(12))))
-    return assignment
 
 
 def everything(assignment: Assignment | None = None) -> tuple[Any, ...]:
