@@ -14,7 +14,7 @@ from django.utils import timezone
 from assignments import notes
 from assignments.models import OPEN_STATUSES, ApiToken, Assignment, Origin, Status, TimelineEntry
 from assignments.schema import AssignmentOut, DepartmentOut, TimelineOut
-from assignments.workdays import add_working_days
+from assignments.workdays import Overrides, add_working_days, overrides_between
 from assignments.workflow import TRANSITIONS, Transition, Who
 from hearings import selectors as hearing_selectors
 from hearings.models import Department, Hearing, Question
@@ -226,13 +226,15 @@ class DueDrift:
     counted: date  # the one the working days give today
 
 
-def due_drift(assignment: Assignment, entries: list[TimelineEntry] | None = None) -> DueDrift | None:
+def due_drift(
+    assignment: Assignment, entries: list[TimelineEntry] | None = None, overrides: Overrides | None = None
+) -> DueDrift | None:
     if assignment.status not in OPEN_STATUSES or assignment.working_days is None:
         return None
     start = due_date_start(assignment, entries)
     if start is None:
         return None
-    counted = add_working_days(start, assignment.working_days)
+    counted = add_working_days(start, assignment.working_days, overrides)
     if counted == assignment.due_date:
         return None
     return DueDrift(assignment, start, assignment.due_date, counted)
@@ -246,7 +248,8 @@ def due_drifts() -> list[DueDrift]:
         .prefetch_related("timeline")
         .order_by("due_date", "id")
     )
-    drifts = [due_drift(a, sorted(a.timeline.all(), key=lambda e: (e.at, e.pk))) for a in qs]
+    overrides = overrides_between(date.min)  # the staff's days, read once for every assignment
+    drifts = [due_drift(a, sorted(a.timeline.all(), key=lambda e: (e.at, e.pk)), overrides) for a in qs]
     return [d for d in drifts if d is not None]
 
 

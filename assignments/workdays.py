@@ -101,12 +101,14 @@ def is_workday(day: date, overrides: Overrides | None = None) -> bool:
     return _library_workday(day) if found is None else found
 
 
-def add_working_days(start: date, days: int) -> date:
+def add_working_days(start: date, days: int, overrides: Overrides | None = None) -> date:
     """The `days`-th working day after `start` (start itself never counts): the due date of a
-    task given on `start` with `days` working days to do it."""
+    task given on `start` with `days` working days to do it. `overrides`: the staff's days
+    already read (at least from the day after `start`), when counting many at once."""
     if days < 1:
         raise ValueError("days must be at least 1")
-    overrides = overrides_between(start + timedelta(days=1))
+    if overrides is None:
+        overrides = overrides_between(start + timedelta(days=1))
     day = start
     left = days
     while left:

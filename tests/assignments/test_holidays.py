@@ -13,7 +13,9 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from assignments import notes, selectors, services, workdays
@@ -396,3 +398,20 @@ def test_the_holidays_forms_refuse_a_post_without_the_csrf_token(
     ):
         assert client.post(path, data).status_code == 403
     assert state(a) == before
+
+
+def test_the_drift_list_reads_the_holidays_once_however_many_assignments(
+    case: Case, staff: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert len(selectors.due_drifts()) == Assignment.objects.count()
+        return len(seen)
+
+    given_on(case, GIVEN, 5, monkeypatch, questions=[case.questions[0]])
+    services.workdays_override(holidays=[date(2027, 2, n) for n in range(5, 13)], by=staff)
+    one = queries()
+    for question in [*case.questions[1:], case.public_question]:  # given before the holidays, as the first
+        later = given_on(case, GIVEN, 5, monkeypatch, questions=[question])
+        Assignment.objects.filter(pk=later.pk).update(due_date=MON_TO_FRI_DUE)
+    assert queries() == one
