@@ -10,10 +10,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from assignments import services
+from assignments import services, workdays
 from assignments.models import Assignment, TimelineEntry
 from assignments.services import transitions
-from hearings.models import Department, Hearing, Question
+from hearings.models import Department, Hearing, Person, Question
 from tests.factories import World, make_user, make_world
 
 
@@ -102,3 +102,18 @@ def given_on(case: Case, day: date, days: int, monkeypatch: pytest.MonkeyPatch, 
     noon = timezone.make_aware(datetime.combine(day, time(12)))
     TimelineEntry.objects.filter(assignment=assignment).update(at=noon)
     return assignment
+
+
+def library_knows_up_to(year: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the calendar library know no year after `year` (as chinese_calendar 1.11 knows none
+    after 2026), whatever a later version knows."""
+    real = workdays._library_workday
+    monkeypatch.setattr(workdays, "library_knows", lambda known: known <= year)
+    monkeypatch.setattr(workdays, "_library_workday", lambda day: real(day) if day.year <= year else day.weekday() < 5)
+
+
+def make_staff_user() -> Any:
+    """A user of the 人大 office (会务工作人员)."""
+    user = make_user()
+    Person.objects.create(user=user, name="会务工作人员", role=Person.Role.STAFF)
+    return user

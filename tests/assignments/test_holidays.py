@@ -24,9 +24,15 @@ from assignments.services import transitions
 from assignments.workdays import Source, add_working_days, year_source, years_reachable
 from audit.models import AuditEntry
 from core.errors import BadRequest, Forbidden, InvalidState, NotFound
-from hearings.models import Person
-from tests.assignments.helpers import Case, advance, client_of, create, given_on
-from tests.factories import make_user
+from tests.assignments.helpers import (
+    Case,
+    advance,
+    client_of,
+    create,
+    given_on,
+    library_knows_up_to,
+    make_staff_user,
+)
 
 PAGE = "/manage/holidays/"
 GIVEN = date(2027, 2, 3)  # a Wednesday
@@ -36,16 +42,12 @@ WITH_HOLIDAYS_DUE = date(2027, 2, 18)  # 2027-02-05 … 02-12 off: Thu 4, then M
 
 @pytest.fixture(autouse=True)
 def _library_knows_up_to_2026(monkeypatch: pytest.MonkeyPatch) -> None:
-    real = workdays._library_workday
-    monkeypatch.setattr(workdays, "library_knows", lambda year: year <= 2026)
-    monkeypatch.setattr(workdays, "_library_workday", lambda day: real(day) if day.year <= 2026 else day.weekday() < 5)
+    library_knows_up_to(2026, monkeypatch)
 
 
 @pytest.fixture
 def staff(db: Any) -> Any:
-    user = make_user()
-    Person.objects.create(user=user, name="会务工作人员", role=Person.Role.STAFF)
-    return user
+    return make_staff_user()
 
 
 def stored() -> list[tuple[date, str]]:

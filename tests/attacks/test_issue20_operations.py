@@ -35,10 +35,16 @@ from audit.models import AuditEntry
 from chamber import housekeeping
 from core.errors import InvalidState
 from deploy.backup import MANIFEST, MEDIA
-from hearings.models import Person
 from outbound.models import WebhookDelivery, WebhookEndpoint
-from tests.assignments.helpers import Case, advance, client_of, given_on, make_case
-from tests.factories import make_user
+from tests.assignments.helpers import (
+    Case,
+    advance,
+    client_of,
+    given_on,
+    library_knows_up_to,
+    make_case,
+    make_staff_user,
+)
 from tests.operations.test_backup_restore import ROOT, Target, run, take_backup
 from tests.operations.test_backup_restore import fresh as fresh  # an empty target, a fixture
 from tests.operations.test_backup_restore import source as source  # the seeded database, a fixture
@@ -54,9 +60,7 @@ def _plain_http(settings: Any) -> None:
 @pytest.fixture(autouse=True)
 def _library_knows_up_to_2026(monkeypatch: pytest.MonkeyPatch) -> None:
     """2027 is a year the calendar library does not know (whatever a later version knows)."""
-    real = workdays._library_workday
-    monkeypatch.setattr(workdays, "library_knows", lambda year: year <= 2026)
-    monkeypatch.setattr(workdays, "_library_workday", lambda day: real(day) if day.year <= 2026 else day.weekday() < 5)
+    library_knows_up_to(2026, monkeypatch)
 
 
 @pytest.fixture
@@ -66,9 +70,7 @@ def case(db: Any) -> Case:
 
 @pytest.fixture
 def staff(db: Any) -> Any:
-    user = make_user()
-    Person.objects.create(user=user, name="会务工作人员", role=Person.Role.STAFF)
-    return user
+    return make_staff_user()
 
 
 def everything(assignment: Assignment | None = None) -> tuple[Any, ...]:
